@@ -1,0 +1,36 @@
+"""The exception hierarchy: every user-facing error names what was wrong and where."""
+
+from __future__ import annotations
+
+
+class HydroriskError(Exception):
+    """Base class for errors the CLI reports as one line without a traceback."""
+
+
+class ConfigError(HydroriskError, ValueError):
+    """A configuration file is invalid; the message names the file and the key."""
+
+
+class UnitError(HydroriskError, ValueError):
+    """A quantity has a missing, unknown or incompatible unit."""
+
+
+class IngestError(HydroriskError, ValueError):
+    """A data file cannot be read; the message names the file, line and column."""
+
+    def __init__(self, path: object, message: str, line: int | None = None,
+                 column: str | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.column = column
+        self.reason = message
+        where = self.path
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column '{column}'"
+        super().__init__(f"{where}: {message}")
+
+
+class StoreError(HydroriskError, RuntimeError):
+    """The store cannot be opened or is at a schema version this code cannot read."""

@@ -1,0 +1,127 @@
+"""Read API over the store, used by the dashboard's data provider and by users' notebooks.
+
+Every function takes an :class:`sqlalchemy.Engine` and returns pandas objects with times as
+naive UTC timestamps.  "Current" values are the highest revision of each (station,
+variable, time, party, source); ``as_of`` restricts to what had been received by then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, select
+
+from hydro.store.models import IngestRun, Observation, QualitySample, Station
+
+
+def stations(engine: Engine) -> pd.DataFrame:
+    """All stations (gauges, reservoirs, nodes) with names in kk/ru/en and coordinates."""
+    with engine.connect() as conn:
+        return pd.read_sql(select(Station).order_by(Station.basin, Station.id), conn)
+
+
+def _current(as_of: dt.datetime | None):
+    """Subquery: the highest revision per (station, variable, time, party, source)."""
+    q = select(
+        Observation.station_id, Observation.variable, Observation.time, Observation.party,
+        Observation.source, func.max(Observation.revision).label("revision"),
+    )
+    if as_of is not None:
+        q = q.where(Observation.received_at <= as_of)
+    return q.group_by(Observation.station_id, Observation.variable, Observation.time,
+                      Observation.party, Observation.source).subquery()
+
+
+def series(engine: Engine, station_id: str, variable: str, start: dt.datetime | None = None,
+           end: dt.datetime | None = None, party: str | None = None,
+           as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Observations of one station and variable: time, value, unit, party, source, qc_flags,
+    phenomena, revision, received_at — current revisions only (or as known at ``as_of``)."""
+    cur = _current(as_of)
+    o = Observation
+    q = (select(o.time, o.value, o.unit, o.party, o.source, o.qc_flags, o.phenomena,
+                o.revision, o.received_at)
+         .join(cur, and_(o.station_id == cur.c.station_id, o.variable == cur.c.variable,
+                         o.time == cur.c.time, o.party == cur.c.party,
+                         o.source == cur.c.source, o.revision == cur.c.revision))
+         .where(o.station_id == station_id, o.variable == variable))
+    if start is not None:
+        q = q.where(o.time >= start)
+    if end is not None:
+        q = q.where(o.time <= end)
+    if party is not None:
+        q = q.where(o.party == party)
+    with engine.connect() as conn:
+        return pd.read_sql(q.order_by(o.time, o.party), conn)
+
+
+def latest(engine: Engine, variables: tuple[str, ...] = ("stage", "discharge", "level", "volume"),
+           at: dt.datetime | None = None) -> pd.DataFrame:
+    """The latest current value per (station, variable, party) at or before ``at``.
+
+    Columns: station_id, variable, party, time, value, unit, qc_flags, phenomena, source.
+    """
+    o = Observation
+    last = select(o.station_id, o.variable, o.party, func.max(o.time).label("time")).where(
+        o.variable.in_(variables))
+    if at is not None:
+        last = last.where(o.time <= at)
+    last = last.group_by(o.station_id, o.variable, o.party).subquery()
+    q = (select(o.station_id, o.variable, o.party, o.time, o.value, o.unit, o.qc_flags,
+                o.phenomena, o.source, o.revision)
+         .join(last, and_(o.station_id == last.c.station_id, o.variable == last.c.variable,
+                          o.party == last.c.party, o.time == last.c.time)))
+    with engine.connect() as conn:
+        df = pd.read_sql(q, conn)
+    if df.empty:
+        return df
+    # keep the highest revision (and, if two sources reported the same time, the last one)
+    df = df.sort_values(["station_id", "variable", "party", "revision", "source"])
+    return df.groupby(["station_id", "variable", "party"], as_index=False).last()
+
+
+def previous_value(engine: Engine, station_id: str, variable: str, party: str,
+                   before: dt.datetime) -> float | None:
+    """The current value of the last observation strictly before ``before`` (for 24 h change)."""
+    o = Observation
+    q = (select(o.value).where(o.station_id == station_id, o.variable == variable,
+                               o.party == party, o.time < before)
+         .order_by(o.time.desc(), o.revision.desc()).limit(1))
+    with engine.connect() as conn:
+        return conn.execute(q).scalars().first()
+
+
+def data_period(engine: Engine) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Earliest and latest observation time in the store."""
+    with engine.connect() as conn:
+        row = conn.execute(select(func.min(Observation.time), func.max(Observation.time))).one()
+    return row[0], row[1]
+
+
+def observation_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Observation)).scalar_one())
+
+
+def quality_samples(engine: Engine, site_id: str | None = None) -> pd.DataFrame:
+    """Current water-quality samples: site_id, time, parameter, value, censored, unit, party."""
+    qs = QualitySample
+    cur = (select(qs.site_id, qs.time, qs.parameter, qs.party, qs.source,
+                  func.max(qs.revision).label("revision"))
+           .group_by(qs.site_id, qs.time, qs.parameter, qs.party, qs.source).subquery())
+    q = (select(qs.site_id, qs.time, qs.parameter, qs.value, qs.censored, qs.unit, qs.party,
+                qs.source, qs.revision)
+         .join(cur, and_(qs.site_id == cur.c.site_id, qs.time == cur.c.time,
+                         qs.parameter == cur.c.parameter, qs.party == cur.c.party,
+                         qs.source == cur.c.source, qs.revision == cur.c.revision)))
+    if site_id is not None:
+        q = q.where(qs.site_id == site_id)
+    with engine.connect() as conn:
+        return pd.read_sql(q.order_by(qs.site_id, qs.time, qs.parameter), conn)
+
+
+def ingest_runs(engine: Engine, limit: int = 100) -> pd.DataFrame:
+    """The most recent ingest runs, newest first."""
+    with engine.connect() as conn:
+        return pd.read_sql(select(IngestRun).order_by(IngestRun.id.desc()).limit(limit), conn)

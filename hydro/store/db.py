@@ -1,0 +1,103 @@
+"""Open the store: engine, SQLite pragmas (WAL), schema creation and upgrade."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from hydro.errors import StoreError
+from hydro.store.models import Base, SchemaVersion, Station
+
+#: Bump with every schema change and add the step to ``_UPGRADES``.
+SCHEMA_VERSION = 1
+
+# version reached -> function(engine) that upgrades from version - 1 to it
+_UPGRADES: dict[int, object] = {}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite files get WAL mode and their folder is created."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+    except (SQLAlchemyError, ModuleNotFoundError, ValueError) as e:
+        raise StoreError(f"cannot use store URL {url!r}: {e}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def current_version(engine: Engine) -> int | None:
+    if not inspect(engine).has_table("schema_version"):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(select(SchemaVersion.version).order_by(SchemaVersion.version.desc())
+                            ).scalars().first()
+
+
+def upgrade(engine: Engine) -> int:
+    """Create the schema on an empty database or apply pending upgrades; return the version."""
+    version = current_version(engine)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if version is None:
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(SchemaVersion.__table__.insert().values(version=SCHEMA_VERSION,
+                                                                 applied_at=now))
+        return SCHEMA_VERSION
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store is at schema version {version} but this hydrorisk knows only up to "
+            f"{SCHEMA_VERSION}; upgrade hydrorisk"
+        )
+    for v in range(version + 1, SCHEMA_VERSION + 1):
+        _UPGRADES[v](engine)  # type: ignore[operator]
+        with engine.begin() as conn:
+            conn.execute(SchemaVersion.__table__.insert().values(version=v, applied_at=now))
+    return SCHEMA_VERSION
+
+
+def sync_stations(engine: Engine, network) -> int:
+    """Mirror every network node into ``stations`` (insert new, update changed names)."""
+    rows = []
+    for table in (network.gauges, network.reservoirs, network.nodes):
+        for n in table.values():
+            rows.append(dict(
+                id=n.id, kind=n.kind, country=getattr(n, "country", None), basin=n.basin,
+                river=getattr(n, "river", None), name_en=n.names.en, name_ru=n.names.ru,
+                name_kk=n.names.kk, lat=getattr(n, "lat", None), lon=getattr(n, "lon", None),
+                timezone=getattr(n, "timezone", None)))
+    with engine.begin() as conn:
+        existing = set(conn.execute(select(Station.id)).scalars())
+        new = [r for r in rows if r["id"] not in existing]
+        if new:
+            conn.execute(Station.__table__.insert(), new)
+        for r in rows:
+            if r["id"] in existing:
+                conn.execute(Station.__table__.update().where(Station.id == r["id"]).values(**r))
+    return len(rows)
+
+
+def open_store(url: str, network=None) -> Engine:
+    """Engine for ``url`` with the schema created/upgraded and stations synced from config."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        if network is not None:
+            sync_stations(engine, network)
+    except OperationalError as e:
+        raise StoreError(f"cannot open the store at {url!r}: {e.orig}") from None
+    return engine

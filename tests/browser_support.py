@@ -1,0 +1,235 @@
+"""Helpers for browser and subprocess-server tests (not a test module).
+
+    from browser_support import chrome_driver, free_port, serve_in_subprocess
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "hydro.cli", "serve", "--port", str(port)]
+    with serve_in_subprocess(cmd, port, env={"HYDRORISK_HOME": str(tmp_path)}) as base_url:
+        driver = chrome_driver()          # skips, or fails in CI, without Chromium
+        try:
+            driver.get(base_url)
+        finally:
+            driver.quit()
+
+Browser availability: when /usr/bin/chromium, /usr/bin/chromedriver or selenium is
+missing the test is skipped, unless HYDRORISK_REQUIRE_BROWSER is set (CI), in which
+case it fails with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WINDOW_SIZE = (1400, 1000)
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Containers often have a tiny /dev/shm; Chromium then crashes on bigger pages.
+    "--disable-dev-shm-usage",
+)
+
+SERVE_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def browser_required() -> bool:
+    return _env_flag("HYDRORISK_REQUIRE_BROWSER")
+
+
+def _browser_unavailable(reason: str) -> None:
+    if browser_required():
+        pytest.fail(
+            f"{reason} (HYDRORISK_REQUIRE_BROWSER is set, so this is an error, not a skip; "
+            "install with: apt-get install -y chromium chromium-driver && pip install selenium)",
+            pytrace=False,
+        )
+    pytest.skip(f"{reason}; set up Chromium to run browser tests")
+
+
+def require_browser() -> None:
+    """Skip (or fail under HYDRORISK_REQUIRE_BROWSER) unless Chromium can be driven."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            _browser_unavailable(f"{path} not found")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        _browser_unavailable("selenium is not installed")
+
+
+def chrome_driver():
+    """Return a headless ``selenium.webdriver.Chrome`` on Debian's Chromium.
+
+    Each driver gets a fresh temporary profile (``--user-data-dir``) that is deleted
+    by ``driver.quit()``. Always call ``quit()`` (try/finally or a fixture).
+    """
+    require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    class _Chrome(webdriver.Chrome):
+        _profile_dir: str | None = None
+
+        def quit(self) -> None:
+            try:
+                super().quit()
+            finally:
+                if self._profile_dir:
+                    shutil.rmtree(self._profile_dir, ignore_errors=True)
+                    self._profile_dir = None
+
+    profile_dir = tempfile.mkdtemp(prefix="hydrorisk-chrome-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile_dir}")
+    options.add_argument("--window-size={},{}".format(*WINDOW_SIZE))
+    # An explicit driver path keeps Selenium Manager (which wants the internet) out of it.
+    service = Service(executable_path=CHROMEDRIVER)
+    try:
+        driver = _Chrome(options=options, service=service)
+    except BaseException:
+        shutil.rmtree(profile_dir, ignore_errors=True)
+        raise
+    driver._profile_dir = profile_dir
+    driver.set_page_load_timeout(60)
+    driver.set_window_size(*WINDOW_SIZE)
+    return driver
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Never send requests for 127.0.0.1 through an http_proxy from the environment.
+_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _http_status(url: str, timeout: float = 2.0) -> int | None:
+    try:
+        with _NO_PROXY_OPENER.open(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _stop_process(proc: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM the process group, SIGKILL it if still alive after ``timeout`` seconds."""
+    if proc.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)  # the process leads its own group (start_new_session)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _read_tail(fh, limit: int = 20_000) -> str:
+    fh.flush()
+    fh.seek(0)
+    text = fh.read().decode("utf-8", errors="replace")
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+@contextlib.contextmanager
+def serve_in_subprocess(
+    args: Sequence[str],
+    port: int,
+    env: Mapping[str, str] | None = None,
+    *,
+    timeout: float = SERVE_TIMEOUT,
+    cwd: str | os.PathLike[str] | None = None,
+    path: str = "/",
+) -> Iterator[str]:
+    """Run ``args`` as a server and yield ``http://127.0.0.1:{port}`` once it is up.
+
+    ``env`` is added to (overrides) the current environment. Ready means
+    ``GET http://127.0.0.1:{port}{path}`` answers HTTP 200 within ``timeout`` seconds;
+    otherwise the process is stopped, its stdout/stderr printed and RuntimeError raised.
+    On exit the process group gets SIGTERM, then SIGKILL after 10 s.
+    """
+    full_env = dict(os.environ)
+    full_env.setdefault("PYTHONUNBUFFERED", "1")
+    if env:
+        full_env.update(env)
+    base_url = f"http://127.0.0.1:{port}"
+    url = base_url + path
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            list(args),
+            env=full_env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            last_status: int | None = None
+            while True:
+                if proc.poll() is not None:
+                    problem = f"exited with code {proc.returncode} before serving {url}"
+                    break
+                last_status = _http_status(url)
+                if last_status == 200:
+                    problem = None
+                    break
+                if time.monotonic() >= deadline:
+                    problem = (
+                        f"did not serve HTTP 200 at {url} within {timeout:.0f} s "
+                        f"(last status: {last_status or 'no connection'})"
+                    )
+                    break
+                time.sleep(0.25)
+
+            if problem is not None:
+                _stop_process(proc)
+                stdout, stderr = _read_tail(out), _read_tail(err)
+                print(
+                    f"--- server command {list(args)!r} {problem}\n"
+                    f"--- stdout:\n{stdout}\n--- stderr:\n{stderr}\n--- end",
+                    file=sys.stderr,
+                )
+                raise RuntimeError(f"server {list(args)!r} {problem}\nstderr:\n{stderr[-4000:]}")
+
+            yield base_url
+        finally:
+            _stop_process(proc)
