@@ -473,6 +473,29 @@ class SourcesFile(Strict):
     sources: list[Source] = Field(default_factory=list)
 
 
+class QualityParameter(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    unit: str
+    names: Names
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, v: str) -> str:
+        from hydro.units import dimension_of
+
+        try:
+            dim = dimension_of(v)
+        except UnitError as e:
+            raise ValueError(str(e)) from None
+        if dim not in ("concentration", "ph", "temperature", "dimensionless"):
+            raise ValueError(f"unit '{v}' is not a concentration, pH or temperature unit")
+        return v
+
+
+class QualityParametersFile(Strict):
+    parameters: list[QualityParameter] = Field(min_length=1)
+
+
 class StoreSettings(Strict):
     url: str = "sqlite:///var/hydrorisk.sqlite"
 
@@ -534,7 +557,8 @@ def _loc_to_key(raw: dict, loc: Iterable[Any]) -> str:
         if isinstance(item, int):
             ident = None
             if isinstance(node, list) and 0 <= item < len(node) and isinstance(node[item], dict):
-                ident = node[item].get("id") or node[item].get("station")
+                ident = (node[item].get("id") or node[item].get("station")
+                         or node[item].get("name"))
             parts[-1] = f"{parts[-1]}[id={ident}]" if ident and parts else (
                 f"{parts[-1]}[{item}]" if parts else f"[{item}]")
             node = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
@@ -605,6 +629,7 @@ class Config:
     network: Network
     thresholds: list[Threshold]
     sources: SourcesFile
+    quality_parameters: dict[str, QualityParameter]
 
     def thresholds_for(self, station: str) -> list[Threshold]:
         return [t for t in self.thresholds if t.station == station]
@@ -739,4 +764,11 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                 f"{src_path}: sources[id={s.id}].layout: unknown layout '{s.layout}' "
                 f"(known: {', '.join(layout_ids) or 'none'})"
             )
-    return Config(root, settings, network, list(thr.thresholds), sources)
+    qp_path = root / "quality" / "parameters.toml"
+    qp = _validate(QualityParametersFile, _read_toml(qp_path), qp_path)
+    params: dict[str, QualityParameter] = {}
+    for p in qp.parameters:
+        if p.name in params:
+            raise ConfigError(f"{qp_path}: parameters[id={p.name}].name: duplicate name '{p.name}'")
+        params[p.name] = p
+    return Config(root, settings, network, list(thr.thresholds), sources, params)

@@ -48,7 +48,7 @@ def basin_climate(days: pd.DatetimeIndex, clim: BasinClimate, rng: np.random.Gen
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Daily temperature (°C) and precipitation (mm/day) for ``days``."""
     n = days.size
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     seasonal = clim.mean_temp_c - clim.amplitude_c * np.cos(2 * np.pi * (doy - clim.coldest_doy) / 365.25)
     # AR(1) anomaly with a 5-day memory
     phi = np.exp(-1 / 5)

@@ -56,7 +56,7 @@ def route(q: np.ndarray, routing: Routing) -> np.ndarray:
 
 def evaporation_mm_per_day(days: pd.DatetimeIndex) -> np.ndarray:
     """Open-water evaporation, mm/day: none Nov-Mar, a sine peaking at 5 mm/day in mid-July."""
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     e = 5.0 * np.sin(np.pi * (doy - 91) / (305 - 91))
     return np.where((doy >= 91) & (doy <= 305), np.clip(e, 0, None), 0.0)
 
@@ -65,7 +65,7 @@ def target_volume(days: pd.DatetimeIndex, res: Reservoir) -> np.ndarray:
     """Rule curve (hm³): full at НПУ Jun-Oct, drawn down Nov-mid-Mar, refilled Apr-May."""
     v_npu, v_dead = res.npu_volume_hm3, res.dead_volume_hm3
     v_pre = v_npu - DRAWDOWN_SHARE.get(res.id, 0.4) * (v_npu - v_dead)
-    doy = days.dayofyear.to_numpy().astype(float)
+    doy = days.day_of_year.to_numpy().astype(float)
     # drawdown from 1 Nov (doy 305, full) to mid-March (doy 75, empty to v_pre): 136 days
     winter_days = 366 - 305 + 75
     knots_x = [1, 75, 91, 152, 305, 366]

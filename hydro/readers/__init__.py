@@ -1,0 +1,8 @@
+"""Readers: find the format of a file, read it and harmonise names and units.
+
+Every reader returns a :class:`~hydro.readers.common.Batch` whose values are already in
+canonical units (hydro.units) with station ids resolved against the configured network,
+or raises :class:`~hydro.errors.IngestError` naming the file, line and column.
+"""
+
+from hydro.readers.common import Batch, detect_format, read_file  # noqa: F401

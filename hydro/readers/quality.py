@@ -1,0 +1,95 @@
+"""Water-quality sample CSV: site;date;parameter;value;unit.
+
+``<0.01`` is kept as a censored value at its detection limit (flag ``censored``), never
+turned into a number or dropped.  Units are harmonised to each parameter's configured unit.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hydro.config import Config
+from hydro.errors import IngestError, UnitError
+from hydro.readers.common import (
+    Batch,
+    StationResolver,
+    decode,
+    local_to_utc,
+    parse_dates,
+    resolve_stations,
+    split_comments,
+    to_number,
+)
+from hydro.units import convert_to, dimension_of
+
+REQUIRED = ["site", "date", "parameter", "value", "unit"]
+
+
+def read(path: Path, data: bytes, config: Config) -> Batch:
+    text = decode(path, data, ["utf-8-sig", "cp1251"])
+    _, rest, skipped = split_comments(text)
+    if len(rest) < 2:
+        raise IngestError(path, "no data lines after the header (truncated file?)")
+    header = [h.strip() for h in rest[0].split(";")]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise IngestError(path, f"missing column '{missing[0]}'", line=skipped + 1)
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(rest)), sep=";", dtype=str,
+                            keep_default_na=False)
+    except pd.errors.ParserError as e:
+        raise IngestError(path, f"malformed CSV: {e}") from None
+    lines = np.arange(skipped + 2, skipped + 2 + len(frame))
+    empty = frame["unit"].str.strip() == ""
+    if empty.any():
+        pos = int(np.flatnonzero(empty.to_numpy())[0])
+        raise IngestError(path, "missing unit (truncated line?)", line=int(lines[pos]),
+                          column="unit")
+    resolver = StationResolver(config)
+    site = resolve_stations(path, frame["site"].str.strip(), resolver, lines, "site")
+    params = frame["parameter"].str.strip()
+    unknown = [p for p in params.unique() if p not in config.quality_parameters]
+    if unknown:
+        pos = int(np.flatnonzero(params.to_numpy() == unknown[0])[0])
+        raise IngestError(path, f"unknown parameter '{unknown[0]}' (see "
+                          "config/quality/parameters.toml)", line=int(lines[pos]),
+                          column="parameter")
+    raw = frame["value"].str.strip()
+    censored = raw.str.startswith("<")
+    values = to_number(path, raw.str.lstrip("<").str.strip(), lines, "value", decimal=".")
+    if values.isna().any():
+        pos = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise IngestError(path, "empty value", line=int(lines[pos]), column="value")
+    units = frame["unit"].str.strip()
+    converted = values.copy()
+    out_unit = params.map(lambda p: config.quality_parameters[p].unit)
+    for (param, unit), idx in pd.DataFrame({"p": params, "u": units}).groupby(["p", "u"]).groups.items():
+        target = config.quality_parameters[param].unit
+        try:
+            dim = dimension_of(target)
+            converted.loc[idx] = convert_to(values.loc[idx], unit, target, dim)
+        except UnitError as e:
+            pos = int(np.flatnonzero((params == param).to_numpy() & (units == unit).to_numpy())[0])
+            raise IngestError(path, f"unit '{unit}' cannot be used for {param} (expected "
+                              f"{target}): {e}", line=int(lines[pos]), column="unit") from None
+    dates = parse_dates(path, frame["date"], "%Y-%m-%d", lines, "date")
+    time_utc = local_to_utc(dates, site, resolver)
+    out = pd.DataFrame({
+        "site_id": site, "time": time_utc, "parameter": params, "value": converted,
+        "censored": censored.to_numpy(), "unit": out_unit, "party": site.map(resolver.country),
+        "line": lines})
+    dup = out.duplicated(["site_id", "time", "parameter"], keep=False)
+    if dup.any():
+        d = out[dup]
+        conflict = d.groupby(["site_id", "time", "parameter"])["value"].nunique() > 1
+        if conflict.any():
+            key = conflict[conflict].index[0]
+            row = d[(d.site_id == key[0]) & (d.time == key[1]) & (d.parameter == key[2])].iloc[-1]
+            raise IngestError(path, f"{key[2]} at {key[0]} on {key[1]:%Y-%m-%d} is given twice "
+                              "with different values", line=int(row["line"]))
+        out = out.drop_duplicates(["site_id", "time", "parameter"])
+    return Batch(path, "quality_csv", quality=out.reset_index(drop=True))
