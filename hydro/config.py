@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import graphlib
+import itertools
 import os
 import tomllib
 from collections.abc import Iterable
@@ -152,7 +153,7 @@ class Gauge(Strict):
     @classmethod
     def _datums_do_not_overlap(cls, v: list[Datum]) -> list[Datum]:
         ordered = sorted(v, key=lambda d: d.valid_from)
-        for a, b in zip(ordered, ordered[1:]):
+        for a, b in itertools.pairwise(ordered):
             if a.valid_to is None or a.valid_to > b.valid_from:
                 raise ValueError(
                     f"datum periods overlap: {a.valid_from}..{a.valid_to or 'open'} and "

@@ -15,8 +15,6 @@ import signal
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from hydro.config import Config, Source, load_config
 from hydro.ingest import IngestResult, ingest_file
 

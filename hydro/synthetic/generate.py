@@ -258,7 +258,7 @@ def write_grdc(path: Path, gauge: Gauge, q: pd.Series, seed: int) -> None:
         "YYYY-MM-DD;hh:mm; Value",
     ]
     vals = np.where(np.isfinite(q.to_numpy()), q.to_numpy(), -999.0)
-    body = [f"{d:%Y-%m-%d};--:--;{v:11.3f}" for d, v in zip(q.index, vals)]
+    body = [f"{d:%Y-%m-%d};--:--;{v:11.3f}" for d, v in zip(q.index, vals, strict=True)]
     path.write_text("\n".join(lines + body) + "\n", encoding="utf-8")
 
 
@@ -308,7 +308,7 @@ def write_reservoir(path: Path, res_id: str, s, days: pd.DatetimeIndex, seed: in
     body = [
         f"{res_id};{d:%Y-%m-%d};{lv:.3f};{v:.3f};{i:.3f};{o:.3f};{sp:.3f};{e:.4f}"
         for d, lv, v, i, o, sp, e in zip(days, s.level_m, s.volume_hm3, s.inflow, s.outflow,
-                                         s.spill, s.evaporation)
+                                         s.spill, s.evaporation, strict=True)
     ]
     path.write_text("\n".join(head + body) + "\n", encoding="utf-8")
 
