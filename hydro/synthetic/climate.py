@@ -65,8 +65,8 @@ def basin_climate(days: pd.DatetimeIndex, clim: BasinClimate, rng: np.random.Gen
     autumn = (month >= 9) & (month <= 10)
     seasons = np.unique(wy)
     # per-season winter multiplier (lognormal) and autumn wetness
-    winter_factor = dict(zip(seasons, np.exp(rng.normal(-0.05, 0.28, seasons.size), strict=True)))
-    autumn_factor = dict(zip(seasons, np.exp(rng.normal(0.0, 0.35, seasons.size), strict=True)))
+    winter_factor = dict(zip(seasons, np.exp(rng.normal(-0.05, 0.28, seasons.size)), strict=True))
+    autumn_factor = dict(zip(seasons, np.exp(rng.normal(0.0, 0.35, seasons.size)), strict=True))
     cold_shift = dict(zip(seasons, rng.normal(0.0, 1.5, seasons.size), strict=True))
     if FLOOD_SEASON in winter_factor:
         winter_factor[FLOOD_SEASON] = 1.75   # snow water reserves far above the mean
