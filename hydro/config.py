@@ -391,17 +391,25 @@ class Threshold(Strict):
     value: Stage
     set_by: str
     basis: str
-    valid_from: dt.date
-    valid_from_basis: str = "date the source shows it in force"
+    valid_from: dt.date | None = None
     valid_to: dt.date | None = None
+    in_force_by: dt.date | None = None
     status: Status
     confidence: Literal["high", "medium-high", "medium", "low-medium", "low", "none"]
     source: str
     note: str = ""
     return_period_years: float | None = None
 
+    @model_validator(mode="after")
+    def _period(self) -> Threshold:
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} is not after valid_from {self.valid_from}")
+        return self
+
     def valid_on(self, day: dt.date) -> bool:
-        return day >= self.valid_from and (self.valid_to is None or day < self.valid_to)
+        """Whether the level applies on ``day`` (an unknown start applies from the beginning)."""
+        return ((self.valid_from is None or day >= self.valid_from)
+                and (self.valid_to is None or day < self.valid_to))
 
 
 class ThresholdsFile(Strict):

@@ -69,9 +69,9 @@ def basin_climate(days: pd.DatetimeIndex, clim: BasinClimate, rng: np.random.Gen
     autumn_factor = dict(zip(seasons, np.exp(rng.normal(0.0, 0.35, seasons.size)), strict=True))
     cold_shift = dict(zip(seasons, rng.normal(0.0, 1.5, seasons.size), strict=True))
     if FLOOD_SEASON in winter_factor:
-        winter_factor[FLOOD_SEASON] = 1.75   # snow water reserves far above the mean
-        autumn_factor[FLOOD_SEASON] = 1.7    # wet autumn 2023
-        cold_shift[FLOOD_SEASON] = -3.0      # hard frosts: deeply frozen ground
+        winter_factor[FLOOD_SEASON] = 1.5   # snow water reserves far above the mean
+        autumn_factor[FLOOD_SEASON] = 1.5    # wet autumn 2023
+        cold_shift[FLOOD_SEASON] = -2.5      # hard frosts: deeply frozen ground
     wf = np.array([winter_factor[y] for y in wy])
     af = np.array([autumn_factor[y] for y in wy])
     cs = np.array([cold_shift[y] for y in wy])
