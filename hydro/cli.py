@@ -294,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--calibrate-ratings", action="store_true",
                    help="refit the synthetic ratings in config/basins.toml first")
     s.set_defaults(func=cmd_generate)
+
+    from hydro.quality_cli import add_commands as add_quality_commands
+
+    add_quality_commands(sub)
     return p
 
 
