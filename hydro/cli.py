@@ -298,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hydro.quality_cli import add_commands as add_quality_commands
 
     add_quality_commands(sub)
+
+    from hydro.report_cli import add_commands as add_report_commands
+
+    add_report_commands(sub)
     return p
 
 

@@ -323,6 +323,7 @@ class Node(Strict):
     lon: float | None = None
     local_catchment: Area | None = None
     withdrawal: Discharge | None = None
+    environmental_min_flow: Discharge | None = None
     estimated: list[str] = Field(default_factory=list)
     source: str = ""
 
@@ -523,7 +524,23 @@ class DashboardSettings(Strict):
     stale_after_days: float = Field(default=3.0, gt=0)
 
 
+class AccountingSettings(Strict):
+    """How the commission's border accounting is done (hydro.balance)."""
+
+    norm_base_period: tuple[int, int] = (1991, 2020)
+    min_base_fraction: float = Field(default=0.8, gt=0, le=1)
+    water_year_start_month: int = Field(default=3, ge=1, le=12)
+
+    @field_validator("norm_base_period")
+    @classmethod
+    def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] > v[1]:
+            raise ValueError(f"norm_base_period {list(v)}: the first year is after the last")
+        return v
+
+
 class SettingsFile(Strict):
+    accounting: AccountingSettings = AccountingSettings()
     store: StoreSettings = StoreSettings()
     paths: PathSettings = PathSettings()
     dashboard: DashboardSettings = DashboardSettings()

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from functools import total_ordering
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from hydro.units import convert
 
@@ -64,10 +64,14 @@ class _Quantity(Protocol):
 class ThresholdLike(Protocol):
     """What :func:`classify_stage` needs of a threshold (see :class:`hydro.config.Threshold`)."""
 
-    station: str
-    scheme: str
-    level: str
-    status: str
+    @property
+    def scheme(self) -> str: ...
+
+    @property
+    def level(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
 
     @property
     def value(self) -> _Quantity: ...
@@ -223,7 +227,8 @@ class StageClassification:
         return tuple(m for m in self.margins if not m.sets_category and m.reached)
 
 
-def _finite(x: float | None) -> bool:
+def _finite(x: float | None) -> TypeGuard[float]:
+    """A number that is not NaN."""
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
@@ -260,8 +265,7 @@ def classify_stage(stage_cm: float | None, thresholds: Iterable[ThresholdLike], 
     ``published`` makes the result provisional.
     """
     valid = [t for t in thresholds if t.valid_on(day)]
-    has_stage = _finite(stage_cm)
-    stage = float(stage_cm) if has_stage else None  # type: ignore[arg-type]
+    stage = float(stage_cm) if _finite(stage_cm) else None
 
     margins: list[LevelMargin] = []
     for t in valid:
@@ -373,7 +377,7 @@ def classify_reservoir_level(level_m: float | None, npu_m: float, fpu_m: float,
         raise ValueError(f"ФПУ {fpu_m:g} m is below НПУ {npu_m:g} m; expected НПУ <= ФПУ")
     if not _finite(level_m):
         return ReservoirClassification(WarningStatus.NO_DATA, None, None, None, provisional)
-    level = float(level_m)  # type: ignore[arg-type]
+    level = float(level_m)
     if level >= fpu_m:
         status = WarningStatus.DANGEROUS
     elif level > npu_m:
@@ -404,7 +408,7 @@ def rate_of_rise(prev_cm: float | None, cur_cm: float | None, hours: float) -> f
     if not (_finite(prev_cm) and _finite(cur_cm)):
         return None
     days = convert(float(hours), "h", "duration")
-    return (float(cur_cm) - float(prev_cm)) / days  # type: ignore[arg-type]
+    return (float(cur_cm) - float(prev_cm)) / days
 
 
 def is_stale(last_time: dt.datetime | None, reference_time: dt.datetime,

@@ -1,0 +1,42 @@
+"""What a page needs from the app it runs in: the configuration and the data provider.
+
+:func:`dashboard.app.create_app` attaches an :class:`AppContext` to the Dash app; page
+layouts and callbacks fetch it with :func:`current`, so no module holds global state and
+several apps (tests) can live in one process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash
+
+from hydro.config import Config
+from dashboard.provider import DataProvider
+
+_ATTRIBUTE = "hydrorisk_context"
+
+
+@dataclass(frozen=True)
+class AppContext:
+    config: Config
+    provider: DataProvider
+
+    @property
+    def default_language(self) -> str:
+        return self.config.settings.dashboard.language
+
+
+def attach(app: dash.Dash, context: AppContext) -> None:
+    setattr(app, _ATTRIBUTE, context)
+
+
+def current() -> AppContext:
+    """The context of the app serving the current request (or the last app created)."""
+    context = getattr(dash.get_app(), _ATTRIBUTE, None)
+    if context is None:
+        raise RuntimeError(
+            "this Dash app has no hydrorisk context; create it with "
+            "dashboard.app.create_app(config)"
+        )
+    return context

@@ -1,0 +1,32 @@
+"""Component ids, one enum per view, so two views can each have their own "date" control."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Shell(StrEnum):
+    """The navbar and the URL around every page."""
+
+    TAGLINE = "shell-tagline"
+    NAV_STATIONS = "shell-nav-stations"
+    LANG_KK = "shell-lang-kk"
+    LANG_RU = "shell-lang-ru"
+    LANG_EN = "shell-lang-en"
+    NAVIGATE = "shell-navigate"   # dcc.Location(refresh="callback-nav") for callbacks
+    PAGES_LOCATION = "_pages_location"  # Dash Pages' own dcc.Location
+
+
+class Stations(StrEnum):
+    """The stations page."""
+
+    BANNER = "stations-synthetic-banner"
+    DATE = "stations-date"
+    SHOWN_DATE = "stations-shown-date"  # dcc.Store: the as-of day the page was rendered for
+    LATEST = "stations-latest"
+    FLOOD_2024 = "stations-flood-2024"
+    SUMMARY = "stations-summary"
+    MAP = "stations-map"
+    ATTENTION = "stations-attention"
+    GAUGE_TABLE = "stations-gauge-table"
+    RESERVOIR_TABLE = "stations-reservoir-table"

@@ -1,0 +1,222 @@
+"""The data-provider interface between the dashboard and the data.
+
+Pages ask a :class:`DataProvider` for plain values and never see SQL or files.
+:class:`StoreProvider` reads the store through :mod:`hydro.store.api`;
+:class:`InMemoryProvider` serves readings held in memory (tests, previews).
+:func:`make_provider` chooses the implementation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from hydro.config import Config
+from hydro.errors import UnitError
+from hydro.store import api
+from hydro.units import convert
+from dashboard.status import (
+    CHANGE_MAX_GAP,
+    GAUGE_VARIABLES,
+    RESERVOIR_VARIABLES,
+    Reading,
+    StationReport,
+    build_report,
+    date_of_last_data,
+    day_end_utc,
+    network_timezones,
+)
+
+log = logging.getLogger(__name__)
+
+#: dimension (hydro.units) of each stored variable
+VARIABLE_DIMENSION = {
+    "stage": "stage",
+    "discharge": "discharge",
+    "level": "elevation",
+    "volume": "volume",
+    "inflow": "discharge",
+    "outflow": "discharge",
+    "spill": "discharge",
+}
+
+
+class DataProvider(ABC):
+    """What the pages may ask of the data.  Subclasses implement the three abstract methods.
+
+    Parameters
+    ----------
+    config : Config
+        The deployment configuration (network, warning levels, dashboard settings).
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._timezones = network_timezones(config.network)
+
+    # ---------------------------------------------------------------- to implement
+    @abstractmethod
+    def data_period(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """First and last observation time in the data (naive UTC); ``(None, None)`` if empty."""
+
+    @abstractmethod
+    def latest_readings(self, cutoff: dt.datetime,
+                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES
+                        ) -> list[Reading]:
+        """The last reading of each (station, variable, party) strictly before ``cutoff``
+        (naive UTC), values in canonical units; stage readings carry the reading before
+        them when it is at most :data:`~dashboard.status.CHANGE_MAX_GAP` older."""
+
+    @abstractmethod
+    def is_synthetic(self) -> bool:
+        """True when any data came from the bundled synthetic demonstration files."""
+
+    # ---------------------------------------------------------------- derived
+    def date_range(self) -> tuple[dt.date | None, dt.date | None]:
+        """First and last as-of day that has data."""
+        first, last = self.data_period()
+        return (date_of_last_data(first, self._timezones),
+                date_of_last_data(last, self._timezones))
+
+    def latest_date(self) -> dt.date | None:
+        """The as-of day of the newest observation (the page's default date)."""
+        return self.date_range()[1]
+
+    def station_report(self, as_of: dt.date, now: dt.datetime | None = None) -> StationReport:
+        """Every gauge and reservoir with its latest values and warning status on ``as_of``.
+
+        ``now`` (naive UTC) caps the moment silence is measured at, so that on the current
+        day a station is not judged at the end of a day that has not ended.
+        """
+        cutoff = day_end_utc(as_of, self._timezones)
+        reference = min(cutoff, now) if now is not None else cutoff
+        readings = self.latest_readings(cutoff)
+        return build_report(self.config, readings, as_of, cutoff, reference)
+
+
+class StoreProvider(DataProvider):
+    """Reads the relational store through :mod:`hydro.store.api`."""
+
+    def __init__(self, config: Config, engine: Engine) -> None:
+        super().__init__(config)
+        self.engine = engine
+        self._synthetic = False  # sticky: nothing is ever deleted from the store
+
+    def data_period(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        first, last = api.data_period(self.engine)
+        return _py(first), _py(last)
+
+    def latest_readings(self, cutoff: dt.datetime,
+                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES
+                        ) -> list[Reading]:
+        at = cutoff - dt.timedelta(microseconds=1)
+        frame = api.latest(self.engine, variables=variables, at=at)
+        readings = []
+        for row in frame.itertuples(index=False):
+            value = _canonical(row.value, row.unit, row.variable, row.station_id)
+            time = _py(row.time)
+            if time is None:  # not possible for a stored observation; skip defensively
+                continue
+            previous_value = previous_time = None
+            if row.variable == "stage":
+                before = api.series(self.engine, row.station_id, "stage",
+                                    start=time - CHANGE_MAX_GAP, end=time, party=row.party)
+                before = before[before["time"] < row.time]
+                if not before.empty:
+                    last = before.iloc[-1]
+                    previous_value = _canonical(last["value"], last["unit"], "stage",
+                                                row.station_id)
+                    previous_time = _py(last["time"])
+            readings.append(Reading(
+                station_id=row.station_id, variable=row.variable, party=row.party, time=time,
+                value=value, qc_flags=int(row.qc_flags or 0),
+                phenomena=row.phenomena if isinstance(row.phenomena, str) else None,
+                source=row.source, previous_value=previous_value,
+                previous_time=previous_time))
+        return readings
+
+    def is_synthetic(self) -> bool:
+        if self._synthetic:
+            return True
+        bundled = self.config.settings.paths.bundled
+        fragments = {_norm(bundled), _norm(str(self.config.resolve(bundled)))}
+        runs = api.ingest_runs(self.engine, limit=1_000_000_000)
+        for path, outcome in zip(runs["path"], runs["outcome"], strict=True):
+            if outcome != "rejected" and any(f in _norm(str(path)) for f in fragments):
+                self._synthetic = True
+                return True
+        return False
+
+
+class InMemoryProvider(DataProvider):
+    """Serves readings held in memory; ``latest_readings`` honours the cut-off."""
+
+    def __init__(self, config: Config, readings: Iterable[Reading] = (),
+                 synthetic: bool = False) -> None:
+        super().__init__(config)
+        self.readings = list(readings)
+        self.synthetic = synthetic
+
+    def data_period(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        times = [r.time for r in self.readings]
+        return (min(times), max(times)) if times else (None, None)
+
+    def latest_readings(self, cutoff: dt.datetime,
+                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES
+                        ) -> list[Reading]:
+        last: dict[tuple[str, str, str], Reading] = {}
+        for r in self.readings:
+            if r.variable in variables and r.time < cutoff:
+                key = (r.station_id, r.variable, r.party)
+                if key not in last or r.time > last[key].time:
+                    last[key] = r
+        return list(last.values())
+
+    def is_synthetic(self) -> bool:
+        return self.synthetic
+
+
+def make_provider(config: Config, engine: Engine | None = None) -> DataProvider:
+    """The provider for a deployment: the store at ``config.store_url`` (or ``engine``)."""
+    if engine is None:
+        from hydro.store.db import open_store
+
+        engine = open_store(config.store_url, config.network)
+    return StoreProvider(config, engine)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _py(value) -> dt.datetime | None:
+    """pandas Timestamp / datetime / None -> naive datetime or None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "to_pydatetime"):
+        try:
+            return value.to_pydatetime()
+        except ValueError:  # NaT
+            return None
+    return value
+
+
+def _canonical(value, unit: str, variable: str, station_id: str) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    dimension = VARIABLE_DIMENSION.get(variable)
+    if dimension is None:
+        return float(value)
+    try:
+        return float(convert(float(value), unit, dimension))
+    except UnitError as e:
+        log.warning("%s %s: value dropped: %s", station_id, variable, e)
+        return None
+
+
+def _norm(path: str) -> str:
+    return str(Path(path).as_posix()).replace("\\", "/").rstrip("/")

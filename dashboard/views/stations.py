@@ -1,0 +1,194 @@
+"""Stations view: every gauge and reservoir, its latest value and warning status.
+
+:func:`render` builds the page from a data provider; :func:`date_href` is the date
+picker's callback.  Registered at ``/`` by :mod:`dashboard.pages.stations`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import parse_qsl
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, dcc, html, no_update
+
+from dashboard import components as ui
+from dashboard.figures import MapPoint, station_map
+from dashboard.i18n import query_string, t, t_or
+from dashboard.ids import Shell, Stations
+from dashboard.provider import DataProvider
+from dashboard.status import StationReport, schematic_segments
+
+#: the reference event: the 2024 spring flood (Orsk levee failure 5 April, peaks mid-April)
+FLOOD_2024 = dt.date(2024, 4, 12)
+
+
+def utcnow() -> dt.datetime:
+    """The current time, naive UTC (the store's convention)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def render(provider: DataProvider, lang: str, date: str | None = None,
+           now: dt.datetime | None = None) -> html.Div:
+    """The page for ``lang`` as of ``date`` (ISO day; the newest data when None or invalid).
+
+    ``now`` (naive UTC) is the current time, used only so that today is not judged as if
+    it had ended; the page is otherwise a function of the data.
+    """
+    first, last = provider.date_range()
+    notices: list = []
+    as_of: dt.date | None = None
+    if date:
+        try:
+            as_of = dt.date.fromisoformat(str(date)[:10])
+        except ValueError:
+            notices.append(dbc.Alert(t("asof.invalid", lang, value=date), color="warning"))
+    if last is None:
+        notices.append(dbc.Alert(t("store.empty", lang), color="info"))
+    if as_of is None:
+        as_of = last or (now or utcnow()).date()
+    report = provider.station_report(as_of, now=now)
+    basin_names = {b.id: b.names.get(lang) for b in provider.config.network.basins.values()}
+
+    header = html.Div([
+        html.H1(t("stations.title", lang), className="page-title"),
+        _date_controls(lang, as_of, first, last),
+    ], className="page-header")
+    banner = [ui.synthetic_banner(lang)] if provider.is_synthetic() else []
+    segments = schematic_segments(provider.config.network)
+    figure = station_map(
+        _map_points(report, lang), segments,
+        state_labels={s: ui.state_label(s, lang) for s in ui.SUMMARY_ORDER},
+        network_label=t("map.network", lang),
+        axis_titles=(t("map.lon", lang), t("map.lat", lang)),
+        area_labels=_basin_labels(report, basin_names),
+    )
+    return html.Div([
+        *banner,
+        header,
+        *notices,
+        ui.summary_row(report, lang),
+        dbc.Row([
+            dbc.Col(html.Div([
+                html.Div(t("map.title", lang), className="section-title"),
+                dcc.Graph(id=Stations.MAP, figure=figure,
+                          config={"displaylogo": False, "scrollZoom": False,
+                                  "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
+                html.Div(t("map.note", lang), className="cell-note"),
+            ], className="panel"), lg=7),
+            dbc.Col(html.Div(ui.attention_list(report, lang), className="panel"), lg=5),
+        ], className="mb-3 g-3"),
+        html.Div([
+            html.Div(t("table.gauges", lang), className="section-title"),
+            html.Div(ui.gauge_table(report, lang, basin_names), className="table-scroll"),
+        ], className="panel mb-3"),
+        html.Div([
+            html.Div(t("table.reservoirs", lang), className="section-title"),
+            html.Div(ui.reservoir_table(report, lang, basin_names), className="table-scroll"),
+        ], className="panel mb-3"),
+        html.Div([
+            html.P(t("notes.levels", lang)),
+            html.P(t("notes.markers", lang)),
+            html.P(t("notes.silent", lang, days=f"{report.stale_after_days:g}")),
+        ], className="footnotes"),
+    ], className="stations-page", lang=lang)
+
+
+def _date_controls(lang: str, as_of: dt.date, first: dt.date | None,
+                   last: dt.date | None) -> html.Div:
+    def href(**changes: str | None) -> str:
+        return "/" + query_string("", lang=lang, **changes)
+
+    buttons = [dbc.Button(t("asof.latest", lang), id=Stations.LATEST, href=href(date=None),
+                          color="secondary", outline=True, size="sm")]
+    if first is not None and last is not None and first <= FLOOD_2024 <= last:
+        buttons.append(dbc.Button(t("asof.flood2024", lang), id=Stations.FLOOD_2024,
+                                  href=href(date=FLOOD_2024.isoformat()),
+                                  color="primary", outline=as_of != FLOOD_2024, size="sm"))
+    info = [t("asof.help", lang)]
+    if first is not None and last is not None:
+        info.append(t("asof.period", lang, start=first.isoformat(), end=last.isoformat()))
+    return html.Div([
+        dcc.Store(id=Stations.SHOWN_DATE, data=as_of.isoformat()),
+        html.Label(t("asof.label", lang), htmlFor=Stations.DATE, className="asof-label"),
+        dcc.DatePickerSingle(
+            id=Stations.DATE, date=as_of.isoformat(), display_format="YYYY-MM-DD",
+            first_day_of_week=1,
+            min_date_allowed=first.isoformat() if first else None,
+            max_date_allowed=last.isoformat() if last else None,
+            initial_visible_month=as_of.isoformat()),
+        *buttons,
+        html.Div(" · ".join(info), className="asof-info"),
+    ], className="asof-controls")
+
+
+def _map_points(report: StationReport, lang: str) -> list[MapPoint]:
+    points = []
+    for s in report.stations:
+        if s.lat is None or s.lon is None:
+            continue
+        lines = [f"<b>{s.names.get(lang)}</b>", ui.state_label(s.state, lang)]
+        if s.kind == "gauge":
+            for row in report.gauge_rows(s.station_id):
+                if row.stage_cm is None:
+                    continue
+                text = (f"{t_or('party.' + row.party, lang, row.party)}: "
+                        f"{t('unit.cm_value', lang, value=ui.fmt_number(row.stage_cm))} "
+                        f"({ui.fmt_local(row.local_time)})")
+                ref = row.classification.reference
+                if ref is not None:
+                    text += (f"; {ui.level_name(ref, lang)} {ui.fmt_number(ref.value_cm)}: "
+                             f"{ui.fmt_number(ref.remaining_cm, signed=True)}")
+                lines.append(text)
+        else:
+            res = report.reservoir_row(s.station_id)
+            if res.level_m is not None:
+                lines.append(t("attention.reservoir", lang, level=ui.fmt_number(res.level_m, 2),
+                               npu=ui.fmt_number(res.npu_m, 2)))
+        if s.ice:
+            lines.append(t("cell.ice_affected", lang))
+        points.append(MapPoint(lat=s.lat, lon=s.lon, state=s.state, kind=s.kind,
+                               label=s.names.get(lang), hover="<br>".join(lines), ice=s.ice,
+                               station_id=s.station_id))
+    return points
+
+
+def _basin_labels(report: StationReport, basin_names: dict[str, str]
+                  ) -> list[tuple[float, float, str]]:
+    """Each basin's name near the middle of its stations, nudged off the markers."""
+    labels = []
+    for basin in report.basins:
+        coords = [(s.lat, s.lon) for s in report.stations
+                  if s.basin == basin and s.lat is not None and s.lon is not None]
+        if coords:
+            lat = max(c[0] for c in coords) + 0.6
+            lon = sum(c[1] for c in coords) / len(coords)
+            labels.append((lat, lon, basin_names.get(basin, basin)))
+    return labels
+
+
+# --------------------------------------------------------------------------- callbacks
+
+def date_href(date: str | None, search: str | None, shown: str | None = None):
+    """Date picker -> the URL for that day (language and other query kept).
+
+    No navigation when the day is the one already shown (``shown``, the page's as-of day)
+    or already in the URL: the picker reports its value when it mounts, too.
+    """
+    if not date:
+        return no_update
+    day = str(date)[:10]
+    if day == shown or dict(parse_qsl((search or "").lstrip("?"))).get("date") == day:
+        return no_update
+    return "/" + query_string(search, date=day)
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    app.callback(
+        Output(Shell.NAVIGATE, "href"),
+        Input(Stations.DATE, "date"),
+        State(Shell.PAGES_LOCATION, "search"),
+        State(Stations.SHOWN_DATE, "data"),
+        prevent_initial_call=True,
+    )(date_href)

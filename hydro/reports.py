@@ -1,0 +1,93 @@
+"""Reports over the store: the I/O edge that feeds the pure science of hydro.balance,
+hydro.trend and hydro.floods with series from the store.
+
+Used by ``hydrorisk report ...`` and by notebooks; every table says which party's series
+it was computed from.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from hydro.balance import border_gauges, border_table, daily_series, reservoir_balance
+from hydro.config import Config
+from hydro.floods import annual_maxima, fit_annual_maxima, return_level_table
+from hydro.store import api
+from hydro.trend import border_trends
+
+
+def discharge_series(engine: Engine, config: Config, gauge_id: str,
+                     party: str | None = None) -> pd.Series:
+    """Daily discharge (m³/s) of a gauge by local date, as reported by ``party`` (default:
+    the gauge's own country)."""
+    gauge = config.network.gauges[gauge_id]
+    party = party or gauge.country
+    obs = api.series(engine, gauge_id, "discharge", party=party)
+    if obs.empty:
+        return pd.Series(dtype=float, name=gauge_id)
+    s = daily_series(obs, gauge.timezone, party=party)
+    s.name = gauge_id
+    return s
+
+
+def border_report(engine: Engine, config: Config, basin: str | None = None,
+                  period: str = "water_year") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(volume table, Mann–Kendall trends) for the border nodes of ``basin`` (or all)."""
+    net = config.network
+    acc = config.settings.accounting
+    gauges = border_gauges(net)
+    wanted = {b: g for b, g in gauges.items()
+              if basin is None or net.nodes[b].basin == basin}
+    discharge = {}
+    for g in {bg.gauge_id for bg in wanted.values()}:
+        s = discharge_series(engine, config, g)
+        if len(s):
+            discharge[g] = s
+    env = {b: n.environmental_min_flow.to("discharge") for b, n in net.nodes.items()
+           if n.kind == "border" and n.environmental_min_flow is not None}
+    table = border_table(net, discharge, period=period, environmental_min_m3s=env,
+                         missing="skip", base_period=tuple(acc.norm_base_period),
+                         min_base_fraction=acc.min_base_fraction,
+                         water_year_start_month=acc.water_year_start_month)
+    if not table.empty:
+        table = table[table["border_id"].isin(wanted)].reset_index(drop=True)
+    trends = pd.DataFrame()
+    if period == "water_year" and not table.empty:
+        trends = border_trends(table)
+    return table, trends
+
+
+def reservoir_report(engine: Engine, config: Config, reservoir_id: str,
+                     period: str = "month") -> pd.DataFrame:
+    """Water balance of one reservoir from its stored series (hm³ and % of throughput)."""
+    res = config.network.reservoirs[reservoir_id]
+    series = {}
+    for var in ("volume", "inflow", "outflow", "evaporation"):
+        obs = api.series(engine, reservoir_id, var)
+        if not obs.empty:
+            series[var] = daily_series(obs, res.timezone)
+    missing = [v for v in ("volume", "inflow", "outflow") if v not in series]
+    if missing:
+        raise ValueError(f"no {', '.join(missing)} series for {reservoir_id} in the store")
+    return reservoir_balance(series["volume"], series["inflow"], series["outflow"],
+                             evaporation=series.get("evaporation"), period=period,
+                             tolerance_percent=res.balance_tolerance_percent)
+
+
+def return_level_report(engine: Engine, config: Config, gauge_id: str, dist: str = "gev",
+                        method: str = "lmom", variable: str = "discharge") -> pd.DataFrame:
+    """Return levels (2–100 years) of a gauge's annual maxima of daily values."""
+    gauge = config.network.gauges[gauge_id]
+    obs = api.series(engine, gauge_id, variable, party=gauge.country)
+    if obs.empty:
+        raise ValueError(f"no {variable} series for {gauge_id} in the store")
+    if variable == "stage":
+        obs = obs[(obs["qc_flags"] & 1) == 0]  # ice-affected stages are not open-water peaks
+    daily = daily_series(obs, gauge.timezone, party=gauge.country)
+    peaks = annual_maxima(daily)
+    fit = fit_annual_maxima(peaks.to_numpy(), dist=dist, method=method)
+    table = return_level_table(fit, level=0.9)
+    table.attrs["n_years"] = len(peaks)
+    table.attrs["years"] = (int(peaks.index.min()), int(peaks.index.max()))
+    return table

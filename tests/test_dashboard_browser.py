@@ -1,0 +1,116 @@
+"""Browser smoke test of the stations page: one whole flow in headless Chromium.
+
+The app runs in a subprocess on a temporary store (the rows of ``test_dashboard.TEST_ROWS``).
+With HYDRORISK_SCREENSHOT set, the store holds the bundled demonstration data instead and
+the screenshot is written to docs/screenshot-stations.png (otherwise to the test's tmp dir).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+
+import pytest
+
+from browser_support import chrome_driver, free_port, serve_in_subprocess
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+SERVER = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    sys.path[:0] = [{root!r}, {tests!r}]  # the package may not be installed (pip install -e)
+    from hydro.config import load_config
+    from dashboard.app import create_app
+
+    config = load_config({config!r})
+    store = Path(sys.argv[1])
+    if os.environ.get("HYDRORISK_SCREENSHOT"):
+        from hydro.ingest import bundled_files, ingest_file
+        from hydro.store.db import open_store
+        engine = open_store("sqlite:///" + str(store), config.network)
+        for path in bundled_files(config):
+            ingest_file(engine, config, path, quarantine_dir=store.parent / "quarantine")
+    else:
+        from test_dashboard import build_store
+        engine = build_store(store, config.network)
+    create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
+""")
+
+
+def _wait_text(driver, css: str, text: str, timeout: float = 30):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+
+def test_stations_page_flow(tmp_path):
+    screenshot_mode = bool(os.environ.get("HYDRORISK_SCREENSHOT"))
+    driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    script = tmp_path / "serve.py"
+    script.write_text(SERVER.format(root=str(ROOT), tests=str(ROOT / "tests"),
+                                    config=str(ROOT / "config")))
+    port = free_port()
+    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
+    try:
+        with serve_in_subprocess(cmd, port, cwd=str(ROOT),
+                                 timeout=240 if screenshot_mode else 60) as base:
+            driver.get(base + "/")
+            # the page re-renders on navigation: elements found before it may go stale
+            wait = WebDriverWait(driver, 30,
+                                 ignored_exceptions=(StaleElementReferenceException,))
+            table = wait.until(EC.presence_of_element_located((By.ID, "stations-gauge-table")))
+            assert "Ural at Orenburg" in table.text
+            banner = driver.find_element(By.ID, "stations-synthetic-banner")
+            assert "SYNTHETIC DEMONSTRATION DATA" in banner.text
+
+            # the 2024 flood: a dangerous status renders, and the URL carries the date
+            driver.find_element(By.ID, "stations-flood-2024").click()
+            wait.until(lambda d: "date=2024-04-12" in d.current_url)
+            wait.until(lambda d: d.find_element(By.ID, "stations-date")
+                       .get_attribute("value") == "2024-04-12")
+            _wait_text(driver, "#stations-gauge-table .state-badge.state-dangerous",
+                       "Dangerous")
+            orenburg = '#stations-gauge-table tr[data-station="RU:ORENBURG"]'
+            _wait_text(driver, orenburg, "Dangerous")
+            _wait_text(driver, orenburg, "ОЯ 930")
+            assert driver.find_elements(By.CSS_SELECTOR, "#stations-map .scatterlayer .point")
+
+            shot = (ROOT / "docs" / "screenshot-stations.png") if screenshot_mode \
+                else (tmp_path / "screenshot-stations.png")
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            if screenshot_mode:
+                driver.set_window_size(1400, 1900)
+            assert driver.save_screenshot(str(shot))
+            assert shot.stat().st_size > 10_000
+
+            # switch the language in the navbar: same day, Russian texts
+            driver.find_element(By.ID, "shell-lang-ru").click()
+            wait.until(lambda d: "lang=ru" in d.current_url and "date=2024-04-12" in d.current_url)
+            _wait_text(driver, "#stations-gauge-table", "р. Урал – г. Оренбург")
+            _wait_text(driver, "#stations-gauge-table .state-badge.state-dangerous", "Опасно")
+            _wait_text(driver, "#shell-tagline", "Трансграничные реки")
+            assert "active" in driver.find_element(By.ID, "shell-lang-ru").get_attribute("class")
+
+            # pick another day in the date field: the URL follows, keeping the language
+            field = driver.find_element(By.ID, "stations-date")
+            field.click()
+            field.send_keys(Keys.CONTROL, "a")
+            field.send_keys("2024-04-11", Keys.ENTER)
+            wait.until(lambda d: "date=2024-04-11" in d.current_url and "lang=ru" in d.current_url)
+            if not screenshot_mode:  # the test store's Orenburg stage on 11 April
+                _wait_text(driver, orenburg, "970")
+    finally:
+        driver.quit()
