@@ -1,0 +1,89 @@
+"""The report commands compute the commission's tables from the store end to end."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from hydro.ingest import ingest_file
+
+DATA = ROOT / "data" / "gauges"
+
+
+@pytest.fixture
+def loaded(store, config, tmp_path):
+    for f in ("grdc/KZ_19073_Q_Day.Cmd.txt", "grdc/KZ_19132_Q_Day.Cmd.txt",
+              "reservoirs/RU_IRIKLINSK.csv", "grdc/RU_ORSK_Q_Day.Cmd.txt"):
+        assert ingest_file(store, config, DATA / f, quarantine_dir=tmp_path / "q").outcome == "loaded"
+    return store
+
+
+def test_border_report_matches_direct_computation(loaded, config):
+    from hydro.balance import border_volumes
+    from hydro.readers import read_file
+    from hydro.balance import daily_series
+    from hydro.reports import border_report
+
+    table, trends = border_report(loaded, config, "ural")
+    ural = table[table["border_id"] == "BORDER:ural-ru-kz"]
+    obs = read_file(DATA / "grdc/KZ_19073_Q_Day.Cmd.txt", config).observations
+    direct = border_volumes(daily_series(obs, "Asia/Oral"), base_period=(1991, 2020))
+    assert ural["volume_hm3"].tolist() == pytest.approx(direct["volume_hm3"].tolist(), nan_ok=True)
+    # the Ilek border has no gauge series loaded: it is skipped, not invented
+    assert "BORDER:ilek-kz-ru" not in set(table["border_id"])
+    row = trends[trends["border_id"] == "BORDER:ural-ru-kz"].iloc[0]
+    assert row["n"] == 14 and row["first_year"] == 2010
+
+
+def test_reservoir_report_closes(loaded, config):
+    from hydro.reports import reservoir_report
+
+    t = reservoir_report(loaded, config, "RU:IRIKLINSK")
+    assert len(t) >= 179 and not t["flagged"].any()
+    assert t["residual_percent"].abs().max() < 0.05
+
+
+def test_return_level_report(loaded, config):
+    from hydro.reports import return_level_report
+
+    t = return_level_report(loaded, config, "RU:ORSK", "gev", "lmom")
+    assert list(t.index) == [2, 5, 10, 20, 50, 100]
+    assert t["return_level"].is_monotonic_increasing
+    assert (t["lower"] <= t["return_level"]).all() and (t["return_level"] <= t["upper"]).all()
+
+
+def test_report_cli(tmp_path):
+    env = dict(os.environ, HYDRORISK_DB_URL=f"sqlite:///{tmp_path / 's.sqlite'}")
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "hydro.cli", *a], cwd=ROOT, env=env,
+                                        capture_output=True, text=True, timeout=300)  # noqa: E731
+    r = run("report", "border", "--basin", "ural")
+    assert r.returncode == 2 and "no discharge at any border gauge" in r.stderr
+    assert run("ingest", str(DATA / "grdc/KZ_19073_Q_Day.Cmd.txt")).returncode == 0
+    r = run("report", "border", "--basin", "ural")
+    assert r.returncode == 0, r.stderr
+    assert "SYNTHETIC" in r.stdout and "Ural: RU-KZ border (BORDER:ural-ru-kz)" in r.stdout
+    assert "2023/24" in r.stdout and "Mann-Kendall" in r.stdout
+    out = tmp_path / "border.csv"
+    assert run("report", "border", "--csv", str(out)).returncode == 0 and out.exists()
+    r = run("report", "reservoir", "RU:NOSUCH")
+    assert r.returncode == 2 and "unknown reservoir" in r.stderr
+
+
+def test_quality_import_table_cli(tmp_path):
+    env = dict(os.environ, HYDRORISK_DB_URL=f"sqlite:///{tmp_path / 's.sqlite'}")
+    bad = tmp_path / "table.csv"
+    bad.write_text("parameter,unit\nmercuryy,mg/l\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "hydro.cli", "quality", "import-table", str(bad),
+                        "--system", "kz2016", "--out", str(tmp_path / "out.csv")], cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert str(bad) in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    good = ROOT / "config" / "quality" / "kz2016_classes.csv"
+    r = subprocess.run([sys.executable, "-m", "hydro.cli", "quality", "import-table", str(good),
+                        "--system", "kz2016", "--out", str(tmp_path / "out.csv")], cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out.csv").exists()
