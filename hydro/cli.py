@@ -302,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hydro.report_cli import add_commands as add_report_commands
 
     add_report_commands(sub)
+
+    from hydro.scenario_cli import add_commands as add_scenario_commands
+
+    add_scenario_commands(sub)
     return p
 
 

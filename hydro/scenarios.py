@@ -1,0 +1,1420 @@
+"""Flood-season scenarios: validated definitions, the snowmelt model's calibration on the
+bundled history, and seeded ensembles of headwater inflows routed through the network.
+
+Pure functions: no file, database or clock access (reading and writing files is done by
+:mod:`hydro.scenario_cli`).  Temperatures in °C, depths in mm, discharge in m³/s, volumes
+in hm³, stage in cm above gauge zero, levels in m (Baltic system), time steps in days.
+
+A scenario (``config/scenarios/<id>.toml``, validated by :func:`parse_scenario`) describes a
+season from its start date (normally 1 March) for a number of days:
+
+* the state of the catchments at the start, each as a percentile of its distribution over
+  the calibration years: snow water equivalent (``swe_percentile``), the frost index
+  (``frost_percentile``: deep frost raises the runoff coefficient) and the autumn wetness
+  (``wetness_percentile``: a wet autumn before freezing raises it too);
+* the weather: the climatological daily temperature and precipitation of the calibration
+  years plus a *warm-up* (an anomaly ramped in over a few days, held for a while) and a
+  *rain-on-snow* spell;
+* an ensemble of ``members`` seeded members perturbing the snow water equivalent
+  (lognormal multiplier), the melt onset (the warm-up and rain-on-snow dates shift by a
+  whole number of days) and the rain-on-snow depth (gamma multiplier), optionally with
+  AR(1) temperature anomalies;
+* reservoir start levels, release schedules (``[schedules.<plan>]``), what to evaluate
+  (``[evaluation]``), the schedule search (``[search]``) and how to run (``[run]``).
+
+The snowmelt–runoff model is :mod:`hydro.snowmelt`; its parameters per basin are
+calibrated by :func:`calibrate` against local inflows derived from the bundled discharge
+(:func:`derive_local_inflow`), and stored in ``config/scenarios/_model.toml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from numpy.typing import ArrayLike
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from scipy import stats
+
+from hydro import network_sim, snowmelt
+from hydro.config import Network
+from hydro.errors import ConfigError, UnitError
+from hydro.units import Quantity, factor, parse_quantity, runoff_depth_to_discharge
+
+__all__ = [
+    "ScenarioFile",
+    "ModelFile",
+    "parse_scenario",
+    "parse_model",
+    "HistoricalForcing",
+    "SeasonClimatology",
+    "CalibrationResult",
+    "EnsemblePerturbations",
+    "derive_local_inflow",
+    "node_forcing",
+    "calibrate",
+    "season_climatology",
+    "perturbations",
+    "season_inputs",
+    "headwater_inflows",
+    "build_schedule",
+    "plan_schedules",
+    "initial_volumes",
+    "evaporation_climatology",
+    "run_members",
+    "prerelease_series",
+    "prerelease_vector",
+    "prerelease_spec",
+    "search_schedule",
+    "ScheduleSearch",
+    "area_nodes",
+    "local_area",
+    "autumn_wetness",
+    "CALIBRATION_BOUNDS",
+    "MONTH_DAY",
+]
+
+MONTH_DAY: Final = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+#: latitude of the reference point of each basin's forcing (°N); node temperatures shift
+#: by ``lapse_per_degree_latitude`` per degree north of it
+REFERENCE_LATITUDE: Final = 52.0
+
+
+# =========================================================================== config models
+
+def _quantity(dimension: str):
+    def parse(v: Any) -> Quantity:
+        if isinstance(v, Quantity):
+            return v
+        try:
+            return parse_quantity(v, dimension)
+        except UnitError as e:
+            raise ValueError(str(e)) from None
+
+    return BeforeValidator(parse)
+
+
+Discharge = Annotated[Quantity, _quantity("discharge")]
+Duration = Annotated[Quantity, _quantity("duration")]
+Temperature = Annotated[Quantity, _quantity("temperature")]
+Depth = Annotated[Quantity, _quantity("depth")]
+Elevation = Annotated[Quantity, _quantity("elevation")]
+Volume = Annotated[Quantity, _quantity("volume")]
+Percentile = Annotated[float, Field(gt=0.0, lt=100.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Names(Strict):
+    kk: str = Field(min_length=1)
+    ru: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class ScenarioHeader(Strict):
+    """``[scenario]``: identity, basins, the season's start and length."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    names: Names
+    description: str = ""
+    basins: list[str] = Field(min_length=1)
+    start: dt.date
+    days: int = Field(ge=2, le=366)
+    synthetic: bool = Field(description="forcing or data behind the scenario are synthetic; "
+                                        "every figure made from it is labelled so")
+
+
+class WarmUp(Strict):
+    """A warm spell: ``anomaly`` added to the climatological temperature, ramped in
+    linearly over ``ramp`` from ``start`` and held to ``start + duration``."""
+
+    start: dt.date
+    ramp: Duration = Field(default_factory=lambda: parse_quantity("4 d", "duration"))
+    duration: Duration
+    anomaly: Temperature
+
+
+class RainOnSnow(Strict):
+    """Rain of ``depth`` per day on every day from ``start`` for ``duration``."""
+
+    start: dt.date
+    duration: Duration
+    depth: Depth
+
+
+class Season(Strict):
+    """``[season]``: state at the start (percentiles over the calibration years) and the
+    weather anomalies."""
+
+    swe_percentile: Percentile
+    frost_percentile: Percentile
+    wetness_percentile: Percentile
+    warm_up: WarmUp | None = None
+    rain_on_snow: RainOnSnow | None = None
+
+
+class Ensemble(Strict):
+    """``[ensemble]``: size, seed and the perturbations of the members."""
+
+    members: int = Field(ge=1, le=10_000_000)
+    seed: int = Field(ge=0)
+    swe_cv: float = Field(default=0.0, ge=0.0, le=2.0)
+    melt_onset_sd: Duration = Field(default_factory=lambda: parse_quantity("0 d", "duration"))
+    rain_on_snow_cv: float = Field(default=0.0, ge=0.0, le=5.0)
+    temperature_sd: Temperature = Field(
+        default_factory=lambda: parse_quantity("0 degC", "temperature"))
+    temperature_memory: Duration = Field(
+        default_factory=lambda: parse_quantity("5 d", "duration"))
+    control_member: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Ensemble:
+        if self.melt_onset_sd.to("duration") < 0 or self.temperature_sd.to("temperature") < 0:
+            raise ValueError("melt_onset_sd and temperature_sd must not be negative")
+        if self.temperature_memory.to("duration") <= 0:
+            raise ValueError("temperature_memory must be positive")
+        return self
+
+
+class ReservoirStart(Strict):
+    """``[reservoirs."<id>"]``: state at the start (a level or a volume) and its source."""
+
+    initial_level: Elevation | None = None
+    initial_volume: Volume | None = None
+    initial_release: Discharge | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one(self) -> ReservoirStart:
+        if (self.initial_level is None) == (self.initial_volume is None):
+            raise ValueError("give exactly one of initial_level or initial_volume")
+        return self
+
+
+class PassInflowSpec(Strict):
+    kind: Literal["pass_inflow"]
+
+
+class DailyReleaseSpec(Strict):
+    """Piecewise-constant release: ``release[i]`` from ``dates[i]`` until the next date."""
+
+    kind: Literal["daily_release"]
+    dates: list[dt.date] = Field(min_length=1)
+    release_unit: str
+    release: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> DailyReleaseSpec:
+        _unit(self.release_unit, "discharge", "release_unit")
+        if len(self.dates) != len(self.release):
+            raise ValueError(f"dates and release differ in length ({len(self.dates)} and "
+                             f"{len(self.release)})")
+        if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
+            raise ValueError("dates must be strictly increasing")
+        if min(self.release) < 0:
+            raise ValueError("release must not be negative")
+        return self
+
+
+class TargetLevelSpec(Strict):
+    """Levels to reach on given dates (linear in between)."""
+
+    kind: Literal["target_level"]
+    dates: list[dt.date] = Field(min_length=1)
+    level_unit: str
+    level: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> TargetLevelSpec:
+        _unit(self.level_unit, "elevation", "level_unit")
+        if len(self.dates) != len(self.level):
+            raise ValueError("dates and level differ in length")
+        if any(b <= a for a, b in zip(self.dates, self.dates[1:], strict=False)):
+            raise ValueError("dates must be strictly increasing")
+        return self
+
+
+class RuleCurveSpec(Strict):
+    """Target level by day of year (the operating rule, linear between knots)."""
+
+    kind: Literal["rule_curve"]
+    day_of_year: list[int] = Field(min_length=2)
+    level_unit: str
+    level: list[float] = Field(min_length=2)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> RuleCurveSpec:
+        _unit(self.level_unit, "elevation", "level_unit")
+        if len(self.day_of_year) != len(self.level):
+            raise ValueError("day_of_year and level differ in length")
+        if any(b <= a for a, b in zip(self.day_of_year, self.day_of_year[1:], strict=False)):
+            raise ValueError("day_of_year must be strictly increasing")
+        if self.day_of_year[0] < 1 or self.day_of_year[-1] > 366:
+            raise ValueError("day_of_year must lie in 1..366")
+        return self
+
+
+class PrereleaseSpec(Strict):
+    """The parametrised flood schedule (a daily release in four phases):
+
+    ``base_release`` until ``prerelease_start``; ``prerelease_release`` (drawing the
+    reservoir down ahead of the flood) until ``flood_start``; ``flood_release`` (holding
+    the flood back) until ``refill_start``; then ``refill_release``.  The reservoir's
+    physics (outlet capacity, ramp limit, minimum release, dead storage, spill above
+    ФПУ) is enforced by :func:`hydro.reservoirs.operate`.
+    """
+
+    kind: Literal["prerelease"]
+    base_release: Discharge
+    prerelease_start: dt.date
+    prerelease_release: Discharge
+    flood_start: dt.date
+    flood_release: Discharge
+    refill_start: dt.date
+    refill_release: Discharge
+
+    @model_validator(mode="after")
+    def _check(self) -> PrereleaseSpec:
+        if not self.prerelease_start <= self.flood_start <= self.refill_start:
+            raise ValueError("dates must satisfy prerelease_start <= flood_start <= refill_start")
+        for k in ("base_release", "prerelease_release", "flood_release", "refill_release"):
+            if getattr(self, k).to("discharge") < 0:
+                raise ValueError(f"{k} must not be negative")
+        return self
+
+
+ScheduleSpec = Annotated[
+    PassInflowSpec | DailyReleaseSpec | TargetLevelSpec | RuleCurveSpec | PrereleaseSpec,
+    Field(discriminator="kind"),
+]
+
+
+class Plan(Strict):
+    """``[schedules.<plan>]``: a release plan, one schedule per reservoir (reservoirs not
+    named follow the ``default`` plan)."""
+
+    description: str
+    reservoirs: dict[str, ScheduleSpec] = Field(default_factory=dict)
+
+
+class SpawningWindow(Strict):
+    """The spring ecological pulse: volume passing ``node`` from ``start`` to ``end``
+    (month-day, inclusive), and optionally the volume the fishery needs."""
+
+    node: str
+    start: str = Field(pattern=MONTH_DAY)
+    end: str = Field(pattern=MONTH_DAY)
+    minimum_volume: Volume | None = None
+    source: str = ""
+
+
+class Evaluation(Strict):
+    """``[evaluation]``: where and what to evaluate."""
+
+    gauges: list[str] | None = None
+    borders: list[str] | None = None
+    spawning: SpawningWindow | None = None
+    end_storage_target: dict[str, Volume] = Field(default_factory=dict)
+
+
+class Search(Strict):
+    """``[search]``: the schedule search (see :func:`hydro.schedules.search`)."""
+
+    reservoir: str
+    template: str
+    vary: dict[str, list[str]] = Field(min_length=1)
+    objective_gauges: list[str] = Field(min_length=1)
+    end_storage_target: Volume
+    storage_probability: float = Field(default=0.9, gt=0.0, le=1.0)
+    members: int = Field(default=20, ge=1)
+    maxiter: int = Field(default=30, ge=1)
+    popsize: int = Field(default=8, ge=2)
+    seed: int = Field(default=1, ge=0)
+
+    @field_validator("vary")
+    @classmethod
+    def _pairs(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        allowed = {"prerelease_start", "prerelease_release", "flood_start", "flood_release",
+                   "refill_start", "refill_release", "base_release"}
+        for k, pair in v.items():
+            if k not in allowed:
+                raise ValueError(f"cannot vary '{k}' (choose from {', '.join(sorted(allowed))})")
+            if len(pair) != 2:
+                raise ValueError(f"vary.{k} needs [lower, upper]")
+        return v
+
+
+class Run(Strict):
+    """``[run]``: how to execute: member chunk size and an optional Dask scheduler."""
+
+    chunk_members: int = Field(default=1000, ge=1)
+    dask: str | None = None
+
+
+class ScenarioFile(Strict):
+    """One scenario file (``config/scenarios/<id>.toml``)."""
+
+    scenario: ScenarioHeader
+    season: Season
+    ensemble: Ensemble
+    reservoirs: dict[str, ReservoirStart] = Field(default_factory=dict)
+    schedules: dict[str, Plan] = Field(min_length=1)
+    evaluation: Evaluation = Evaluation()
+    search: Search | None = None
+    run: Run = Run()
+
+    @property
+    def id(self) -> str:
+        return self.scenario.id
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.scenario.start, periods=self.scenario.days, freq="D")
+
+
+class BasinParameters(Strict):
+    """Calibrated parameters of one basin: those of :class:`hydro.snowmelt.SnowParameters`
+    named in :data:`hydro.snowmelt.CALIBRATED_NAMES`, ``k_quick_base`` (d; ``k_quick =
+    k_quick_base + sqrt(A)/k_quick_area_scale``), ``area_factor`` (multiplier on the local
+    catchment area: the share that drains to the river — endorheic steppe depressions do
+    not — and any bias of the precipitation forcing) and ``temp_offset`` (°C added to the
+    forcing temperature: its bias, e.g. for mountain headwaters)."""
+
+    ddf: float = Field(gt=0)
+    c0: float = Field(ge=0, le=1)
+    frost_slope: float = Field(ge=0, le=2)
+    wetness_slope: float = Field(ge=0, le=2)
+    k_quick_base: float = Field(gt=0)
+    area_factor: float = Field(default=1.0, gt=0, le=2.0)
+    temp_offset: float = Field(default=0.0, ge=-10.0, le=10.0)
+
+
+class CalibrationRecord(Strict):
+    """Provenance and skill of a calibration."""
+
+    data: str
+    forcing: str
+    calibration_years: list[int] = Field(min_length=2, max_length=2)
+    validation_years: list[int] = Field(min_length=2, max_length=2)
+    method: str
+    synthetic: bool
+    skill: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
+class ModelFile(Strict):
+    """``config/scenarios/_model.toml``: the snowmelt model, calibrated per basin."""
+
+    lapse_per_degree_latitude: Temperature
+    k_quick_area_scale: float = Field(
+        gt=0, description="k_quick = k_quick_base + sqrt(A km²) / this, d")
+    priors: dict[str, float] = Field(default_factory=dict)
+    parameters: dict[str, BasinParameters]
+    calibration: CalibrationRecord
+
+    @field_validator("priors")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        names = set(snowmelt.SnowParameters.__dataclass_fields__)
+        bad = [k for k in v if k not in names or k in snowmelt.CALIBRATED_NAMES]
+        if bad:
+            raise ValueError(f"unknown or calibrated parameter '{bad[0]}' in priors")
+        return v
+
+    def snow_parameters(self, basin: str, areas_km2: ArrayLike) -> snowmelt.SnowParameters:
+        """Parameters for the nodes of ``basin`` with local areas ``areas_km2`` (km²)."""
+        if basin not in self.parameters:
+            raise ConfigError(f"no calibrated snowmelt parameters for basin '{basin}' "
+                              f"(have: {', '.join(self.parameters)}); run "
+                              "`hydrorisk scenario calibrate`")
+        p = self.parameters[basin]
+        area = np.asarray(areas_km2, dtype=float)
+        k_quick = p.k_quick_base + np.sqrt(area) / self.k_quick_area_scale
+        return snowmelt.SnowParameters(**self.priors).with_values(
+            ddf=p.ddf, c0=p.c0, frost_slope=p.frost_slope, wetness_slope=p.wetness_slope,
+            k_quick=k_quick)
+
+
+def _unit(unit: str, dimension: str, key: str) -> None:
+    try:
+        factor(unit, dimension)
+    except UnitError as e:
+        raise ValueError(f"{key}: {e}") from None
+
+
+def _loc(raw: Any, loc: Iterable[Any]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            s = str(item)
+            if s in {"pass_inflow", "daily_release", "target_level", "rule_curve", "prerelease"}:
+                continue  # discriminator tag, not a key
+            parts.append(f'"{s}"' if ":" in s or "." in s else s)
+    return ".".join(parts)
+
+
+def _validate(model: type[BaseModel], raw: Mapping[str, Any], source: str) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (misspelt?)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            lines.append(f"{source}: {_loc(raw, err['loc']) or '<top>'}: {msg}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def parse_scenario(raw: Mapping[str, Any], source: str, network: Network) -> ScenarioFile:
+    """Validate a scenario mapping (the parsed TOML) against the schema and the network.
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed file.
+    source : str
+        Where it came from (a path), used in error messages.
+    network : Network
+        To check node, reservoir and basin ids.
+
+    Raises
+    ------
+    hydro.errors.ConfigError
+        Message ``<source>: <key>: <what is wrong>``, one line per problem.
+    """
+    sc: ScenarioFile = _validate(ScenarioFile, raw, source)
+    errors: list[str] = []
+    for b in sc.scenario.basins:
+        if b not in network.basins:
+            errors.append(f"{source}: scenario.basins: unknown basin '{b}' "
+                          f"(known: {', '.join(network.basins)})")
+    if errors:
+        raise ConfigError("\n".join(errors))
+    nodes = set(network_sim.select_nodes(network, sc.scenario.basins))
+    res_ids = [n for n in nodes if n in network.reservoirs]
+
+    def check_node(nid: str, key: str, kinds: tuple[str, ...] | None = None) -> None:
+        if nid not in nodes:
+            errors.append(f"{source}: {key}: unknown node '{nid}' (not in basins "
+                          f"{', '.join(sc.scenario.basins)})")
+        elif kinds and network.node(nid).kind not in kinds:
+            errors.append(f"{source}: {key}: '{nid}' is a {network.node(nid).kind}, not a "
+                          f"{' or '.join(kinds)}")
+
+    for rid in sc.reservoirs:
+        check_node(rid, f'reservoirs."{rid}"', ("reservoir",))
+    if "default" not in sc.schedules:
+        errors.append(f"{source}: schedules: a 'default' plan is required (the current rule)")
+    for name, plan in sc.schedules.items():
+        for rid in plan.reservoirs:
+            check_node(rid, f'schedules.{name}.reservoirs."{rid}"', ("reservoir",))
+    if "default" in sc.schedules:
+        missing = [r for r in res_ids if r not in sc.schedules["default"].reservoirs]
+        if missing:
+            errors.append(f"{source}: schedules.default.reservoirs: no schedule for reservoir "
+                          f"'{missing[0]}'")
+    for key in ("gauges", "borders"):
+        for nid in getattr(sc.evaluation, key) or []:
+            check_node(nid, f"evaluation.{key}", ("gauge",) if key == "gauges" else ("border",))
+    if sc.evaluation.spawning is not None:
+        check_node(sc.evaluation.spawning.node, "evaluation.spawning.node")
+    for rid in sc.evaluation.end_storage_target:
+        check_node(rid, f'evaluation.end_storage_target."{rid}"', ("reservoir",))
+    if sc.search is not None:
+        s = sc.search
+        check_node(s.reservoir, "search.reservoir", ("reservoir",))
+        for g in s.objective_gauges:
+            check_node(g, "search.objective_gauges", ("gauge",))
+        tmpl = sc.schedules.get(s.template)
+        if tmpl is None:
+            errors.append(f"{source}: search.template: unknown plan '{s.template}' "
+                          f"(plans: {', '.join(sc.schedules)})")
+        elif not isinstance(tmpl.reservoirs.get(s.reservoir), PrereleaseSpec):
+            errors.append(f"{source}: search.template: plan '{s.template}' must give "
+                          f"'{s.reservoir}' a schedule of kind 'prerelease'")
+        for k, (lo, hi) in s.vary.items():
+            try:
+                lo_v, hi_v = _search_bound(k, lo), _search_bound(k, hi)
+            except ValueError as e:
+                errors.append(f"{source}: search.vary.{k}: {e}")
+                continue
+            if not lo_v < hi_v:
+                errors.append(f"{source}: search.vary.{k}: lower bound {lo} is not below {hi}")
+    for name, plan in sc.schedules.items():
+        for rid, spec in plan.reservoirs.items():
+            for d in _spec_dates(spec):
+                if not sc.dates[0].date() <= d <= sc.dates[-1].date():
+                    errors.append(f'{source}: schedules.{name}.reservoirs."{rid}": date {d} is '
+                                  f"outside the season {sc.dates[0].date()}..{sc.dates[-1].date()}")
+                    break
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return sc
+
+
+def _spec_dates(spec: Any) -> list[dt.date]:
+    if isinstance(spec, PrereleaseSpec):
+        return [spec.prerelease_start, spec.flood_start, spec.refill_start]
+    if isinstance(spec, TargetLevelSpec):
+        return list(spec.dates)
+    return []
+
+
+def _search_bound(key: str, text: str) -> float:
+    """A search bound as a number: dates as ordinal days, releases in m³/s."""
+    if key.endswith("_start"):
+        try:
+            return float(dt.date.fromisoformat(str(text)).toordinal())
+        except ValueError:
+            raise ValueError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+    try:
+        return parse_quantity(text, "discharge").to("discharge")
+    except UnitError as e:
+        raise ValueError(str(e)) from None
+
+
+def parse_model(raw: Mapping[str, Any], source: str) -> ModelFile:
+    """Validate ``_model.toml`` (see :class:`ModelFile`); errors name the file and key."""
+    return _validate(ModelFile, raw, source)
+
+
+# =========================================================================== forcing
+
+@dataclass(frozen=True)
+class HistoricalForcing:
+    """Daily basin forcing over a history.
+
+    Attributes
+    ----------
+    dates : array (D,) of datetime64[D]
+    temp_c : mapping basin -> array (D,), °C, at the reference latitude
+    precip_mm : mapping basin -> array (D,), mm/day
+    synthetic : whether the forcing is synthetic
+    description : where it comes from
+    """
+
+    dates: np.ndarray
+    temp_c: Mapping[str, np.ndarray]
+    precip_mm: Mapping[str, np.ndarray]
+    synthetic: bool
+    description: str
+
+    def __post_init__(self) -> None:
+        n = len(self.dates)
+        for name, table in (("temp_c", self.temp_c), ("precip_mm", self.precip_mm)):
+            for b, a in table.items():
+                if np.shape(a) != (n,):
+                    raise ValueError(f"{name}[{b}] has shape {np.shape(a)}, expected ({n},)")
+
+
+def local_area(network: Network, node_id: str) -> float:
+    """Local catchment of a node, km² (0 when not configured)."""
+    a = getattr(network.node(node_id), "local_catchment", None)
+    return 0.0 if a is None else a.to("area")
+
+
+def area_nodes(network: Network, basins: Iterable[str]) -> list[str]:
+    """Nodes of ``basins`` with a local catchment (they receive lateral inflow)."""
+    return [n for n in network_sim.select_nodes(network, basins)
+            if getattr(network.node(n), "local_catchment", None) is not None]
+
+
+def node_forcing(network: Network, nodes: Sequence[str], forcing: HistoricalForcing,
+                 lapse_c_per_degree: float) -> tuple[np.ndarray, np.ndarray]:
+    """Temperature (°C) and precipitation (mm/day) per node, arrays (N, D).
+
+    A node takes its basin's forcing, its temperature shifted by ``lapse_c_per_degree``
+    per degree of latitude north of :data:`REFERENCE_LATITUDE` (nodes without
+    coordinates take the basin's).
+    """
+    temps, precs = [], []
+    for n in nodes:
+        node = network.node(n)
+        lat = getattr(node, "lat", None)
+        off = lapse_c_per_degree * (lat - REFERENCE_LATITUDE) if lat is not None else 0.0
+        temps.append(np.asarray(forcing.temp_c[node.basin]) + off)
+        precs.append(np.asarray(forcing.precip_mm[node.basin]))
+    return np.array(temps), np.array(precs)
+
+
+def _water_year(dates: np.ndarray) -> np.ndarray:
+    idx = pd.DatetimeIndex(dates)
+    return (idx.year + (idx.month >= 10)).to_numpy()
+
+
+def autumn_wetness(dates: np.ndarray, precip: np.ndarray, years: Sequence[int] | None = None
+                   ) -> np.ndarray:
+    """Autumn wetness ``W`` per step (..., D): Sep–Oct precipitation of the water year's
+    autumn over its mean (over ``years`` when given), 1 = normal."""
+    idx = pd.DatetimeIndex(dates)
+    wy = _water_year(dates)
+    autumn = np.asarray((idx.month == 9) | (idx.month == 10))
+    p = np.asarray(precip, dtype=float)
+    uniq = np.unique(wy)
+    totals = np.stack([p[..., (wy == y) & autumn].sum(axis=-1) for y in uniq], axis=-1)
+    has = np.array([((wy == y) & autumn).any() for y in uniq])
+    base = has if years is None else has & np.isin(uniq, list(years))
+    mean = totals[..., base].mean(axis=-1, keepdims=True)
+    ratio = np.where(has, totals / np.where(mean > 0, mean, 1.0), 1.0)
+    return ratio[..., np.searchsorted(uniq, wy)]
+
+
+# =========================================================================== calibration
+
+def derive_local_inflow(network: Network, observed_inflow: Mapping[str, ArrayLike],
+                        observed_outflow: Mapping[str, ArrayLike], basins: Iterable[str],
+                        dt_days: float = 1.0) -> dict[str, np.ndarray]:
+    """Local inflow of each observed node, from observed series.
+
+    ``local[n] = inflow[n] − Σ_u route(outflow[u])`` over the nearest observed nodes ``u``
+    upstream, each routed through the reaches between (withdrawals on the way take their
+    configured rate).  For a gauge, inflow = outflow = its discharge; for a reservoir the
+    operator's inflow and outflow.  The counterpart of
+    :func:`hydro.network_sim.local_contributions`.
+
+    Parameters
+    ----------
+    observed_inflow, observed_outflow : mapping node id -> array (T,), m³/s
+    basins : basins to walk
+    dt_days : time step, days
+
+    Returns
+    -------
+    dict node id -> array (T,), m³/s (may be negative where the data disagree)
+    """
+    obs_in = {k: np.asarray(v, dtype=float) for k, v in observed_inflow.items()}
+    obs_out = {k: np.asarray(v, dtype=float) for k, v in observed_outflow.items()}
+    if set(obs_in) != set(obs_out):
+        raise ValueError("observed_inflow and observed_outflow must name the same nodes")
+    carried: dict[str, np.ndarray] = {}
+    local: dict[str, np.ndarray] = {}
+    n_t = len(next(iter(obs_in.values()))) if obs_in else 0
+    for nid in network_sim.select_nodes(network, basins):
+        up = np.zeros(n_t)
+        for r in network.upstream_reaches(nid):
+            if r.id in carried:
+                up = up + carried.pop(r.id)
+        if nid in obs_in:
+            local[nid] = obs_in[nid] - up
+            out = obs_out[nid]
+        elif nid in network.nodes and network.nodes[nid].kind == "withdrawal":
+            out = up - np.minimum(network_sim.withdrawal_rate(network, nid), np.maximum(up, 0.0))
+        else:
+            out = up
+        down = network.downstream_reach(nid)
+        if down is not None:
+            carried[down.id] = network_sim.route(out, down.routing, dt_days).outflow
+    return local
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Calibrated parameters of one basin and their skill.
+
+    Attributes
+    ----------
+    basin : str
+    parameters : dict name -> value (``ddf``, ``c0``, ``frost_slope``, ``wetness_slope``,
+        ``k_quick_base``)
+    skill : pandas.DataFrame
+        Per observed node (and ``"all"``, the area-weighted mean): NSE and KGE of daily
+        local inflow in the calibration and validation years, spring (Mar–Jun) days.
+    objective : float
+        The calibration objective at the optimum (see :func:`calibrate`).
+    evaluations : int
+        Parameter sets tried.
+    """
+
+    basin: str
+    parameters: dict[str, float]
+    skill: pd.DataFrame
+    objective: float
+    evaluations: int
+
+
+#: search box of the calibrated parameters (ddf mm/°C/d, c0, frost_slope, wetness_slope,
+#: k_quick_base d, area_factor, temp_offset °C)
+CALIBRATION_BOUNDS: Final[dict[str, tuple[float, float]]] = {
+    "ddf": (1.0, 7.0),
+    "c0": (0.0, 0.5),
+    "frost_slope": (0.0, 1.0),
+    "wetness_slope": (0.0, 0.8),
+    "k_quick_base": (1.0, 15.0),
+    "area_factor": (0.05, 1.5),
+    "temp_offset": (-6.0, 2.0),
+}
+
+
+def _vector_kge(sim: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """KGE (2009) along the last axis of ``sim`` (..., n) against ``obs`` (n,)."""
+    mu_o, sd_o = obs.mean(), obs.std()
+    mu_s, sd_s = sim.mean(axis=-1), sim.std(axis=-1)
+    cov = ((sim - mu_s[..., None]) * (obs - mu_o)).mean(axis=-1)
+    r = cov / np.where(sd_s > 0, sd_s * sd_o, np.inf)
+    return 1.0 - np.sqrt((r - 1) ** 2 + (sd_s / sd_o - 1) ** 2 + (mu_s / mu_o - 1) ** 2)
+
+
+def calibrate(network: Network, basin: str, forcing: HistoricalForcing,
+              observed_local: Mapping[str, ArrayLike], *, calibration_years: tuple[int, int],
+              validation_years: tuple[int, int], lapse_c_per_degree: float,
+              k_quick_area_scale: float, priors: Mapping[str, float] | None = None,
+              months: Sequence[int] = (3, 4, 5, 6), volume_weight: float = 0.5,
+              fixed: Mapping[str, float] | None = None, popsize: int = 10, maxiter: int = 40,
+              seed: int = 1) -> CalibrationResult:
+    """Calibrate the snowmelt model of one basin on observed local inflows.
+
+    Parameters
+    ----------
+    network : Network
+    basin : str
+    forcing : HistoricalForcing
+        Daily forcing covering the calibration and validation years (and a spin-up).
+    observed_local : mapping node id -> array (D,)
+        Local inflow per observed node (m³/s) on ``forcing.dates``, e.g. from
+        :func:`derive_local_inflow`; NaN where missing.
+    calibration_years, validation_years : (first, last) calendar years, inclusive
+    lapse_c_per_degree : °C per degree of latitude (node temperature shift)
+    k_quick_area_scale : ``k_quick = k_quick_base + sqrt(A) / k_quick_area_scale``, d
+    priors : fixed parameters of :class:`hydro.snowmelt.SnowParameters`
+    months : calendar months scored (default March–June, the spring flood)
+    volume_weight : weight of the year-to-year term (see Notes), 0–1
+    fixed : parameters held at given values instead of calibrated
+    popsize, maxiter, seed : of :func:`scipy.optimize.differential_evolution`
+
+    Returns
+    -------
+    CalibrationResult
+
+    Notes
+    -----
+    Objective, area-weighted over the observed nodes: ``(1 − volume_weight)`` × the
+    Kling–Gupta efficiency (Gupta et al. 2009) of daily local inflow on the ``months`` of
+    the calibration years + ``volume_weight`` × the Nash–Sutcliffe efficiency of the
+    seasonal (``months``) volume from year to year — the second term makes the frozen-soil
+    parameters explain why one spring floods and another does not.  The search is
+    differential evolution (Storn & Price 1997; scipy, seeded, Sobol initial population,
+    no gradient polish) over :data:`CALIBRATION_BOUNDS`; each generation's parameter sets
+    run as one vectorised simulation.
+    Skill is reported with :func:`hydro.metrics.nse` and :func:`hydro.metrics.kge`.
+    """
+    from hydro.metrics import kge, nse
+
+    nodes = area_nodes(network, [basin])
+    units = [n for n in observed_local if network.basin_of(n) == basin]
+    if not units:
+        raise ValueError(f"no observed local inflow in basin '{basin}'")
+    temp, precip = node_forcing(network, nodes, forcing, lapse_c_per_degree)
+    areas = np.array([local_area(network, n) for n in nodes])
+    wet = autumn_wetness(forcing.dates, precip,
+                         range(calibration_years[0], calibration_years[1] + 1))
+    reset_f, reset_t = snowmelt.season_flags(forcing.dates)
+    idx = pd.DatetimeIndex(forcing.dates)
+    in_months = np.isin(idx.month, list(months))
+    cal = in_months & (idx.year >= calibration_years[0]) & (idx.year <= calibration_years[1])
+    val = in_months & (idx.year >= validation_years[0]) & (idx.year <= validation_years[1])
+    obs = {u: np.asarray(observed_local[u], dtype=float) for u in units}
+    # the area draining to each observed node (its local contributions' nodes)
+    unit_area = {u: float(v.sum()) for u, v in network_sim.local_contributions(
+        network, {n: np.full((1, 1), a) for n, a in zip(nodes, areas, strict=True)}, units,
+    ).items()}
+    weights = np.array([unit_area.get(u, 0.0) for u in units])
+    weights = weights / weights.sum()
+    base = snowmelt.SnowParameters(**dict(priors or {}))
+    names = list(CALIBRATION_BOUNDS)
+
+    def run(sets: np.ndarray) -> dict[str, np.ndarray]:
+        # sets (P, 5) -> local contributions per unit (P, D)
+        col = {k: sets[:, i][:, None] for i, k in enumerate(names)}
+        params = base.with_values(
+            ddf=col["ddf"], c0=col["c0"], frost_slope=col["frost_slope"],
+            wetness_slope=col["wetness_slope"],
+            k_quick=col["k_quick_base"] + np.sqrt(areas)[None, :] / k_quick_area_scale)
+        res = snowmelt.simulate(temp[None] + col["temp_offset"][:, :, None], precip[None],
+                                params, snowmelt.SnowState(), wetness=wet[None],
+                                reset_frost=reset_f, reset_thaw=reset_t)
+        q = runoff_depth_to_discharge(res.runoff_mm,
+                                      areas[None, :, None] * col["area_factor"][:, :, None])
+        lat = {n: q[:, i] for i, n in enumerate(nodes)}
+        return network_sim.local_contributions(network, lat, units)
+
+    cal_years = np.unique(idx.year[cal])
+    year_of = idx.year.to_numpy()
+
+    def seasonal_volumes(q: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        # (…, D) -> (…, years): sum over the scored days of each calibration year
+        return np.stack([q[..., ok & (year_of == y)].sum(axis=-1) for y in cal_years], axis=-1)
+
+    def score(sets: np.ndarray, batch: int = 48) -> np.ndarray:
+        total = np.zeros(len(sets))
+        for b0 in range(0, len(sets), batch):  # batches bound the memory (P, N, D)
+            sims = run(sets[b0:b0 + batch])
+            for w, u in zip(weights, units, strict=True):
+                ok = cal & np.isfinite(obs[u])
+                daily = _vector_kge(sims[u][:, ok], obs[u][ok])
+                vs, vo = seasonal_volumes(sims[u], ok), seasonal_volumes(obs[u], ok)
+                vol_nse = 1.0 - ((vs - vo) ** 2).sum(axis=-1) / ((vo - vo.mean()) ** 2).sum()
+                total[b0:b0 + batch] += w * (volume_weight * vol_nse + (1 - volume_weight) * daily)
+        return np.nan_to_num(total, nan=-np.inf)
+
+    fixed = dict(fixed or {})
+    unknown = set(fixed) - set(names)
+    if unknown:
+        raise ValueError(f"cannot fix unknown parameter(s) {', '.join(sorted(unknown))}")
+    free = [k for k in names if k not in fixed]
+    evaluations = 0
+
+    def full(x: np.ndarray) -> np.ndarray:
+        sets = np.empty((x.shape[0], len(names)))
+        for i, k in enumerate(names):
+            sets[:, i] = fixed[k] if k in fixed else x[:, free.index(k)]
+        return sets
+
+    def negative(x: np.ndarray) -> np.ndarray:
+        nonlocal evaluations
+        cand = x.T  # (S, free)
+        evaluations += len(cand)
+        return -score(full(cand), batch=len(cand))
+
+    from scipy.optimize import differential_evolution
+
+    result = differential_evolution(
+        negative, [CALIBRATION_BOUNDS[k] for k in free], seed=seed, popsize=popsize,
+        maxiter=maxiter, vectorized=True, updating="deferred", polish=False, tol=1e-4,
+        init="sobol")
+    best = full(np.asarray(result.x, dtype=float)[None, :])[0]
+    best_score = float(-result.fun)
+    sims = run(best[None])
+    rows = []
+    for u in units:
+        row: dict[str, Any] = {"node": u, "area_km2": unit_area.get(u, 0.0)}
+        for label, mask in (("calibration", cal), ("validation", val)):
+            ok = mask & np.isfinite(obs[u])
+            s_u, o_u = sims[u][0, ok], obs[u][ok]
+            try:
+                row[f"nse_{label}"] = nse(s_u, o_u)
+                row[f"kge_{label}"] = float(kge(s_u, o_u))  # type: ignore[arg-type]
+            except ValueError:
+                row[f"nse_{label}"] = row[f"kge_{label}"] = float("nan")
+        rows.append(row)
+    skill = pd.DataFrame(rows).set_index("node")
+    w = skill["area_km2"] / skill["area_km2"].sum()
+    skill.loc["all"] = {"area_km2": float(skill["area_km2"].sum()),
+                        **{c: float((skill[c] * w).sum()) for c in skill.columns
+                           if c != "area_km2"}}
+    return CalibrationResult(basin, {k: float(v) for k, v in zip(names, best, strict=True)},
+                             skill, best_score, evaluations)
+
+
+# =========================================================================== climatology
+
+@dataclass(frozen=True)
+class SeasonClimatology:
+    """What the calibration years say about a season start, per node.
+
+    Attributes
+    ----------
+    nodes : node ids (N) with a local catchment
+    basins : basin of each node
+    areas_km2 : array (N,), draining area (local catchment × the basin's ``area_factor``), km²
+    normal_temp_c : array (N, 366), smoothed mean temperature by day of year (with the
+        basin's ``temp_offset``), °C
+    normal_precip_mm : array (N, 366), smoothed mean precipitation by day of year, mm/day
+    start_state : mapping ``swe``, ``frost_dd``, ``thaw_dd``, ``quick``, ``base``,
+        ``wetness`` -> array (Y, N) of the state at the start of the season's first day in
+        each calibration year
+    years : the years (Y)
+    params : snowmelt.SnowParameters for the nodes (arrays (N,))
+    synthetic : whether the forcing behind it is synthetic
+    description : provenance
+    """
+
+    nodes: tuple[str, ...]
+    basins: tuple[str, ...]
+    areas_km2: np.ndarray
+    normal_temp_c: np.ndarray
+    normal_precip_mm: np.ndarray
+    start_state: Mapping[str, np.ndarray]
+    years: tuple[int, ...]
+    params: snowmelt.SnowParameters
+    synthetic: bool
+    description: str
+    reference_state: Mapping[int, Mapping[str, np.ndarray]] = field(default_factory=dict)
+
+    def percentile(self, variable: str, pct: float) -> np.ndarray:
+        """Per-node value of ``variable`` at percentile ``pct`` (0–100) of a distribution
+        fitted to the calibration years: lognormal for ``swe`` and ``wetness``, normal for
+        ``frost_dd`` (method of moments; extrapolates beyond the sampled years)."""
+        x = np.asarray(self.start_state[variable], dtype=float)
+        z = stats.norm.ppf(pct / 100.0)
+        if variable in ("swe", "wetness"):
+            lx = np.log(np.maximum(x, 1e-6))
+            return np.exp(lx.mean(axis=0) + z * lx.std(axis=0, ddof=1))
+        return np.maximum(x.mean(axis=0) + z * x.std(axis=0, ddof=1), 0.0)
+
+    def percentile_of(self, variable: str, value: ArrayLike) -> np.ndarray:
+        """Inverse of :meth:`percentile`: where ``value`` (N,) sits, 0–100."""
+        x = np.asarray(self.start_state[variable], dtype=float)
+        v = np.asarray(value, dtype=float)
+        if variable in ("swe", "wetness"):
+            lx = np.log(np.maximum(x, 1e-6))
+            z = (np.log(np.maximum(v, 1e-6)) - lx.mean(axis=0)) / lx.std(axis=0, ddof=1)
+        else:
+            z = (v - x.mean(axis=0)) / x.std(axis=0, ddof=1)
+        return 100.0 * stats.norm.cdf(z)
+
+
+def season_climatology(network: Network, basins: Sequence[str], forcing: HistoricalForcing,
+                       model: ModelFile, start_month_day: str, years: tuple[int, int],
+                       reference_years: Sequence[int] = ()) -> SeasonClimatology:
+    """Normals and start-of-season states of the calibration ``years`` (inclusive).
+
+    The calibrated model runs over the whole forcing; its state on ``start_month_day``
+    (``"MM-DD"``) of each year forms the samples the scenario percentiles are taken from.
+    ``reference_years`` (e.g. 2024) are kept apart, to say where a past season sits.
+    The daily normals are smoothed with a 31-day centred circular running mean.
+    """
+    nodes = area_nodes(network, basins)
+    node_basins = tuple(network.basin_of(n) for n in nodes)
+    lapse = model.lapse_per_degree_latitude.to("temperature")
+    temp, precip = node_forcing(network, nodes, forcing, lapse)
+    areas = np.array([local_area(network, n) for n in nodes])
+    params = _node_parameters(model, nodes, node_basins, areas)
+    for b in set(node_basins):
+        model.snow_parameters(b, 1.0)  # a clear error for a basin without parameters
+    temp = temp + np.array([model.parameters[b].temp_offset for b in node_basins])[:, None]
+    effective = areas * np.array([model.parameters[b].area_factor for b in node_basins])
+    year_range = range(years[0], years[1] + 1)
+    wet = autumn_wetness(forcing.dates, precip, year_range)
+    reset_f, reset_t = snowmelt.season_flags(forcing.dates)
+    idx = pd.DatetimeIndex(forcing.dates)
+    samples: dict[str, list[np.ndarray]] = {k: [] for k in ("swe", "frost_dd", "thaw_dd",
+                                                             "quick", "base", "wetness")}
+    ref: dict[int, dict[str, np.ndarray]] = {}
+    kept: list[int] = []
+    # run the model from the first day, stopping at the season start of each year to read
+    # the state (the state at the start of that day)
+    month, day = (int(x) for x in start_month_day.split("-"))
+    starts = [int(i) for i in np.flatnonzero((idx.month == month) & (idx.day == day)) if i > 0]
+    state = snowmelt.SnowState()
+    prev = 0
+    for i in starts:
+        res = snowmelt.simulate(temp[:, prev:i], precip[:, prev:i], params, state,
+                                wetness=wet[:, prev:i], reset_frost=reset_f[prev:i],
+                                reset_thaw=reset_t[prev:i], diagnostics=False)
+        state, prev = res.final, i
+        y = int(idx[i].year)
+        if idx[0] > pd.Timestamp(y - 1, 10, 1):
+            continue  # no full winter before it
+        raw = {"swe": state.swe, "frost_dd": state.frost_dd, "thaw_dd": state.thaw_dd,
+               "quick": state.quick, "base": state.base, "wetness": wet[:, i]}
+        values: dict[str, np.ndarray] = {
+            k: np.array(np.broadcast_to(v, (len(nodes),)), dtype=float) for k, v in raw.items()}
+        if reset_t[i]:
+            values["thaw_dd"] = np.zeros(len(nodes))  # the thaw sum restarts that day
+        if reset_f[i]:
+            values["frost_dd"] = np.zeros(len(nodes))
+        if y in year_range:
+            kept.append(y)
+            for k, v in values.items():
+                samples[k].append(v)
+        if y in reference_years:
+            ref[y] = values
+    if len(kept) < 3:
+        raise ValueError(f"only {len(kept)} calibration years with a full winter before "
+                         f"{start_month_day}; need at least 3")
+    sel = np.isin(idx.year, list(year_range))
+    doy = idx.dayofyear.to_numpy()
+    normal_t = np.stack([_doy_mean(temp[i, sel], doy[sel]) for i in range(len(nodes))])
+    normal_p = np.stack([_doy_mean(precip[i, sel], doy[sel]) for i in range(len(nodes))])
+    return SeasonClimatology(tuple(nodes), node_basins, effective, normal_t, normal_p,
+                             {k: np.stack(v) for k, v in samples.items()}, tuple(kept), params,
+                             forcing.synthetic, forcing.description, ref)
+
+
+def _node_parameters(model: ModelFile, nodes: Sequence[str], node_basins: Sequence[str],
+                     areas: np.ndarray) -> snowmelt.SnowParameters:
+    per_node = [model.snow_parameters(b, a) for b, a in zip(node_basins, areas, strict=True)]
+    values = {k: np.array([float(np.asarray(getattr(p, k))) for p in per_node])
+              for k in snowmelt.SnowParameters.__dataclass_fields__}
+    return snowmelt.SnowParameters(**values)
+
+
+def _doy_mean(x: np.ndarray, doy: np.ndarray, window: int = 31) -> np.ndarray:
+    sums = np.bincount(doy - 1, weights=x, minlength=366)[:366]
+    counts = np.bincount(doy - 1, minlength=366)[:366].astype(float)
+    mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    mean = pd.Series(mean).interpolate(limit_direction="both").to_numpy()
+    pad = window // 2
+    ext = np.r_[mean[-pad:], mean, mean[:pad]]
+    return np.convolve(ext, np.ones(window) / window, mode="valid")
+
+
+# =========================================================================== ensembles
+
+@dataclass(frozen=True)
+class EnsemblePerturbations:
+    """Seeded perturbations of every member (drawn once, so any chunking of the members
+    gives the same members).
+
+    Attributes
+    ----------
+    swe_factor : (M,) multiplier on snow water equivalent, 1
+    onset_shift_days : (M,) integer shift of the warm-up and rain-on-snow dates, d
+    rain_factor : (M,) multiplier on the rain-on-snow depth, 1
+    temp_anomaly_c : (M, T) AR(1) temperature anomaly, °C
+    """
+
+    swe_factor: np.ndarray
+    onset_shift_days: np.ndarray
+    rain_factor: np.ndarray
+    temp_anomaly_c: np.ndarray
+
+    @property
+    def members(self) -> int:
+        return int(self.swe_factor.shape[0])
+
+    def subset(self, members: slice | np.ndarray) -> EnsemblePerturbations:
+        return EnsemblePerturbations(self.swe_factor[members], self.onset_shift_days[members],
+                                     self.rain_factor[members], self.temp_anomaly_c[members])
+
+
+def perturbations(ensemble: Ensemble, days: int, members: int | None = None
+                  ) -> EnsemblePerturbations:
+    """Draw the member perturbations of ``ensemble`` (seeded; member 0 is the unperturbed
+    control when ``control_member``).
+
+    SWE: lognormal with mean 1 and coefficient of variation ``swe_cv``; melt onset: normal
+    with sd ``melt_onset_sd`` rounded to whole days; rain-on-snow: gamma with mean 1 and
+    CV ``rain_on_snow_cv``; temperature: AR(1) with sd ``temperature_sd`` and
+    e-folding memory ``temperature_memory``.
+    """
+    m = ensemble.members if members is None else members
+    rng = np.random.default_rng(ensemble.seed)
+    cv = ensemble.swe_cv
+    sigma = math.sqrt(math.log1p(cv * cv))
+    swe = np.exp(rng.normal(-0.5 * sigma * sigma, sigma, m)) if cv > 0 else np.ones(m)
+    sd_onset = ensemble.melt_onset_sd.to("duration")
+    onset = np.rint(rng.normal(0.0, sd_onset, m)).astype(int) if sd_onset > 0 else np.zeros(m, int)
+    rcv = ensemble.rain_on_snow_cv
+    rain = rng.gamma(1.0 / rcv**2, rcv**2, m) if rcv > 0 else np.ones(m)
+    sd_t = ensemble.temperature_sd.to("temperature")
+    if sd_t > 0:
+        phi = math.exp(-1.0 / ensemble.temperature_memory.to("duration"))
+        eps = rng.normal(0.0, sd_t * math.sqrt(1 - phi * phi), (m, days))
+        from scipy.signal import lfilter
+
+        zi = (phi * rng.normal(0.0, sd_t, m))[:, None]
+        anom = lfilter([1.0], [1.0, -phi], eps, axis=-1, zi=zi)[0]
+    else:
+        anom = np.zeros((m, days))
+    if ensemble.control_member and m > 0:
+        swe[0], onset[0], rain[0], anom[0] = 1.0, 0, 1.0, 0.0
+    return EnsemblePerturbations(swe, onset, rain, anom)
+
+
+def season_inputs(scenario: ScenarioFile, clim: SeasonClimatology,
+                  pert: EnsemblePerturbations
+                  ) -> tuple[np.ndarray, np.ndarray, snowmelt.SnowState, np.ndarray]:
+    """Forcing and start state of each member, **time first**: temperature (°C) and
+    precipitation (mm/day) as arrays (T, M, N), the state (M, N) and the wetness (M, N)."""
+    dates = scenario.dates
+    doy = np.minimum(dates.dayofyear.to_numpy(), 366) - 1
+    m = pert.members
+    day = (dates - dates[0]).days.to_numpy()[None, :] - pert.onset_shift_days[:, None]  # (M,T)
+    s = scenario.season
+    t_anom = np.array(pert.temp_anomaly_c, dtype=float)                                 # (M,T)
+    if s.warm_up is not None:
+        w = s.warm_up
+        d0 = (pd.Timestamp(w.start) - dates[0]).days
+        ramp = max(w.ramp.to("duration"), 1e-9)
+        dur = w.duration.to("duration")
+        frac = np.clip((day - d0 + 1) / ramp, 0.0, 1.0) * ((day >= d0) & (day < d0 + dur))
+        t_anom += w.anomaly.to("temperature") * frac
+    p_extra = np.zeros_like(t_anom)
+    if s.rain_on_snow is not None:
+        r = s.rain_on_snow
+        d0 = (pd.Timestamp(r.start) - dates[0]).days
+        on = (day >= d0) & (day < d0 + r.duration.to("duration"))
+        p_extra = r.depth.to("depth") * pert.rain_factor[:, None] * on
+    temp = clim.normal_temp_c[:, doy].T[:, None, :] + t_anom.T[:, :, None]               # (T,M,N)
+    precip = clim.normal_precip_mm[:, doy].T[:, None, :] + p_extra.T[:, :, None]
+    n = len(clim.nodes)
+    swe = clim.percentile("swe", s.swe_percentile)[None, :] * pert.swe_factor[:, None]
+    frost = np.broadcast_to(clim.percentile("frost_dd", s.frost_percentile), (m, n))
+    wet = np.broadcast_to(clim.percentile("wetness", s.wetness_percentile), (m, n))
+    quick = np.broadcast_to(np.median(clim.start_state["quick"], axis=0), (m, n))
+    base = np.broadcast_to(np.median(clim.start_state["base"], axis=0), (m, n))
+    thaw = np.broadcast_to(np.median(clim.start_state["thaw_dd"], axis=0), (m, n))
+    state = snowmelt.SnowState(swe=swe, frost_dd=np.array(frost), thaw_dd=np.array(thaw),
+                               quick=np.array(quick), base=np.array(base))
+    return temp, precip, state, np.array(wet)
+
+
+def headwater_inflows(scenario: ScenarioFile, clim: SeasonClimatology,
+                      pert: EnsemblePerturbations) -> dict[str, np.ndarray]:
+    """Lateral inflow (m³/s) of every node with a local catchment, arrays (M, T)."""
+    temp, precip, state, wet = season_inputs(scenario, clim, pert)
+    reset_f, reset_t = snowmelt.season_flags(scenario.dates.to_numpy())
+    res = snowmelt.simulate_time_first(temp, precip, clim.params, state, wetness=wet,
+                                       reset_frost=reset_f, reset_thaw=reset_t,
+                                       diagnostics=False)
+    runoff = res.runoff_mm                                                              # (T,M,N)
+    return {n: np.ascontiguousarray(
+                runoff_depth_to_discharge(runoff[:, :, i], clim.areas_km2[i]).T)
+            for i, n in enumerate(clim.nodes)}
+
+
+# =========================================================================== schedules
+
+def build_schedule(spec: Any, dates: pd.DatetimeIndex) -> Any:
+    """A :mod:`hydro.reservoirs` schedule (or :class:`hydro.network_sim.PassInflow`) from
+    a validated schedule spec, over ``dates``."""
+    from hydro import reservoirs as R
+
+    if isinstance(spec, PassInflowSpec):
+        return network_sim.PassInflow()
+    if isinstance(spec, RuleCurveSpec):
+        f = factor(spec.level_unit, "elevation")
+        return R.RuleCurve(np.asarray(spec.day_of_year, dtype=float),
+                           np.asarray(spec.level, dtype=float) * f)
+    if isinstance(spec, TargetLevelSpec):
+        f = factor(spec.level_unit, "elevation")
+        idx = np.array([(pd.Timestamp(d) - dates[0]).days for d in spec.dates], dtype=float)
+        return R.TargetLevel(idx, np.asarray(spec.level, dtype=float) * f)
+    if isinstance(spec, DailyReleaseSpec):
+        f = factor(spec.release_unit, "discharge")
+        return R.DailyRelease(_piecewise(dates, spec.dates, np.asarray(spec.release) * f))
+    if isinstance(spec, PrereleaseSpec):
+        return R.DailyRelease(prerelease_series(
+            dates, spec.base_release.to("discharge"), _day(dates, spec.prerelease_start),
+            spec.prerelease_release.to("discharge"), _day(dates, spec.flood_start),
+            spec.flood_release.to("discharge"), _day(dates, spec.refill_start),
+            spec.refill_release.to("discharge")))
+    raise TypeError(f"unknown schedule spec {spec!r}")
+
+
+def _day(dates: pd.DatetimeIndex, d: dt.date) -> float:
+    return float((pd.Timestamp(d) - dates[0]).days)
+
+
+def _piecewise(dates: pd.DatetimeIndex, starts: Sequence[dt.date], values: np.ndarray
+               ) -> np.ndarray:
+    day = (dates - dates[0]).days.to_numpy()
+    at = np.array([(pd.Timestamp(d) - dates[0]).days for d in starts])
+    pos = np.searchsorted(at, day, side="right") - 1
+    return np.where(pos >= 0, values[np.clip(pos, 0, None)], values[0])
+
+
+def prerelease_series(dates: pd.DatetimeIndex, base: ArrayLike, pre_start: ArrayLike,
+                      pre: ArrayLike, flood_start: ArrayLike, flood: ArrayLike,
+                      refill_start: ArrayLike, refill: ArrayLike) -> np.ndarray:
+    """Release (m³/s) of the four-phase schedule for one or many parameter sets.
+
+    Parameters are scalars or arrays (K,); start days are step indices (days after the
+    first date, fractional values round down).  Returns (T,) or (K, T).
+    """
+    day = (dates - dates[0]).days.to_numpy().astype(float)
+    arrs = [np.asarray(a, dtype=float) for a in (base, pre_start, pre, flood_start, flood,
+                                                 refill_start, refill)]
+    scalar = all(a.ndim == 0 for a in arrs)
+    b, s1, q1, s2, q2, s3, q3 = (np.atleast_1d(a)[:, None] for a in arrs)
+    out = np.where(day >= np.floor(s3), q3,
+                   np.where(day >= np.floor(s2), q2, np.where(day >= np.floor(s1), q1, b)))
+    return out[0] if scalar else out
+
+
+def plan_schedules(scenario: ScenarioFile, plan: str, network: Network) -> dict[str, Any]:
+    """Schedules of every reservoir in the scenario's basins under ``plan`` (reservoirs the
+    plan does not name follow ``default``)."""
+    if plan not in scenario.schedules:
+        raise ValueError(f"unknown plan '{plan}' (plans: {', '.join(scenario.schedules)})")
+    res = [n for n in network_sim.select_nodes(network, scenario.scenario.basins)
+           if n in network.reservoirs]
+    specs = {**scenario.schedules["default"].reservoirs, **scenario.schedules[plan].reservoirs}
+    return {r: build_schedule(specs[r], scenario.dates) for r in res}
+
+
+def initial_volumes(scenario: ScenarioFile, network: Network) -> dict[str, float]:
+    """Start volume (hm³) of each reservoir named under ``[reservoirs]``."""
+    out = {}
+    for rid, st in scenario.reservoirs.items():
+        res = network.reservoirs[rid]
+        if st.initial_volume is not None:
+            out[rid] = st.initial_volume.to("volume")
+        elif st.initial_level is not None:
+            out[rid] = float(res.storage_table.volume_at(st.initial_level.to("elevation")))
+    return out
+
+
+def evaporation_climatology(dates: pd.DatetimeIndex, peak_mm_per_day: float = 5.0
+                            ) -> np.ndarray:
+    """Open-water evaporation, mm/day: none from November to March, a half-sine from
+    1 April to 1 November peaking at ``peak_mm_per_day`` in mid-July (steppe reservoirs;
+    an estimate, the order of the pan evaporation of the region)."""
+    doy = dates.dayofyear.to_numpy()
+    e = peak_mm_per_day * np.sin(np.pi * (doy - 91) / (305 - 91))
+    return np.where((doy >= 91) & (doy <= 305), np.clip(e, 0.0, None), 0.0)
+
+
+def run_members(network: Network, scenario: ScenarioFile, clim: SeasonClimatology,
+                pert: EnsemblePerturbations, schedules: Mapping[str, Any],
+                lateral: Mapping[str, np.ndarray] | None = None) -> xr.Dataset:
+    """Headwater inflows → network simulation for the members in ``pert``.
+
+    Returns the :func:`hydro.network_sim.simulate` Dataset with the scenario's provenance
+    in its attributes (``synthetic`` is ``"yes"`` when the scenario is).
+    """
+    lat = dict(lateral) if lateral is not None else headwater_inflows(scenario, clim, pert)
+    ds = network_sim.simulate(
+        network, lat, start=scenario.scenario.start, schedules=schedules,
+        initial_volume_hm3=initial_volumes(scenario, network),
+        initial_release_m3s={r: st.initial_release.to("discharge")
+                             for r, st in scenario.reservoirs.items()
+                             if st.initial_release is not None},
+        evaporation_mm_per_day=evaporation_climatology(scenario.dates),
+        basins=scenario.scenario.basins)
+    synthetic = scenario.scenario.synthetic or clim.synthetic
+    ds.attrs.update({
+        "title": f"hydrorisk scenario {scenario.id}",
+        "scenario": scenario.id,
+        "synthetic": "yes" if synthetic else "no",
+        "comment": ("SYNTHETIC: built from the synthetic demonstration forcing and data; not "
+                    "a forecast of the real rivers" if synthetic else ""),
+        "forcing": clim.description,
+    })
+    return ds
+
+
+# =========================================================================== search
+
+#: order of the prerelease parameters in a search vector
+PRERELEASE_KEYS: Final = ("base_release", "prerelease_start", "prerelease_release",
+                          "flood_start", "flood_release", "refill_start", "refill_release")
+
+
+def prerelease_vector(spec: PrereleaseSpec, dates: pd.DatetimeIndex) -> dict[str, float]:
+    """The schedule's parameters as numbers: releases in m³/s, dates as step indices."""
+    out = {}
+    for k in PRERELEASE_KEYS:
+        v = getattr(spec, k)
+        out[k] = _day(dates, v) if k.endswith("_start") else v.to("discharge")
+    return out
+
+
+def prerelease_spec(values: Mapping[str, float], dates: pd.DatetimeIndex) -> PrereleaseSpec:
+    """Inverse of :func:`prerelease_vector` (dates rounded down to whole days)."""
+    kw: dict[str, Any] = {"kind": "prerelease"}
+    for k in PRERELEASE_KEYS:
+        v = float(values[k])
+        if k.endswith("_start"):
+            kw[k] = (dates[0] + pd.Timedelta(days=int(np.floor(v)))).date()
+        else:
+            kw[k] = f"{round(v, 1):g} m3/s"
+    days = sorted(kw[k] for k in ("prerelease_start", "flood_start", "refill_start"))
+    kw["prerelease_start"], kw["flood_start"], kw["refill_start"] = days
+    return PrereleaseSpec.model_validate(kw)
+
+
+@dataclass(frozen=True)
+class ScheduleSearch:
+    """Outcome of :func:`search_schedule`.
+
+    Attributes
+    ----------
+    best : the best schedule found (a :class:`PrereleaseSpec`)
+    template : the documented schedule the search started from
+    result : :class:`hydro.schedules.SearchResult` (objective values)
+    varied : names of the parameters searched
+    members : ensemble members used
+    """
+
+    best: PrereleaseSpec
+    template: PrereleaseSpec
+    result: Any
+    varied: tuple[str, ...]
+    members: int
+
+
+def search_schedule(network: Network, scenario: ScenarioFile, clim: SeasonClimatology,
+                    levels: Mapping[str, Any], pert: EnsemblePerturbations | None = None
+                    ) -> ScheduleSearch:
+    """Search the ``[search]`` reservoir's prerelease schedule (see
+    :func:`hydro.schedules.search` and :func:`hydro.schedules.objective`).
+
+    The first ``search.members`` members of the ensemble are simulated once for their
+    headwater inflows; every generation of candidate schedules is then one network run
+    with candidates × members as the member axis.
+    """
+    from hydro import reservoirs as R
+    from hydro import schedules as S
+
+    if scenario.search is None:
+        raise ValueError(f"scenario '{scenario.id}' has no [search] table")
+    cfg = scenario.search
+    dates = scenario.dates
+    n_m = min(cfg.members, scenario.ensemble.members)
+    pert = (pert or perturbations(scenario.ensemble, len(dates))).subset(slice(0, n_m))
+    lateral = headwater_inflows(scenario, clim, pert)
+    template = scenario.schedules[cfg.template].reservoirs[cfg.reservoir]
+    assert isinstance(template, PrereleaseSpec)
+    base = prerelease_vector(template, dates)
+    varied = tuple(k for k in PRERELEASE_KEYS if k in cfg.vary)
+    start_ord = float(dates[0].date().toordinal())
+    bounds = []
+    for k in varied:
+        lo, hi = (_search_bound(k, x) for x in cfg.vary[k])
+        if k.endswith("_start"):
+            lo, hi = lo - start_ord, hi - start_ord
+        bounds.append((lo, hi))
+    x0 = np.array([min(max(base[k], lo), hi) for k, (lo, hi) in zip(varied, bounds, strict=True)])
+    others = plan_schedules(scenario, cfg.template, network)
+    target = cfg.end_storage_target.to("volume")
+    weights = S.ObjectiveWeights()
+
+    def batch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = len(x)
+        vals = {key: np.full(k, base[key]) for key in PRERELEASE_KEYS}
+        for i, key in enumerate(varied):
+            vals[key] = x[:, i]
+        starts = np.sort(np.stack([vals["prerelease_start"], vals["flood_start"],
+                                   vals["refill_start"]]), axis=0)
+        rel = prerelease_series(dates, vals["base_release"], starts[0], vals["prerelease_release"],
+                                starts[1], vals["flood_release"], starts[2], vals["refill_release"])
+        sched = dict(others)
+        sched[cfg.reservoir] = R.DailyRelease(np.repeat(rel, n_m, axis=0))
+        lat = {n: np.tile(v, (k, 1)) for n, v in lateral.items()}
+        ds = run_members(network, scenario, clim, pert, sched, lateral=lat)
+        ev = S.evaluate(ds, levels, gauges=cfg.objective_gauges)
+        j = S.objective(ev, cfg.objective_gauges, cfg.reservoir, target, cfg.storage_probability,
+                        weights, groups=k)
+        j0 = S.objective(ev, cfg.objective_gauges, cfg.reservoir, target, cfg.storage_probability,
+                         S.ObjectiveWeights(storage_penalty=0.0), groups=k)
+        return j, j - j0
+
+    integrality = [k.endswith("_start") for k in varied]
+    result = S.search(batch, bounds, [x0], seed=cfg.seed, maxiter=cfg.maxiter,
+                      popsize=cfg.popsize, integrality=integrality)
+    best_vals = dict(base)
+    best_vals.update(dict(zip(varied, result.x, strict=True)))
+    return ScheduleSearch(prerelease_spec(best_vals, dates), template, result, varied, n_m)
