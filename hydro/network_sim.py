@@ -352,7 +352,7 @@ def simulate(network: Network, lateral: Mapping[str, ArrayLike] | xr.DataArray, 
 
     start_ts = pd.Timestamp(start)
     time = pd.date_range(start_ts, periods=n_t, freq=pd.Timedelta(days=dt_days))
-    doy = int(start_ts.dayofyear)
+    doy = int(start_ts.day_of_year)
     reservoirs = [n for n in nodes if n in network.reservoirs]
     withdrawals = [n for n in nodes if n in network.nodes and network.nodes[n].kind == "withdrawal"]
     missing = [r for r in reservoirs if r not in schedules]

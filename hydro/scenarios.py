@@ -1044,7 +1044,7 @@ def season_climatology(network: Network, basins: Sequence[str], forcing: Histori
         raise ValueError(f"only {len(kept)} calibration years with a full winter before "
                          f"{start_month_day}; need at least 3")
     sel = np.isin(idx.year, list(year_range))
-    doy = idx.dayofyear.to_numpy()
+    doy = idx.day_of_year.to_numpy()
     normal_t = np.stack([_doy_mean(temp[i, sel], doy[sel]) for i in range(len(nodes))])
     normal_p = np.stack([_doy_mean(precip[i, sel], doy[sel]) for i in range(len(nodes))])
     return SeasonClimatology(tuple(nodes), node_basins, effective, normal_t, normal_p,
@@ -1139,7 +1139,7 @@ def season_inputs(scenario: ScenarioFile, clim: SeasonClimatology,
     """Forcing and start state of each member, **time first**: temperature (°C) and
     precipitation (mm/day) as arrays (T, M, N), the state (M, N) and the wetness (M, N)."""
     dates = scenario.dates
-    doy = np.minimum(dates.dayofyear.to_numpy(), 366) - 1
+    doy = np.minimum(dates.day_of_year.to_numpy(), 366) - 1
     m = pert.members
     day = (dates - dates[0]).days.to_numpy()[None, :] - pert.onset_shift_days[:, None]  # (M,T)
     s = scenario.season
@@ -1272,7 +1272,7 @@ def evaporation_climatology(dates: pd.DatetimeIndex, peak_mm_per_day: float = 5.
     """Open-water evaporation, mm/day: none from November to March, a half-sine from
     1 April to 1 November peaking at ``peak_mm_per_day`` in mid-July (steppe reservoirs;
     an estimate, the order of the pan evaporation of the region)."""
-    doy = dates.dayofyear.to_numpy()
+    doy = dates.day_of_year.to_numpy()
     e = peak_mm_per_day * np.sin(np.pi * (doy - 91) / (305 - 91))
     return np.where((doy >= 91) & (doy <= 305), np.clip(e, 0.0, None), 0.0)
 

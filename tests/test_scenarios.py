@@ -335,7 +335,7 @@ def test_calibration_recovers_a_synthetic_twin(config):
     """Local inflows made by the model itself are fitted back with near-perfect skill."""
     net = config.network
     days = pd.date_range("2015-01-01", "2018-12-31", freq="D")
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     rng = np.random.default_rng(0)
     temp = {b: 4.0 - 17.0 * np.cos(2 * np.pi * (doy - 20) / 365.25) + rng.normal(0, 3, days.size)
             for b in net.basins}
