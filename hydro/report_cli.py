@@ -110,6 +110,45 @@ def cmd_return_levels(args) -> int:
     return 0
 
 
+def cmd_quality(args) -> int:
+    from hydro.reports import quality_report
+
+    config, engine = _context(args)
+    if args.site not in config.network.gauges:
+        raise HydroriskError(f"unknown site '{args.site}'")
+    try:
+        rep = quality_report(engine, config, args.site, args.year, args.background_class)
+    except ValueError as e:
+        raise HydroriskError(str(e)) from None
+    lang = args.lang
+    name = config.network.gauges[args.site].names.get(lang)
+    print(f"Water quality at {name} ({args.site}), {args.year}: {rep['n_samples']} samples")
+    note = _synthetic_note(engine)
+    if note:
+        print(note)
+    for ed, r in rep["kz"].items():
+        limiting = ", ".join(r.limiting) or "-"
+        print(f"  KZ unified classification ({ed}): {r.display(lang)}; limiting: {limiting}")
+    u = rep["ukizv"]
+    crit = ", ".join(u.critical_indicators) or "-"
+    print(f"  RU УКИЗВ (RD 52.24.643-2002): {u.display(lang)}; critical indicators: {crit}")
+    if any(r.provisional for r in rep["kz"].values()) or u.provisional:
+        print("  provisional: computed from table rows that are not the official tables "
+              "(see config/quality/SOURCES.md; install official ones with "
+              "`hydrorisk quality import-table`)")
+    rows = []
+    kz16 = rep["kz"]["kz2016"].per_parameter
+    for p, v in sorted(rep["means"].items()):
+        sc = u.partial_scores.get(p)
+        mean = f"{v:.4g}" if isinstance(v, float) else f"{v.lower:.4g}..{v.limit:.4g}"
+        rows.append({"parameter": p, "mean (mg/l)": mean,
+                     "kz2016 class": kz16[p].klass if p in kz16 else "",
+                     "exceed MPC (% of samples)": f"{sc.frequency:.0f}" if sc else "",
+                     "score": f"{sc.score:.2f}" if sc else ""})
+    print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     rep = sub.add_parser("report", help="border accounting, reservoir balance, return levels",
                          description="Tables computed from the store (print, or --csv FILE).")
@@ -142,5 +181,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--variable", choices=["discharge", "stage"], default="discharge")
     s.add_argument("--csv", metavar="FILE")
     s.set_defaults(func=cmd_return_levels)
+
+    s = rsub.add_parser("quality", help="pollution class of a site under both national systems",
+                        description="Kazakhstan's unified classification (2016 and 2025 "
+                                    "editions) and Russia's УКИЗВ for one site and year.")
+    s.add_argument("site", help="site (gauge) id, e.g. KZ:19073")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--background-class", type=int, default=None,
+                   help="KZ background class for ions of natural origin at this site")
+    s.add_argument("--lang", choices=["kk", "ru", "en"], default="en")
+    s.set_defaults(func=cmd_quality)
 
 

@@ -91,3 +91,30 @@ def return_level_report(engine: Engine, config: Config, gauge_id: str, dist: str
     table.attrs["n_years"] = len(peaks)
     table.attrs["years"] = (int(peaks.index.min()), int(peaks.index.max()))
     return table
+
+
+def quality_report(engine: Engine, config: Config, site_id: str, year: int,
+                   background_class: int | None = None) -> dict:
+    """Pollution class of a site over a calendar year under both national systems.
+
+    Returns a dict with the samples' period means, ``kz`` (KzClassResult per edition) and
+    ``ukizv`` (UkizvResult); every result says whether it is provisional.
+    """
+    from hydro.quality import classify_kz, period_mean, samples_from_long, ukizv
+
+    q = api.quality_samples(engine, site_id)
+    if q.empty:
+        raise ValueError(f"no water-quality samples for {site_id} in the store")
+    q = q[q["time"].dt.year == year]
+    if q.empty:
+        raise ValueError(f"no water-quality samples for {site_id} in {year}")
+    long = pd.DataFrame({
+        "time": q["time"], "parameter": q["parameter"],
+        "value": [f"<{v:g}" if c else v for v, c in zip(q["value"], q["censored"], strict=True)],
+    })
+    samples = samples_from_long(long)
+    means = period_mean(samples)
+    kz = {ed: classify_kz(means, edition=ed, background_class=background_class)
+          for ed in ("kz2016", "kz2025")}
+    return {"site": site_id, "year": year, "n_samples": len(samples), "means": means,
+            "kz": kz, "ukizv": ukizv(samples)}

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from conftest import ROOT
@@ -87,3 +88,22 @@ def test_quality_import_table_cli(tmp_path):
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out.csv").exists()
+
+
+def test_quality_report_both_systems(store, config, tmp_path):
+    from hydro.quality import classify_kz, period_mean, samples_from_long, ukizv
+    from hydro.reports import quality_report
+
+    ingest_file(store, config, DATA / "quality/ural.csv", quarantine_dir=tmp_path / "q")
+    rep = quality_report(store, config, "KZ:19073", 2023)
+    raw = pd.read_csv(DATA / "quality/ural.csv", sep=";", comment="#", dtype=str)
+    rows = raw[(raw.site == "KZ:19073") & raw.date.str.startswith("2023")]
+    samples = samples_from_long(rows.drop(columns=["site"]))
+    direct = classify_kz(period_mean(samples), edition="kz2016")
+    assert rep["n_samples"] == 12
+    assert rep["kz"]["kz2016"].klass == direct.klass
+    assert rep["kz"]["kz2016"].limiting == direct.limiting
+    assert rep["ukizv"].index == pytest.approx(ukizv(samples).index)
+    assert rep["kz"]["kz2016"].provisional and rep["ukizv"].provisional
+    with pytest.raises(ValueError, match="no water-quality samples for KZ:19073 in 1990"):
+        quality_report(store, config, "KZ:19073", 1990)
