@@ -117,12 +117,14 @@ def _ice_phenomena(days, basin_temp, gauges: dict[str, Gauge], rng) -> pd.DataFr
     """Ice season per gauge from its basin's smoothed temperature (Russian words)."""
     out = pd.DataFrame(index=days)
     for gid, g in gauges.items():
-        t = pd.Series(basin_temp[g.basin], index=days).rolling(7, min_periods=1).mean()
-        t = t - 0.6 * (g.lat - 52.0)
+        temp = basin_temp[g.basin]
+        csum = np.concatenate([[0.0], np.cumsum(temp)])
+        n = np.minimum(np.arange(1, temp.size + 1), 7)  # trailing 7-day mean (numpy only)
+        t = (csum[1:] - csum[np.arange(temp.size) + 1 - n]) / n - 0.6 * (g.lat - 52.0)
         words = np.full(days.size, "", dtype=object)
         frozen = False
         drift_left = 0
-        for i, v in enumerate(t.to_numpy()):
+        for i, v in enumerate(t):
             m = days[i].month
             if not frozen and m in (11, 12, 1) and v < -4.0:
                 frozen = True

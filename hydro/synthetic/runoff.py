@@ -44,8 +44,11 @@ def lateral_inflow(days: pd.DatetimeIndex, temp: np.ndarray, precip: np.ndarray,
     wy = water_year(days)
     autumn = (month >= 9) & (month <= 10)
     # autumn wetness per water year and node, relative to the node's mean
-    autumn_total = pd.DataFrame(np.where(autumn[:, None], precip, 0.0)).groupby(wy).sum()
-    wetness = (autumn_total / autumn_total.mean()).reindex(wy).to_numpy()
+    # numpy only (pairwise summation), so the bundled files do not depend on pandas' version
+    years, year_idx = np.unique(wy, return_inverse=True)
+    autumn_total = np.zeros((years.size, n_nodes))
+    np.add.at(autumn_total, year_idx, np.where(autumn[:, None], precip, 0.0))
+    wetness = (autumn_total / autumn_total.mean(axis=0))[year_idx]
 
     k_quick = 4.0 + np.sqrt(area_km2) / 30.0
     a_quick = 1.0 - np.exp(-1.0 / k_quick)
