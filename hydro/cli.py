@@ -75,7 +75,8 @@ def _expand(paths: list[str]) -> list[Path]:
         path = Path(p)
         if path.is_dir():
             files.extend(sorted(f for f in path.rglob("*") if f.is_file()
-                                and f.suffix.lower() in (".csv", ".txt")))
+                                and f.suffix.lower() in (".csv", ".txt", ".nc")
+                                and ".processing" not in f.parts))
         elif path.exists():
             files.append(path)
         else:
@@ -98,9 +99,15 @@ def ingest_paths(config, engine, files: list[Path], source: str | None = None,
                  quiet: bool = False):
     from hydro.ingest import ingest_file
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     results = []
     for i, f in enumerate(files, 1):
-        results.append(ingest_file(engine, config, f, source_id=source))
+        try:
+            results.append(ingest_file(engine, config, f, source_id=source))
+        except SQLAlchemyError as e:  # the file's transaction was rolled back
+            raise HydroriskError(f"{f}: the store refused the write, nothing of the file was "
+                                 f"stored: {getattr(e, 'orig', e)}") from None
         if not quiet:
             _progress(i, len(files), f.name)
     return results
@@ -134,7 +141,7 @@ def cmd_ingest(args) -> int:
             raise HydroriskError(f"unknown source '{args.source}' (see config/sources.toml)") from None
     files = _expand(args.paths)
     if not files:
-        raise HydroriskError("no .csv or .txt files found in the given paths")
+        raise HydroriskError("no .csv, .txt or .nc files found in the given paths")
     engine = _store(config)
     results = ingest_paths(config, engine, files, args.source)
     print_summary(results)
@@ -216,6 +223,65 @@ def cmd_demo(args) -> int:
     return 0 if stopping else rc
 
 
+def _time_arg(text: str | None):
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise HydroriskError(f"'{text}' is not a date/time (use YYYY-MM-DD or "
+                             "YYYY-MM-DDTHH:MM, UTC)") from None
+
+
+def cmd_export_netcdf(args) -> int:
+    from hydro.readers.netcdf import export_store
+
+    config = _config(args)
+    engine = _store(config)
+    unknown = [s for s in (args.station or []) if s not in config.network.all_ids()]
+    if unknown:
+        raise HydroriskError(f"unknown station '{unknown[0]}'")
+    try:
+        path = export_store(engine, args.out, config, stations=args.station,
+                            variables=tuple(args.variable or ("stage", "discharge")),
+                            start=_time_arg(args.start), end=_time_arg(args.end),
+                            party=args.party, sources=args.source, as_of=_time_arg(args.as_of))
+    except ValueError as e:
+        raise HydroriskError(str(e)) from None
+    print(f"wrote {path} (CF-1.8 timeSeries)")
+    return 0
+
+
+def cmd_qc_check(args) -> int:
+    from hydro.ingest import check_store
+
+    config = _config(args)
+    engine = _store(config)
+    r = check_store(engine, config, stations=args.station, start=_time_arg(args.start),
+                    end=_time_arg(args.end))
+    flagged = ", ".join(f"{k} {v}" for k, v in sorted(r.flagged.items())) or "none changed"
+    print(f"values checked {r.values_checked}; flag changes written as new revisions "
+          f"{r.revisions_written}; flags: {flagged}")
+    return 0
+
+
+def cmd_jobs(args) -> int:
+    from hydro.store import api
+
+    config = _config(args)
+    engine = _store(config)
+    status = api.job_status(engine)
+    if status.empty:
+        print("no job has run yet (start `hydrorisk worker`)")
+        return 0
+    cols = [c for c in ("job_id", "last_outcome", "last_finished_at", "next_run",
+                        "consecutive_failures", "last_error") if c in status.columns]
+    print(status[cols].to_string(index=False))
+    return 0
+
+
 def cmd_generate(args) -> int:
     from hydro.synthetic.generate import (
         calibrate_ratings,
@@ -282,6 +348,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default=None)
     s.add_argument("--port", type=int, default=None)
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("export-netcdf", help="write stored series as CF-NetCDF for exchange",
+                       description="Write current values (or as known at --as-of) as a "
+                                   "CF-1.8 timeSeries NetCDF file.")
+    s.add_argument("out", metavar="OUT.nc")
+    s.add_argument("--station", action="append", help="station id (repeatable; default all)")
+    s.add_argument("--variable", action="append", help="stage, discharge, level, ... (repeatable)")
+    s.add_argument("--start", help="UTC, YYYY-MM-DD[THH:MM]")
+    s.add_argument("--end", help="UTC, YYYY-MM-DD[THH:MM]")
+    s.add_argument("--party", choices=["KZ", "RU"])
+    s.add_argument("--source", action="append", help="ingest source (repeatable)")
+    s.add_argument("--as-of", help="what was known at this UTC time")
+    s.set_defaults(func=cmd_export_netcdf)
+
+    s = sub.add_parser("qc-check", help="recompute QC flags of stored values",
+                       description="Rerun every QC test over the store (after changing QC "
+                                   "limits or ratings); changed flags become new revisions.")
+    s.add_argument("--station", action="append")
+    s.add_argument("--start")
+    s.add_argument("--end")
+    s.set_defaults(func=cmd_qc_check)
+
+    s = sub.add_parser("jobs", help="status of the scheduled ingest jobs",
+                       description="Last run, outcome, next run and last error of each job.")
+    s.set_defaults(func=cmd_jobs)
 
     s = sub.add_parser("check-config", help="validate the config folder and summarise it",
                        description="Validate every config file; errors name the file and key.")

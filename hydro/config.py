@@ -441,7 +441,7 @@ class Source(Strict):
     """An ingest source: its file format, the reporting party and its folders."""
 
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
-    format: Literal["grdc", "agency_csv", "reservoir_csv", "quality_csv"]
+    format: Literal["grdc", "agency_csv", "reservoir_csv", "quality_csv", "netcdf"]
     party: Literal["KZ", "RU"]
     description: str = ""
     pattern: str = "*"
@@ -477,10 +477,88 @@ PhenomenonCode = Literal["ice_cover", "ice_drift", "ice_jam", "frazil", "shore_i
                          "ice_on_bank", "open_water"]
 
 
+class QCLimits(Strict):
+    """QC limits of one variable (see hydro.qc): a quantity with a unit of the variable's
+    dimension, a duration for flat_for / max_gap / rating_window, a fraction for the
+    relative tolerances, or "off"; an absent key keeps the default."""
+
+    min: Any = None
+    max: Any = None
+    max_change_per_day: Any = None
+    flat_for: Any = None
+    max_gap: Any = None
+    party_tolerance: Any = None
+    party_relative_tolerance: Any = None
+    duplicate_tolerance: Any = None
+    duplicate_relative_tolerance: Any = None
+    rating_tolerance: Any = None
+    rating_window: Any = None
+    note: str = ""
+
+
+class QCVariables(Strict):
+    """Limits per stored variable; each quantity is parsed with its variable's dimension."""
+
+    stage: QCLimits | None = None
+    discharge: QCLimits | None = None
+    level: QCLimits | None = None
+    volume: QCLimits | None = None
+    inflow: QCLimits | None = None
+    outflow: QCLimits | None = None
+    spill: QCLimits | None = None
+    evaporation: QCLimits | None = None
+
+    @model_validator(mode="after")
+    def _units(self) -> QCVariables:
+        from hydro.qc import VARIABLE_DIMENSION
+
+        kind = {"flat_for": "duration", "max_gap": "duration", "rating_window": "duration",
+                "rating_tolerance": "stage", "party_relative_tolerance": None,
+                "duplicate_relative_tolerance": None}
+        for var, dim in VARIABLE_DIMENSION.items():
+            lim = getattr(self, var)
+            if lim is None:
+                continue
+            update: dict[str, Any] = {}
+            for key in QCLimits.model_fields:
+                raw = getattr(lim, key)
+                if raw is None or key == "note":
+                    continue
+                if isinstance(raw, str) and raw.strip().lower() == "off":
+                    update[key] = "off"
+                    continue
+                d = kind.get(key, dim)
+                if d is None:
+                    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < 1:
+                        raise ValueError(f"{var}.{key}: expected a fraction in [0, 1), got {raw!r}")
+                    update[key] = float(raw)
+                    continue
+                try:
+                    q = parse_quantity(raw, d)
+                    q.to(d)
+                except UnitError as e:
+                    raise ValueError(f"{var}.{key}: {e}") from None
+                update[key] = q
+            object.__setattr__(self, var, lim.model_copy(update=update))
+        return self
+
+
+class QCStation(QCVariables):
+    """Limits of one station, overriding the defaults."""
+
+    station: str
+
+
+class QCSettings(Strict):
+    defaults: QCVariables = Field(default_factory=QCVariables)
+    stations: list[QCStation] = Field(default_factory=list)
+
+
 class SourcesFile(Strict):
     phenomena: dict[str, PhenomenonCode] = Field(default_factory=dict)
     layouts: list[AgencyLayout] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    qc: QCSettings = Field(default_factory=QCSettings)
 
 
 class QualityParameter(Strict):
@@ -790,6 +868,14 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                 f"{src_path}: sources[id={s.id}].layout: unknown layout '{s.layout}' "
                 f"(known: {', '.join(layout_ids) or 'none'})"
             )
+    seen_qc: set[str] = set()
+    for q in sources.qc.stations:
+        where = f"{src_path}: qc.stations[station={q.station}].station"
+        if q.station not in gauge_ids:
+            raise ConfigError(f"{where}: unknown station '{q.station}'")
+        if q.station in seen_qc:
+            raise ConfigError(f"{where}: duplicate entry for '{q.station}'")
+        seen_qc.add(q.station)
     qp_path = root / "quality" / "parameters.toml"
     qp = _validate(QualityParametersFile, _read_toml(qp_path), qp_path)
     params: dict[str, QualityParameter] = {}

@@ -92,3 +92,25 @@ def test_demo_serves_dashboard_and_stops_on_ctrl_c(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_export_netcdf_qc_check_and_jobs(tmp_path):
+    import xarray as xr
+
+    env = {"HYDRORISK_DB_URL": f"sqlite:///{tmp_path / 's.sqlite'}"}
+    kz = ROOT / "data/gauges/agency/kazhydromet/ural_2019.csv"
+    ru = ROOT / "data/gauges/agency/roshydromet/ural_2019.csv"
+    assert run("ingest", str(kz), str(ru), env=env).returncode == 0
+    out = tmp_path / "x.nc"
+    r = run("export-netcdf", str(out), "--station", "KZ:19073", "--start", "2019-03-01",
+            "--end", "2019-03-31", env=env)
+    assert r.returncode == 0, r.stderr
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["Conventions"].startswith("CF-1.8")
+        assert ds.sizes["station"] == 2  # the border post as reported by KZ and by RU
+    r = run("export-netcdf", str(out), "--station", "KZ:NOPE", env=env)
+    assert r.returncode == 2 and "unknown station 'KZ:NOPE'" in r.stderr
+    r = run("qc-check", env=env)
+    assert r.returncode == 0 and "values checked" in r.stdout
+    r = run("jobs", env=env)
+    assert r.returncode == 0 and "no job has run yet" in r.stdout

@@ -2,7 +2,9 @@
 
 Every reader returns a :class:`~hydro.readers.common.Batch` whose values are already in
 canonical units (hydro.units) with station ids resolved against the configured network,
-or raises :class:`~hydro.errors.IngestError` naming the file, line and column.
+or raises :class:`~hydro.errors.IngestError` naming the file, line and column.  Formats:
+GRDC exports, agency CSV layouts (config/sources.toml), reservoir operations and
+water-quality CSVs, and CF-NetCDF time series (``.nc``, :mod:`hydro.readers.netcdf`).
 """
 
 from hydro.readers.common import Batch, detect_format, read_file  # noqa: F401

@@ -30,7 +30,7 @@ _UNIT_FIELD = "Unit of measure"
 
 
 def _header_fields(comments: list[str]) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for c in comments:
         body = c.lstrip("#").strip()
         if ":" in body:

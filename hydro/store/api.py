@@ -63,11 +63,11 @@ def latest(engine: Engine, variables: tuple[str, ...] = ("stage", "discharge", "
     Columns: station_id, variable, party, time, value, unit, qc_flags, phenomena, source.
     """
     o = Observation
-    last = select(o.station_id, o.variable, o.party, func.max(o.time).label("time")).where(
+    newest = select(o.station_id, o.variable, o.party, func.max(o.time).label("time")).where(
         o.variable.in_(variables))
     if at is not None:
-        last = last.where(o.time <= at)
-    last = last.group_by(o.station_id, o.variable, o.party).subquery()
+        newest = newest.where(o.time <= at)
+    last = newest.group_by(o.station_id, o.variable, o.party).subquery()
     q = (select(o.station_id, o.variable, o.party, o.time, o.value, o.unit, o.qc_flags,
                 o.phenomena, o.source, o.revision)
          .join(last, and_(o.station_id == last.c.station_id, o.variable == last.c.variable,
@@ -125,3 +125,140 @@ def ingest_runs(engine: Engine, limit: int = 100) -> pd.DataFrame:
     """The most recent ingest runs, newest first."""
     with engine.connect() as conn:
         return pd.read_sql(select(IngestRun).order_by(IngestRun.id.desc()).limit(limit), conn)
+
+
+def observations(engine: Engine, stations: list[str] | None = None,
+                 variables: tuple[str, ...] | list[str] | None = None,
+                 start: dt.datetime | None = None, end: dt.datetime | None = None,
+                 party: str | None = None, sources: list[str] | None = None,
+                 as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """Current observations of many stations and variables (or as known at ``as_of``).
+
+    Columns: station_id, variable, time, value, unit, party, source, qc_flags, phenomena,
+    revision, received_at; ordered by station, variable, party, source and time.  The
+    selection :func:`hydro.readers.netcdf.export_store` writes as CF-NetCDF.
+    """
+    cur = _current(as_of)
+    o = Observation
+    q = (select(o.station_id, o.variable, o.time, o.value, o.unit, o.party, o.source,
+                o.qc_flags, o.phenomena, o.revision, o.received_at)
+         .join(cur, and_(o.station_id == cur.c.station_id, o.variable == cur.c.variable,
+                         o.time == cur.c.time, o.party == cur.c.party,
+                         o.source == cur.c.source, o.revision == cur.c.revision)))
+    if stations is not None:
+        q = q.where(o.station_id.in_(list(stations)))
+    if variables is not None:
+        q = q.where(o.variable.in_(list(variables)))
+    if start is not None:
+        q = q.where(o.time >= start)
+    if end is not None:
+        q = q.where(o.time <= end)
+    if party is not None:
+        q = q.where(o.party == party)
+    if sources is not None:
+        q = q.where(o.source.in_(list(sources)))
+    with engine.connect() as conn:
+        df = pd.read_sql(q.order_by(o.station_id, o.variable, o.party, o.source, o.time), conn)
+    for col in ("time", "received_at"):
+        df[col] = pd.to_datetime(df[col])
+    return df
+
+
+def party_disagreement(engine: Engine, station_id: str, variable: str = "stage",
+                       start: dt.datetime | None = None, end: dt.datetime | None = None
+                       ) -> pd.DataFrame:
+    """Both parties' readings of one gauge side by side, and their difference.
+
+    Indexed by time; columns ``KZ``, ``RU`` (current values; where a party has several
+    sources, their mean), ``difference`` (KZ - RU) and ``flagged`` (True where QC raised
+    PARTY_DISAGREE on either reading: the difference exceeds the station's tolerance, see
+    :mod:`hydro.qc`).  Empty when fewer than two parties report the gauge.
+    """
+    from hydro.qc import QC
+
+    s = series(engine, station_id, variable, start=start, end=end)
+    if s.empty or s["party"].nunique() < 2:
+        return pd.DataFrame(columns=["KZ", "RU", "difference", "flagged"])
+    wide = s.pivot_table(index="time", columns="party", values="value", aggfunc="mean")
+    flags = (s.assign(f=(s["qc_flags"] & int(QC.PARTY_DISAGREE)) != 0)
+             .groupby("time")["f"].any())
+    out = pd.DataFrame({"KZ": wide.get("KZ"), "RU": wide.get("RU")})
+    out["difference"] = out["KZ"] - out["RU"]
+    out["flagged"] = flags.reindex(out.index).fillna(False).astype(bool)
+    return out
+
+
+def flag_counts(engine: Engine, start: dt.datetime | None = None,
+                end: dt.datetime | None = None) -> pd.DataFrame:
+    """How many current values carry each QC flag, per station, variable and party.
+
+    Columns: station_id, variable, party, flag (a :class:`hydro.qc.QC` name), count — for a
+    "which station is sending nonsense?" view.
+    """
+    from hydro.qc import QC
+
+    cur = _current(None)
+    o = Observation
+    q = (select(o.station_id, o.variable, o.party, o.qc_flags)
+         .join(cur, and_(o.station_id == cur.c.station_id, o.variable == cur.c.variable,
+                         o.time == cur.c.time, o.party == cur.c.party,
+                         o.source == cur.c.source, o.revision == cur.c.revision))
+         .where(o.qc_flags != 0))
+    if start is not None:
+        q = q.where(o.time >= start)
+    if end is not None:
+        q = q.where(o.time <= end)
+    with engine.connect() as conn:
+        df = pd.read_sql(q, conn)
+    rows = []
+    for flag in QC:
+        hit = df[(df["qc_flags"] & int(flag)) != 0]
+        if len(hit):
+            c = hit.groupby(["station_id", "variable", "party"]).size().rename("count")
+            rows.append(c.reset_index().assign(flag=flag.name))
+    if not rows:
+        return pd.DataFrame(columns=["station_id", "variable", "party", "flag", "count"])
+    return (pd.concat(rows, ignore_index=True)[["station_id", "variable", "party", "flag",
+                                                "count"]]
+            .sort_values(["station_id", "variable", "party", "flag"]).reset_index(drop=True))
+
+
+JOB_STATUS_COLUMNS = ["job_id", "name", "last_started_at", "last_finished_at", "last_outcome",
+                      "last_success_at", "last_error_at", "last_error", "consecutive_failures",
+                      "runs", "failures", "last_files_loaded", "last_files_rejected",
+                      "next_run"]
+
+
+def job_status(engine: Engine) -> pd.DataFrame:
+    """Status of every scheduled job, for the dashboard: one row per job.
+
+    Columns: job_id, name, last_started_at, last_finished_at, last_outcome (running | ok |
+    error | missed), last_success_at, last_error_at, last_error, consecutive_failures,
+    runs, failures, last_files_loaded, last_files_rejected, next_run — times naive UTC.
+    Recorded by the worker (``job_status`` table, :mod:`hydro.worker`) and read with the
+    next run time from APScheduler's job store (``apscheduler_jobs``); a job that has not
+    run yet has only its id and next run.  Empty when no worker has ever run.
+    """
+    from sqlalchemy import column, inspect, table
+
+    insp = inspect(engine)
+    have_status = insp.has_table("job_status")
+    have_jobs = insp.has_table("apscheduler_jobs")
+    status = pd.DataFrame(columns=JOB_STATUS_COLUMNS[:-1])
+    jobs = pd.DataFrame(columns=["job_id", "next_run"])
+    with engine.connect() as conn:
+        if have_status:
+            t = table("job_status", *[column(c) for c in JOB_STATUS_COLUMNS[:-1]])
+            status = pd.read_sql(select(t), conn)
+        if have_jobs:
+            j = table("apscheduler_jobs", column("id"), column("next_run_time"))
+            jobs = pd.read_sql(select(j.c.id, j.c.next_run_time), conn).rename(
+                columns={"id": "job_id", "next_run_time": "next_run"})
+    if len(jobs):
+        jobs["next_run"] = pd.to_datetime(jobs["next_run"].astype(float), unit="s")
+    out = status.merge(jobs, on="job_id", how="outer")
+    for col in ("last_started_at", "last_finished_at", "last_success_at", "last_error_at"):
+        out[col] = pd.to_datetime(out[col])
+    for col in ("consecutive_failures", "runs", "failures"):
+        out[col] = out[col].fillna(0).astype(int)
+    return out[JOB_STATUS_COLUMNS].sort_values("job_id").reset_index(drop=True)
