@@ -146,12 +146,10 @@ class StoreProvider(DataProvider):
             return True
         bundled = self.config.settings.paths.bundled
         fragments = {_norm(bundled), _norm(str(self.config.resolve(bundled)))}
-        runs = api.ingest_runs(self.engine, limit=1_000_000_000)
-        for path, outcome in zip(runs["path"], runs["outcome"], strict=True):
-            if outcome != "rejected" and any(f in _norm(str(path)) for f in fragments):
-                self._synthetic = True
-                return True
-        return False
+        # paths are stored as given (relative or absolute, either slash): try both forms
+        candidates = sorted(fragments | {f.replace("/", "\\") for f in fragments})
+        self._synthetic = api.ingested_from(self.engine, candidates)
+        return self._synthetic
 
 
 class InMemoryProvider(DataProvider):

@@ -34,8 +34,7 @@ def _context(args):
 def _synthetic_note(engine) -> str | None:
     from hydro.store import api
 
-    runs = api.ingest_runs(engine, limit=100000)
-    if len(runs) and runs["path"].astype(str).str.contains("data/gauges").any():
+    if api.ingested_from(engine, ["data/gauges", "data\\gauges"]):
         return ("NOTE: the store holds the bundled SYNTHETIC demonstration data; these figures "
                 "are not measurements.")
     return None

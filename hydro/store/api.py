@@ -262,3 +262,18 @@ def job_status(engine: Engine) -> pd.DataFrame:
     for col in ("consecutive_failures", "runs", "failures"):
         out[col] = out[col].fillna(0).astype(int)
     return out[JOB_STATUS_COLUMNS].sort_values("job_id").reset_index(drop=True)
+
+
+def ingested_from(engine: Engine, path_fragments: list[str]) -> bool:
+    """Whether any file whose path contains one of ``path_fragments`` was loaded (not
+    rejected) — e.g. to tell that the store holds the bundled synthetic data."""
+    from sqlalchemy import or_
+
+    if not path_fragments:
+        return False
+    q = (select(IngestRun.id)
+         .where(IngestRun.outcome != "rejected",
+                or_(*[IngestRun.path.contains(f, autoescape=True) for f in path_fragments]))
+         .limit(1))
+    with engine.connect() as conn:
+        return conn.execute(q).first() is not None
