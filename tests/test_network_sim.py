@@ -114,8 +114,8 @@ def _schedule(draw, kind: str, members: int, steps: int):
         return RuleCurve(np.array([1.0, 90.0, 180.0]),
                          np.array([draw(st.floats(104.5, 118.9)) for _ in range(3)]))
     if kind == "target":
-        return TargetLevel(np.array([2.0, steps - 1.0]),
-                           np.array([draw(st.floats(104.5, 118.9)) for _ in range(2)]))
+        days = np.array(sorted({min(2, steps - 1), steps - 1}), dtype=float)
+        return TargetLevel(days, np.array([draw(st.floats(104.5, 118.9)) for _ in days]))
     return PassInflow()
 
 

@@ -25,6 +25,8 @@ def _canonical(df):
     out["time"] = pd.to_datetime(out["time"]).astype("datetime64[ns]")
     out["phenomena"] = out["phenomena"].astype(object).where(out["phenomena"].notna(), None)
     out["qc_flags"] = out["qc_flags"].astype(int)
+    for col in ("station_id", "variable", "party"):  # str dtype differs by pandas version
+        out[col] = out[col].astype(str).astype(object)
     return out.sort_values(["station_id", "variable", "party", "time"]).reset_index(drop=True)
 
 
