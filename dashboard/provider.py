@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from hydro.config import Config
 from hydro.errors import UnitError
 from hydro.store import api
-from hydro.units import convert
+from hydro.units import VARIABLE_DIMENSION, convert
 from dashboard.status import (
     CHANGE_MAX_GAP,
     GAUGE_VARIABLES,
@@ -35,16 +35,6 @@ from dashboard.status import (
 
 log = logging.getLogger(__name__)
 
-#: dimension (hydro.units) of each stored variable
-VARIABLE_DIMENSION = {
-    "stage": "stage",
-    "discharge": "discharge",
-    "level": "elevation",
-    "volume": "volume",
-    "inflow": "discharge",
-    "outflow": "discharge",
-    "spill": "discharge",
-}
 
 
 class DataProvider(ABC):

@@ -54,7 +54,9 @@ def _check_timezone(v: str) -> str:
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 
 
-def _quantity(dimension: str):
+def quantity_type(dimension: str):
+    """A pydantic validator turning \"<number> <unit>\" into a Quantity of ``dimension``."""
+
     def parse(v: Any) -> Quantity:
         if isinstance(v, Quantity):
             return v
@@ -66,13 +68,13 @@ def _quantity(dimension: str):
     return BeforeValidator(parse)
 
 
-Stage = Annotated[Quantity, _quantity("stage")]
-Elevation = Annotated[Quantity, _quantity("elevation")]
-Discharge = Annotated[Quantity, _quantity("discharge")]
-Volume = Annotated[Quantity, _quantity("volume")]
-Area = Annotated[Quantity, _quantity("area")]
-Length = Annotated[Quantity, _quantity("length")]
-Duration = Annotated[Quantity, _quantity("duration")]
+Stage = Annotated[Quantity, quantity_type("stage")]
+Elevation = Annotated[Quantity, quantity_type("elevation")]
+Discharge = Annotated[Quantity, quantity_type("discharge")]
+Volume = Annotated[Quantity, quantity_type("volume")]
+Area = Annotated[Quantity, quantity_type("area")]
+Length = Annotated[Quantity, quantity_type("length")]
+Duration = Annotated[Quantity, quantity_type("duration")]
 
 
 class Strict(BaseModel):
@@ -643,7 +645,8 @@ def _check_unit(unit: str, dimension: str, key: str) -> None:
         raise ValueError(f"{key}: {e}") from None
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict:
+    """Parse a TOML file; a missing or malformed file is a ConfigError naming it."""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -838,14 +841,14 @@ def load_config(config_dir: str | Path | None = None) -> Config:
     if not root.is_dir():
         raise ConfigError(f"{root}: config folder not found (set HYDRORISK_CONFIG or --config)")
     settings_path = root / "settings.toml"
-    settings = (_validate(SettingsFile, _read_toml(settings_path), settings_path)
+    settings = (_validate(SettingsFile, read_toml(settings_path), settings_path)
                 if settings_path.exists() else SettingsFile())
     basins_path = root / "basins.toml"
-    basins_raw = _validate(BasinsFile, _read_toml(basins_path), basins_path)
+    basins_raw = _validate(BasinsFile, read_toml(basins_path), basins_path)
     network = build_network(basins_raw, basins_path)
 
     thr_path = root / "thresholds.toml"
-    thr = _validate(ThresholdsFile, _read_toml(thr_path), thr_path)
+    thr = _validate(ThresholdsFile, read_toml(thr_path), thr_path)
     gauge_ids = set(network.gauges) | set(network.reservoirs)
     for t in thr.thresholds:
         if t.station not in gauge_ids:
@@ -853,7 +856,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
                 f"{thr_path}: thresholds[station={t.station}].station: unknown station '{t.station}'"
             )
     src_path = root / "sources.toml"
-    sources = _validate(SourcesFile, _read_toml(src_path), src_path)
+    sources = _validate(SourcesFile, read_toml(src_path), src_path)
     layout_ids = [lay.id for lay in sources.layouts]
     if len(set(layout_ids)) != len(layout_ids):
         dup = next(x for x in layout_ids if layout_ids.count(x) > 1)
@@ -877,7 +880,7 @@ def load_config(config_dir: str | Path | None = None) -> Config:
             raise ConfigError(f"{where}: duplicate entry for '{q.station}'")
         seen_qc.add(q.station)
     qp_path = root / "quality" / "parameters.toml"
-    qp = _validate(QualityParametersFile, _read_toml(qp_path), qp_path)
+    qp = _validate(QualityParametersFile, read_toml(qp_path), qp_path)
     params: dict[str, QualityParameter] = {}
     for p in qp.parameters:
         if p.name in params:

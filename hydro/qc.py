@@ -70,6 +70,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hydro.units import VARIABLE_DIMENSION
+
 
 class QC(IntFlag):
     """QC flag bits.  A value of 0 means "no flag raised"."""
@@ -92,17 +94,6 @@ READER_FLAGS = int(QC.ICE | QC.CENSORED)
 SERIES_FLAGS = int(QC.RANGE | QC.SPIKE | QC.FLAT | QC.GAP)
 CROSS_FLAGS = int(QC.DUPLICATE_CONFLICT | QC.PARTY_DISAGREE | QC.RATING)
 
-#: the dimension (hydro.units) of each stored variable, for limits written with a unit
-VARIABLE_DIMENSION = {
-    "stage": "stage",
-    "discharge": "discharge",
-    "level": "elevation",
-    "volume": "volume",
-    "inflow": "discharge",
-    "outflow": "discharge",
-    "spill": "discharge",
-    "evaporation": "discharge",
-}
 
 
 def describe(flags: int) -> list[str]:

@@ -35,7 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from hydro import network_sim
-from hydro.config import Config, Network
+from hydro.config import Config, Network, read_toml
 from hydro.errors import ConfigError, HydroriskError
 from hydro.scenarios import (
     CalibrationResult,
@@ -120,18 +120,6 @@ SCENARIO_DIR = "scenarios"
 MODEL_FILE = "_model.toml"
 
 
-def _read_toml(path: Path) -> dict:
-    import tomllib
-
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-
-
 def scenario_paths(config: Config) -> list[Path]:
     """Scenario files: ``config/scenarios/*.toml`` except those starting with ``_``."""
     folder = config.root / SCENARIO_DIR
@@ -148,7 +136,7 @@ def load_scenario(config: Config, name: str | Path) -> ScenarioFile:
         if not path.exists():
             known = ", ".join(p.stem for p in scenario_paths(config)) or "none"
             raise ConfigError(f"{path}: no such scenario (known: {known})")
-    sc = parse_scenario(_read_toml(path), str(path), config.network)
+    sc = parse_scenario(read_toml(path), str(path), config.network)
     if path.stem != sc.id:
         raise ConfigError(f"{path}: scenario.id: '{sc.id}' differs from the file name "
                           f"'{path.stem}'")
@@ -162,7 +150,7 @@ def load_model(config: Config) -> ModelFile:
     path = config.root / SCENARIO_DIR / MODEL_FILE
     if not path.exists():
         raise ConfigError(f"{path}: file not found; run `hydrorisk scenario calibrate --write`")
-    return parse_model(_read_toml(path), str(path))
+    return parse_model(read_toml(path), str(path))
 
 
 @dataclass
@@ -448,7 +436,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from hydro.scenarios import parse_scenario
 
     for p in scenario_paths(config):
-        sc = parse_scenario(_read_toml(p), str(p), config.network)
+        sc = parse_scenario(read_toml(p), str(p), config.network)
         tag = " [synthetic]" if sc.scenario.synthetic else ""
         print(f"{sc.id}{tag}: {sc.scenario.names.en} — basins {', '.join(sc.scenario.basins)}, "
               f"{sc.scenario.start} + {sc.scenario.days} d, {sc.ensemble.members} members, "
@@ -470,7 +458,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.write:
         path = config.root / SCENARIO_DIR / MODEL_FILE
         if path.exists() and args.basin:
-            old = _read_toml(path)
+            old = read_toml(path)
             old["parameters"].update(model["parameters"])
             old["calibration"]["skill"].update(model["calibration"]["skill"])
             model["parameters"], model["calibration"]["skill"] = (old["parameters"],

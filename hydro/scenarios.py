@@ -41,7 +41,6 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -51,7 +50,7 @@ from pydantic import (
 from scipy import stats
 
 from hydro import network_sim, snowmelt
-from hydro.config import Network
+from hydro.config import Network, quantity_type
 from hydro.errors import ConfigError, UnitError
 from hydro.units import Quantity, factor, parse_quantity, runoff_depth_to_discharge
 
@@ -96,24 +95,12 @@ REFERENCE_LATITUDE: Final = 52.0
 
 # =========================================================================== config models
 
-def _quantity(dimension: str):
-    def parse(v: Any) -> Quantity:
-        if isinstance(v, Quantity):
-            return v
-        try:
-            return parse_quantity(v, dimension)
-        except UnitError as e:
-            raise ValueError(str(e)) from None
-
-    return BeforeValidator(parse)
-
-
-Discharge = Annotated[Quantity, _quantity("discharge")]
-Duration = Annotated[Quantity, _quantity("duration")]
-Temperature = Annotated[Quantity, _quantity("temperature")]
-Depth = Annotated[Quantity, _quantity("depth")]
-Elevation = Annotated[Quantity, _quantity("elevation")]
-Volume = Annotated[Quantity, _quantity("volume")]
+Discharge = Annotated[Quantity, quantity_type("discharge")]
+Duration = Annotated[Quantity, quantity_type("duration")]
+Temperature = Annotated[Quantity, quantity_type("temperature")]
+Depth = Annotated[Quantity, quantity_type("depth")]
+Elevation = Annotated[Quantity, quantity_type("elevation")]
+Volume = Annotated[Quantity, quantity_type("volume")]
 Percentile = Annotated[float, Field(gt=0.0, lt=100.0)]
 
 

@@ -47,6 +47,18 @@ CANONICAL: Final[dict[str, str]] = {
     "ph": "pH",
 }
 
+#: the dimension of each variable the store holds (observations.variable)
+VARIABLE_DIMENSION: Final[dict[str, str]] = {
+    "stage": "stage",
+    "discharge": "discharge",
+    "level": "elevation",
+    "volume": "volume",
+    "inflow": "discharge",
+    "outflow": "discharge",
+    "spill": "discharge",
+    "evaporation": "discharge",
+}
+
 # unit -> (dimension, factor to canonical).  Aliases are lower-cased and stripped.
 _UNITS: Final[dict[str, tuple[str, float]]] = {
     # stage (height above gauge zero)
