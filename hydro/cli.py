@@ -20,13 +20,15 @@ from hydro.errors import HydroriskError
 EXIT_USER_ERROR = 2
 
 
-def _config(args):
+def config_from_args(args):
+    """The validated config of ``--config`` (or the default folder)."""
     from hydro.config import load_config
 
     return load_config(args.config)
 
 
-def _store(config):
+def open_store_for(config):
+    """The store of ``config``, schema created or upgraded, stations synced."""
     from hydro.store.db import open_store
 
     return open_store(config.store_url, config.network)
@@ -44,7 +46,7 @@ def _safe_url(url: str) -> str:
 # --------------------------------------------------------------------------- commands
 
 def cmd_check_config(args) -> int:
-    config = _config(args)
+    config = config_from_args(args)
     net = config.network
     print(f"config {config.root}: OK")
     print(f"  basins      {len(net.basins):4d}  ({', '.join(net.basins)})")
@@ -62,8 +64,8 @@ def cmd_check_config(args) -> int:
 def cmd_init(args) -> int:
     from hydro.store import api
 
-    config = _config(args)
-    engine = _store(config)
+    config = config_from_args(args)
+    engine = open_store_for(config)
     print(f"store ready: {_safe_url(config.store_url)}")
     print(f"  stations {len(api.stations(engine))}, observations {api.observation_count(engine)}")
     return 0
@@ -133,7 +135,7 @@ def print_summary(results, stream=sys.stdout) -> None:
 
 
 def cmd_ingest(args) -> int:
-    config = _config(args)
+    config = config_from_args(args)
     if args.source:
         try:
             config.source(args.source)
@@ -142,34 +144,18 @@ def cmd_ingest(args) -> int:
     files = _expand(args.paths)
     if not files:
         raise HydroriskError("no .csv, .txt or .nc files found in the given paths")
-    engine = _store(config)
+    engine = open_store_for(config)
     results = ingest_paths(config, engine, files, args.source)
     print_summary(results)
     return 1 if any(r.outcome == "rejected" for r in results) else 0
 
 
-def cmd_serve(args) -> int:
-    config = _config(args)
-    try:
-        from dashboard.app import create_app
-    except ModuleNotFoundError as e:
-        raise HydroriskError(f"the dashboard needs {e.name}; install hydrorisk with its "
-                             "dependencies (pip install -e .)") from None
-    engine = _store(config)
-    host = args.host or config.settings.dashboard.host
-    port = args.port or config.settings.dashboard.port
-    app = create_app(config, engine)
-    print(f"hydrorisk dashboard on http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
-    app.run(host=host, port=port, debug=args.debug)
-    return 0
-
-
 def cmd_worker(args) -> int:
     from hydro.worker import run_worker
 
-    config = _config(args)
+    config = config_from_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    _store(config)  # create the schema before APScheduler creates its own table
+    open_store_for(config)  # create the schema before APScheduler creates its own table
     run_worker(str(config.root.resolve()))
     return 0
 
@@ -177,8 +163,8 @@ def cmd_worker(args) -> int:
 def cmd_demo(args) -> int:
     from hydro.ingest import bundled_files
 
-    config = _config(args)
-    engine = _store(config)
+    config = config_from_args(args)
+    engine = open_store_for(config)
     files = bundled_files(config)
     if not files:
         raise HydroriskError(f"no bundled data under {config.resolve(config.settings.paths.bundled)}")
@@ -238,8 +224,8 @@ def _time_arg(text: str | None):
 def cmd_export_netcdf(args) -> int:
     from hydro.readers.netcdf import export_store
 
-    config = _config(args)
-    engine = _store(config)
+    config = config_from_args(args)
+    engine = open_store_for(config)
     unknown = [s for s in (args.station or []) if s not in config.network.all_ids()]
     if unknown:
         raise HydroriskError(f"unknown station '{unknown[0]}'")
@@ -257,8 +243,8 @@ def cmd_export_netcdf(args) -> int:
 def cmd_qc_check(args) -> int:
     from hydro.ingest import check_store
 
-    config = _config(args)
-    engine = _store(config)
+    config = config_from_args(args)
+    engine = open_store_for(config)
     r = check_store(engine, config, stations=args.station, start=_time_arg(args.start),
                     end=_time_arg(args.end))
     flagged = ", ".join(f"{k} {v}" for k, v in sorted(r.flagged.items())) or "none changed"
@@ -270,8 +256,8 @@ def cmd_qc_check(args) -> int:
 def cmd_jobs(args) -> int:
     from hydro.store import api
 
-    config = _config(args)
-    engine = _store(config)
+    config = config_from_args(args)
+    engine = open_store_for(config)
     status = api.job_status(engine)
     if status.empty:
         print("no job has run yet (start `hydrorisk worker`)")
@@ -290,12 +276,12 @@ def cmd_generate(args) -> int:
         write_ratings_into_config,
     )
 
-    config = _config(args)
+    config = config_from_args(args)
     if args.calibrate_ratings:
         ratings = calibrate_ratings(synthesize(config, args.seed), config)
         write_ratings_into_config(config, ratings)
         print(f"wrote {len(ratings)} synthetic ratings into {config.root / 'basins.toml'}")
-        config = _config(args)
+        config = config_from_args(args)
     out = Path(args.out) if args.out else config.resolve(config.settings.paths.bundled)
     written = write_all(config, out, args.seed)
     print(f"wrote {len(written)} files of SYNTHETIC demonstration data to {out} "
@@ -329,12 +315,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     s.add_argument("--source", help="source id from config/sources.toml (default: detect)")
     s.set_defaults(func=cmd_ingest)
-
-    s = sub.add_parser("serve", help="run the dashboard",
-                       description="Serve the Dash dashboard (default http://127.0.0.1:8050).")
-    s.add_argument("--host", default=None)
-    s.add_argument("--port", type=int, default=None)
-    s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("worker", help="run the ingest scheduler (its own process)",
                        description="Run APScheduler with the jobs of config/sources.toml; "
@@ -397,7 +377,21 @@ def build_parser() -> argparse.ArgumentParser:
     from hydro.scenario_cli import add_commands as add_scenario_commands
 
     add_scenario_commands(sub)
+    add_plugin_commands(sub)
     return p
+
+
+#: entry-point group through which other packages add commands; the dashboard adds
+#: ``serve`` this way, so hydro never imports the dashboard (dependency: dashboard -> hydro)
+COMMAND_GROUP = "hydrorisk.commands"
+
+
+def add_plugin_commands(sub) -> None:
+    """Let installed packages register subcommands (``add_commands(subparsers)``)."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
+        ep.load()(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

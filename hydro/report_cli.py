@@ -25,10 +25,10 @@ def _emit(table: pd.DataFrame, csv: str | None, title: str, note: str | None = N
 
 
 def _context(args):
-    from hydro.cli import _config, _store
+    from hydro.cli import config_from_args, open_store_for
 
-    config = _config(args)
-    return config, _store(config)
+    config = config_from_args(args)
+    return config, open_store_for(config)
 
 
 def _synthetic_note(engine) -> str | None:
