@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import xarray as xr
 
-distributed = pytest.importorskip("distributed")
+import distributed  # noqa: E402  (the dask extra, installed by make test)
 
 from hydro import scenario_cli as C  # noqa: E402
 

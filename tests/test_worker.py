@@ -294,7 +294,6 @@ def test_real_scheduler_picks_up_archives_quarantines_and_keeps_running(project,
 
 
 def test_netcdf_exchange_source_is_polled(project, config):
-    pytest.importorskip("netCDF4")
     from hydro.readers import read_file
     from hydro.readers.netcdf import write_netcdf
     from hydro.store import api
