@@ -15,6 +15,17 @@ class UnitError(HydroriskError, ValueError):
     """A quantity has a missing, unknown or incompatible unit."""
 
 
+def located(path: object, message: str, line: int | None = None, field: str | None = None,
+            field_label: str = "column") -> str:
+    """``"<file>, line <n>, <field_label> '<field>': <message>"`` (parts given only)."""
+    where = str(path)
+    if line is not None:
+        where += f", line {line}"
+    if field is not None:
+        where += f", {field_label} '{field}'"
+    return f"{where}: {message}"
+
+
 class IngestError(HydroriskError, ValueError):
     """A data file cannot be read; the message names the file, line and column."""
 
@@ -24,12 +35,7 @@ class IngestError(HydroriskError, ValueError):
         self.line = line
         self.column = column
         self.reason = message
-        where = self.path
-        if line is not None:
-            where += f", line {line}"
-        if column is not None:
-            where += f", column '{column}'"
-        super().__init__(f"{where}: {message}")
+        super().__init__(located(path, message, line, column))
 
 
 class StoreError(HydroriskError, RuntimeError):

@@ -49,7 +49,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-from hydro.errors import ConfigError, UnitError
+from hydro.errors import ConfigError, UnitError, located
 from hydro.units import convert_to, dimension_of
 
 STATUSES: Final = ("official", "secondary", "estimate")
@@ -81,12 +81,7 @@ class QualityTableError(ConfigError):
         self.line = line
         self.field = field
         self.reason = message
-        where = self.path
-        if line is not None:
-            where += f", line {line}"
-        if field is not None:
-            where += f", field '{field}'"
-        super().__init__(f"{where}: {message}")
+        super().__init__(located(path, message, line, field, field_label="field"))
 
 
 # --------------------------------------------------------------------------- table objects

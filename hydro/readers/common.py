@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +122,29 @@ def resolve_station_codes(path: Path, codes: pd.Series, resolver: StationResolve
         raise IngestError(path, f"unknown station '{uniq[unknown[0]]}' (not in "
                           "config/basins.toml)", line=int(lines[pos]), column=column)
     return ids, idx
+
+
+def read_semicolon_table(path: Path, data: bytes, encodings: list[str], required: list[str]
+                         ) -> tuple[pd.DataFrame, list[str], np.ndarray, int]:
+    """Decode a ';'-separated table with '#' header comments; check its required columns.
+
+    Returns (frame of text cells, header, file line number of each row, comment lines).
+    """
+    text = decode(path, data, encodings)
+    _, rest, skipped = split_comments(text)
+    if len(rest) < 2:
+        raise IngestError(path, "no data lines after the header (truncated file?)")
+    header = [h.strip() for h in rest[0].split(";")]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise IngestError(path, f"missing column '{missing[0]}'", line=skipped + 1)
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(rest)), sep=";", dtype=str,
+                            keep_default_na=False)
+    except pd.errors.ParserError as e:
+        raise IngestError(path, f"malformed CSV: {e}") from None
+    lines = np.arange(skipped + 2, skipped + 2 + len(frame))
+    return frame, header, lines, skipped
 
 
 def resolve_stations(path: Path, codes: pd.Series, resolver: StationResolver,

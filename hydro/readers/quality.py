@@ -6,7 +6,6 @@ turned into a number or dropped.  Units are harmonised to each parameter's confi
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +16,10 @@ from hydro.errors import IngestError, UnitError
 from hydro.readers.common import (
     Batch,
     StationResolver,
-    decode,
     local_to_utc,
     parse_dates,
+    read_semicolon_table,
     resolve_stations,
-    split_comments,
     to_number,
 )
 from hydro.units import convert_to, dimension_of
@@ -30,20 +28,7 @@ REQUIRED = ["site", "date", "parameter", "value", "unit"]
 
 
 def read(path: Path, data: bytes, config: Config) -> Batch:
-    text = decode(path, data, ["utf-8-sig", "cp1251"])
-    _, rest, skipped = split_comments(text)
-    if len(rest) < 2:
-        raise IngestError(path, "no data lines after the header (truncated file?)")
-    header = [h.strip() for h in rest[0].split(";")]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise IngestError(path, f"missing column '{missing[0]}'", line=skipped + 1)
-    try:
-        frame = pd.read_csv(io.StringIO("\n".join(rest)), sep=";", dtype=str,
-                            keep_default_na=False)
-    except pd.errors.ParserError as e:
-        raise IngestError(path, f"malformed CSV: {e}") from None
-    lines = np.arange(skipped + 2, skipped + 2 + len(frame))
+    frame, _, lines, _ = read_semicolon_table(path, data, ["utf-8-sig", "cp1251"], REQUIRED)
     empty = frame["unit"].str.strip() == ""
     if empty.any():
         pos = int(np.flatnonzero(empty.to_numpy())[0])

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +14,10 @@ from hydro.readers.common import (
     Batch,
     StationResolver,
     check_order,
-    decode,
     local_to_utc,
     parse_dates,
+    read_semicolon_table,
     resolve_stations,
-    split_comments,
     to_number,
 )
 
@@ -36,24 +34,11 @@ REQUIRED = ["station", "date", "level_m", "volume_hm3", "inflow_m3s", "outflow_m
 
 
 def read(path: Path, data: bytes, config: Config) -> Batch:
-    text = decode(path, data, ["utf-8-sig"])
-    _, rest, skipped = split_comments(text)
-    if len(rest) < 2:
-        raise IngestError(path, "no data lines after the header (truncated file?)")
-    header = [h.strip() for h in rest[0].split(";")]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise IngestError(path, f"missing column '{missing[0]}'", line=skipped + 1)
+    frame, header, lines, skipped = read_semicolon_table(path, data, ["utf-8-sig"], REQUIRED)
     unknown = [c for c in header if c not in COLUMNS and c not in ("station", "date")]
     if unknown:
         raise IngestError(path, f"unknown column '{unknown[0]}' (units are part of the column "
                           f"name: {', '.join(COLUMNS)})", line=skipped + 1)
-    try:
-        frame = pd.read_csv(io.StringIO("\n".join(rest)), sep=";", dtype=str,
-                            keep_default_na=False)
-    except pd.errors.ParserError as e:
-        raise IngestError(path, f"malformed CSV: {e}") from None
-    lines = np.arange(skipped + 2, skipped + 2 + len(frame))
     short = (frame[header[-1]] == "") if len(frame) else pd.Series([], dtype=bool)
     if short.any() and header[-1] in REQUIRED:
         pos = int(np.flatnonzero(short.to_numpy())[0])
