@@ -35,6 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from hydro import network_sim
+from hydro.cli import config_from_args
 from hydro.config import Config, Network, read_toml
 from hydro.errors import ConfigError, HydroriskError
 from hydro.scenarios import (
@@ -402,12 +403,6 @@ def write_model(path: Path, model: dict) -> None:
 
 # =========================================================================== commands
 
-def _config(args: argparse.Namespace) -> Config:
-    from hydro.config import load_config
-
-    return load_config(getattr(args, "config", None))
-
-
 def _banner(sc: ScenarioFile, clim: SeasonClimatology) -> str:
     if sc.scenario.synthetic or clim.synthetic:
         return (f"SYNTHETIC scenario '{sc.id}': built on the synthetic demonstration data and "
@@ -432,7 +427,7 @@ def _dask_arg(args: argparse.Namespace) -> str | bool | None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_from_args(args)
     from hydro.scenarios import parse_scenario
 
     for p in scenario_paths(config):
@@ -445,7 +440,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    config = _config(args)
+    config = config_from_args(args)
     model, results = calibrate_model(config, args.basin or None, popsize=args.popsize,
                                      maxiter=args.maxiter,
                                      log=lambda m: print(m, file=sys.stderr))
@@ -471,7 +466,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from hydro.schedules import evaluate, summary
 
-    config = _config(args)
+    config = config_from_args(args)
     ctx = context(config, args.scenario)
     sc = ctx.scenario
     _check_plans(sc, args.plan)
@@ -511,7 +506,7 @@ def _spawning(sc: ScenarioFile) -> tuple[str, str, str] | None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from hydro.schedules import compare, evaluate
 
-    config = _config(args)
+    config = config_from_args(args)
     ctx = context(config, args.scenario)
     sc = ctx.scenario
     _check_plans(sc, args.plan_a, args.plan_b)
@@ -536,7 +531,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from hydro.scenarios import search_schedule
 
-    config = _config(args)
+    config = config_from_args(args)
     ctx = context(config, args.scenario)
     sc = ctx.scenario
     search = sc.search
@@ -582,7 +577,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from hydro.schedules import release_from, release_response
     from hydro.units import parse_quantity
 
-    config = _config(args)
+    config = config_from_args(args)
     net = config.network
     ctx = context(config, args.scenario)
     sc = ctx.scenario
@@ -626,7 +621,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
     from hydro.scenarios import headwater_inflows
     from hydro.schedules import reservoir_effects
 
-    config = _config(args)
+    config = config_from_args(args)
     net = config.network
     ctx = context(config, args.scenario)
     sc = ctx.scenario
@@ -654,7 +649,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
 def cmd_drawdown(args: argparse.Namespace) -> int:
     from hydro.schedules import drawdown_check
 
-    config = _config(args)
+    config = config_from_args(args)
     ctx = context(config, args.scenario)
     sc = ctx.scenario
     _check_plans(sc, args.plan)

@@ -41,7 +41,6 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -50,7 +49,7 @@ from pydantic import (
 from scipy import stats
 
 from hydro import network_sim, snowmelt
-from hydro.config import Network, quantity_type
+from hydro.config import Names, Network, Strict, quantity_type
 from hydro.errors import ConfigError, UnitError
 from hydro.units import Quantity, factor, parse_quantity, runoff_depth_to_discharge
 
@@ -102,16 +101,6 @@ Depth = Annotated[Quantity, quantity_type("depth")]
 Elevation = Annotated[Quantity, quantity_type("elevation")]
 Volume = Annotated[Quantity, quantity_type("volume")]
 Percentile = Annotated[float, Field(gt=0.0, lt=100.0)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-class Names(Strict):
-    kk: str = Field(min_length=1)
-    ru: str = Field(min_length=1)
-    en: str = Field(min_length=1)
 
 
 class ScenarioHeader(Strict):
