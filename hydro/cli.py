@@ -292,7 +292,7 @@ def cmd_generate(args) -> int:
 # --------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
-    from hydro.synthetic.generate import DEFAULT_SEED
+    from hydro.synthetic import DEFAULT_SEED
 
     p = argparse.ArgumentParser(
         prog="hydrorisk",
@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_commands(sub)
 
-    from hydro.scenario_cli import add_commands as add_scenario_commands
+    from hydro.scenario_commands import add_commands as add_scenario_commands
 
     add_scenario_commands(sub)
     add_plugin_commands(sub)

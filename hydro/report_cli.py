@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 from pathlib import Path
 
-import pandas as pd
 
 from hydro.errors import HydroriskError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def _emit(table: pd.DataFrame, csv: str | None, title: str, note: str | None = None) -> None:
+    import pandas as pd
+
     if csv:
         Path(csv).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(csv, index=True)
@@ -41,6 +46,8 @@ def _synthetic_note(engine) -> str | None:
 
 
 def cmd_border(args) -> int:
+    import pandas as pd
+
     from hydro.reports import border_report
 
     config, engine = _context(args)
@@ -110,6 +117,8 @@ def cmd_return_levels(args) -> int:
 
 
 def cmd_quality(args) -> int:
+    import pandas as pd
+
     from hydro.reports import quality_report
 
     config, engine = _context(args)

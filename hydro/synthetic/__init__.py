@@ -6,3 +6,6 @@ frozen-soil runoff model, routes it through the reaches and reservoirs of
 ``config/basins.toml`` in topological order, converts discharge to stage through each gauge's
 rating, and writes the exchange formats that ingest reads.  See ``docs/synthetic-data.md``.
 """
+
+#: seed of the bundled data set (data/gauges/MANIFEST.sha256 holds the hashes it gives)
+DEFAULT_SEED = 20240405

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from hydro.config import Config, Gauge, Rating
+from hydro.synthetic import DEFAULT_SEED
 from hydro.synthetic.climate import CLIMATES, basin_climate
 from hydro.synthetic.quality import QUALITY_SITES, samples
 from hydro.synthetic.runoff import lateral_inflow
 from hydro.synthetic.simulate import NetworkRun, simulate
 
-DEFAULT_SEED = 20240405
 START, END = "2010-01-01", "2024-12-31"
 
 #: nodes in mountain headwaters (Altai): colder, wetter, later melt than the steppe
