@@ -107,6 +107,10 @@ class StoreProvider(DataProvider):
                         ) -> list[Reading]:
         at = cutoff - dt.timedelta(microseconds=1)
         frame = api.latest(self.engine, variables=variables, at=at)
+        stage_keys = [(r.station_id, r.party, r.time) for r in frame.itertuples(index=False)
+                      if r.variable == "stage"]
+        before = api.previous_values(self.engine, stage_keys, "stage", CHANGE_MAX_GAP)
+        previous = {(r.station_id, r.party): r for r in before.itertuples(index=False)}
         readings = []
         for row in frame.itertuples(index=False):
             value = _canonical(row.value, row.unit, row.variable, row.station_id)
@@ -114,15 +118,10 @@ class StoreProvider(DataProvider):
             if time is None:  # not possible for a stored observation; skip defensively
                 continue
             previous_value = previous_time = None
-            if row.variable == "stage":
-                before = api.series(self.engine, row.station_id, "stage",
-                                    start=time - CHANGE_MAX_GAP, end=time, party=row.party)
-                before = before[before["time"] < row.time]
-                if not before.empty:
-                    last = before.iloc[-1]
-                    previous_value = _canonical(last["value"], last["unit"], "stage",
-                                                row.station_id)
-                    previous_time = _py(last["time"])
+            last = previous.get((row.station_id, row.party)) if row.variable == "stage" else None
+            if last is not None:
+                previous_value = _canonical(last.value, last.unit, "stage", row.station_id)
+                previous_time = _py(last.time)
             readings.append(Reading(
                 station_id=row.station_id, variable=row.variable, party=row.party, time=time,
                 value=value, qc_flags=int(row.qc_flags or 0),

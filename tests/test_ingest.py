@@ -179,3 +179,24 @@ def test_bundled_data_loads_completely(tmp_path, config):
     with engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(Observation)).scalar_one()
     assert n > 700_000
+
+
+def test_previous_values_use_the_current_revision(store, config, tmp_path):
+    ingest_file(store, config, KZ_URAL, received_at=dt.datetime(2024, 4, 3),
+                quarantine_dir=tmp_path / "q")
+    lines = KZ_URAL.read_bytes().decode("cp1251").splitlines()
+    idx = next(i for i, ln in enumerate(lines) if ln.startswith("19071;") and "02.04.2024" in ln)
+    fields = lines[idx].split(";")
+    fields[4] = str(int(fields[4]) + 25)
+    lines[idx] = ";".join(fields)
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1251"))
+    ingest_file(store, config, corrected, source_id="kazhydromet", quarantine_dir=tmp_path / "q")
+    s = api.series(store, "KZ:19071", "stage").set_index("time")["value"]
+    t3 = s.index[(s.index.month == 4) & (s.index.day == 3)][0]
+    prev = api.previous_values(store, [("KZ:19071", "KZ", t3.to_pydatetime())], "stage",
+                               dt.timedelta(hours=48))
+    assert prev["value"].tolist() == [int(fields[4])]  # the corrected 2 April reading
+    none = api.previous_values(store, [("KZ:19071", "KZ", t3.to_pydatetime())], "stage",
+                               dt.timedelta(hours=1))
+    assert none.empty

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from hydro.store.models import IngestRun, Observation, QualitySample, Station
 
@@ -81,15 +81,30 @@ def latest(engine: Engine, variables: tuple[str, ...] = ("stage", "discharge", "
     return df.groupby(["station_id", "variable", "party"], as_index=False).last()
 
 
-def previous_value(engine: Engine, station_id: str, variable: str, party: str,
-                   before: dt.datetime) -> float | None:
-    """The current value of the last observation strictly before ``before`` (for 24 h change)."""
+def previous_values(engine: Engine, keys: list[tuple[str, str, dt.datetime]], variable: str,
+                    max_gap: dt.timedelta) -> pd.DataFrame:
+    """For each (station, party, time), the last current value of ``variable`` before that
+    time and no more than ``max_gap`` earlier — all keys in one query (e.g. for the 24 h
+    change of every gauge on a page).
+
+    Columns: station_id, party, time, value, unit (one row per key that has one).
+    """
+    columns = ["station_id", "party", "time", "value", "unit"]
+    if not keys:
+        return pd.DataFrame(columns=columns)
     o = Observation
-    q = (select(o.value).where(o.station_id == station_id, o.variable == variable,
-                               o.party == party, o.time < before)
-         .order_by(o.time.desc(), o.revision.desc()).limit(1))
+    windows = [and_(o.station_id == s, o.party == p, o.time < t, o.time >= t - max_gap)
+               for s, p, t in keys]
+    # every revision inside the (short) windows; the current one is picked here, which
+    # avoids grouping the whole table as the _current() subquery does
+    q = (select(o.station_id, o.party, o.time, o.value, o.unit, o.source, o.revision)
+         .where(o.variable == variable, or_(*windows)))
     with engine.connect() as conn:
-        return conn.execute(q).scalars().first()
+        df = pd.read_sql(q, conn)
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    df = df.sort_values(["station_id", "party", "time", "source", "revision"])
+    return df.groupby(["station_id", "party"], as_index=False).last()[columns]
 
 
 def data_period(engine: Engine) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -267,7 +282,6 @@ def job_status(engine: Engine) -> pd.DataFrame:
 def ingested_from(engine: Engine, path_fragments: list[str]) -> bool:
     """Whether any file whose path contains one of ``path_fragments`` was loaded (not
     rejected) — e.g. to tell that the store holds the bundled synthetic data."""
-    from sqlalchemy import or_
 
     if not path_fragments:
         return False
