@@ -142,15 +142,15 @@ def baseline(files: list[Path], encoding: str) -> tuple[float, int]:
 
 
 def ingest_all(files: list[Path], config, url: str, quarantine: Path):
-    from hydro.ingest import ingest_file
+    from hydro.ingest import ingest_files
     from hydro.store.db import open_store
 
     engine = open_store(url, config.network)
     phases: dict[str, float] = {}
     t0 = time.perf_counter()
     results = []
-    for f in files:
-        r = ingest_file(engine, config, f, source_id="kazhydromet", quarantine_dir=quarantine)
+    for r in ingest_files(engine, config, files, source_id="kazhydromet",
+                          quarantine_dir=quarantine):
         if r.outcome != "loaded":
             raise SystemExit(f"bench file not loaded: {r.outcome}: {r.message}")
         for k, v in r.timings.items():

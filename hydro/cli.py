@@ -99,14 +99,15 @@ def _progress(i: int, n: int, name: str, stream=sys.stderr) -> None:
 
 def ingest_paths(config, engine, files: list[Path], source: str | None = None,
                  quiet: bool = False):
-    from hydro.ingest import ingest_file
+    from hydro.ingest import ingest_files
 
     from sqlalchemy.exc import SQLAlchemyError
 
     results = []
+    done = ingest_files(engine, config, files, source_id=source)
     for i, f in enumerate(files, 1):
         try:
-            results.append(ingest_file(engine, config, f, source_id=source))
+            results.append(next(done))
         except SQLAlchemyError as e:  # the file's transaction was rolled back
             raise HydroriskError(f"{f}: the store refused the write, nothing of the file was "
                                  f"stored: {getattr(e, 'orig', e)}") from None

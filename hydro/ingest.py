@@ -32,12 +32,14 @@ import datetime as dt
 import hashlib
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 from sqlalchemy import Engine, and_, func, insert, select, text, update
 
 from hydro.config import Config
@@ -49,18 +51,19 @@ from hydro.qc import (
     Limits,
     cross_flags,
     group_ids,
+    labels,
     resolve_limits,
     series_flags,
+    sort_order,
 )
 from hydro.readers import Batch, read_file
-from hydro.store.models import IngestRun, Observation, QualitySample
+from hydro.store import segments
+from hydro.store.models import IngestRun, QualitySample
 
 #: a revision's identity: one value of one series at one time
 KEY = ["station_id", "variable", "time", "party", "source"]
 #: values equal within this are the same value (a re-read of the same text)
 SAME_VALUE_ATOL = 1e-9
-#: rows per executemany call of the SQLite bulk insert
-INSERT_CHUNK = 50_000
 #: PostgreSQL advisory-lock key that serialises ingests ("HYDR")
 PG_INGEST_LOCK = 0x48594452
 
@@ -94,13 +97,6 @@ def _source_label(config: Config, batch: Batch, source_id: str | None) -> str:
 
 # --------------------------------------------------------------------------- store access
 
-def _sqlite_time_strings(times: np.ndarray) -> np.ndarray:
-    """datetime64 -> the text SQLAlchemy stores in SQLite ('YYYY-MM-DD HH:MM:SS.ffffff')."""
-    codes, uniq = pd.factorize(np.asarray(times, dtype="datetime64[ns]"))
-    text_u = np.asarray(pd.DatetimeIndex(uniq).strftime("%Y-%m-%d %H:%M:%S.%f"), dtype=object)
-    return text_u[codes]
-
-
 _STATE_COLUMNS = ["station_id", "variable", "time", "party", "source", "value", "unit",
                   "qc_flags", "phenomena", "revision"]
 
@@ -110,115 +106,16 @@ def _fetch_current(conn, stations: list[str], variables: list[str], t0: dt.datet
     """Current revision of every stored value of ``stations`` x ``variables`` in [t0, t1]."""
     if not stations or not variables:
         return pd.DataFrame(columns=_STATE_COLUMNS)
-    if conn.dialect.name == "sqlite":
-        marks_s = ",".join("?" * len(stations))
-        marks_v = ",".join("?" * len(variables))
-        t_lo, t_hi = _sqlite_time_strings(np.array([t0, t1], dtype="datetime64[ns]"))
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.execute(
-                f"SELECT {', '.join(_STATE_COLUMNS)} FROM observations WHERE station_id IN "
-                f"({marks_s}) AND variable IN ({marks_v}) AND time >= ? AND time <= ?",
-                (*stations, *variables, t_lo, t_hi))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        df = pd.DataFrame.from_records(rows, columns=_STATE_COLUMNS)
-        if len(df):  # times repeat across stations: parse each distinct text once
-            codes, uniq = pd.factorize(df["time"].to_numpy())
-            parsed = pd.to_datetime(pd.Series(uniq), format="ISO8601")
-            df["time"] = parsed.to_numpy(dtype="datetime64[ns]")[codes]
-    else:
-        o = Observation
-        q = select(*[getattr(o, c) for c in _STATE_COLUMNS]).where(
-            o.station_id.in_(stations), o.variable.in_(variables), o.time >= t0, o.time <= t1)
-        df = pd.DataFrame(conn.execute(q).all(), columns=_STATE_COLUMNS)
-        if len(df):
-            df["time"] = pd.to_datetime(df["time"])
-    if df.empty:
-        return pd.DataFrame(columns=_STATE_COLUMNS)
-    df["time"] = df["time"].astype("datetime64[ns]")
-    rev = df["revision"].to_numpy()
-    if len(df) and rev.max() > 1:  # keep the highest revision of each key
-        key = group_ids(*(df[c].to_numpy() for c in KEY))
-        order = np.lexsort((rev, key))
-        last = np.r_[np.diff(key[order]) != 0, True]
-        df = df.iloc[order[last]]
-    return df.reset_index(drop=True)
+    df = segments.read(conn, stations=stations, variables=variables, start=t0, end=t1,
+                       categorical=True)
+    return df[_STATE_COLUMNS]
 
 
-def _sql_literal(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _insert_observations(conn, rows: pd.DataFrame, received_at: dt.datetime, run_id: int,
-                         on_chunk: Callable[[int], None] | None = None) -> None:
-    """Insert planned rows (columns of _STATE_COLUMNS + ``flags``) inside the transaction.
-
-    SQLite: ``executemany`` of (time, value) tuples on the DBAPI cursor inside the open
-    transaction, one statement per run of rows that share everything else (series, flags,
-    phenomena, revision), those fields written as SQL literals; elsewhere SQLAlchemy's
-    executemany.
-    """
-    if rows.empty:
-        return
-    if conn.dialect.name == "sqlite":
-        recv = _sqlite_time_strings(np.array([received_at], dtype="datetime64[ns]"))[0]
-        consts = ["station_id", "variable", "party", "source", "unit"]
-        group = group_ids(*(rows[c].to_numpy() for c in consts))
-        # series after series, each in time order: the order of the indexes' keys
-        order = np.lexsort((rows["time"].to_numpy(dtype="datetime64[ns]"), group))
-        rows = rows.iloc[order].reset_index(drop=True)
-        group = group[order]
-        times = _sqlite_time_strings(rows["time"].to_numpy()).tolist()
-        values = rows["value"].to_numpy(dtype=float).tolist()
-        flags = rows["flags"].to_numpy(dtype=np.int64)
-        ph = rows["phenomena"]
-        phen_code, phen_uniq = pd.factorize(ph.astype(object).where(ph.notna(), None),
-                                            use_na_sentinel=True)
-        revs = rows["revision"].to_numpy(dtype=np.int64)
-        # runs of rows sharing everything but time and value: one statement each, with the
-        # shared fields as literals, binding two parameters per row
-        run = np.r_[True, (np.diff(group) != 0) | (np.diff(flags) != 0)
-                    | (np.diff(phen_code) != 0) | (np.diff(revs) != 0)]
-        starts = np.r_[np.flatnonzero(run), len(rows)]
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            done = 0
-            for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
-                st, var, party, source, unit = (rows.at[a, c] for c in consts)
-                phen = phen_uniq[phen_code[a]] if phen_code[a] >= 0 else None
-                sql = ("INSERT INTO observations (station_id, variable, time, value, unit, "
-                       "party, source, qc_flags, phenomena, revision, received_at, "
-                       "ingest_run_id) VALUES ("
-                       f"{_sql_literal(st)}, {_sql_literal(var)}, ?, ?, {_sql_literal(unit)}, "
-                       f"{_sql_literal(party)}, {_sql_literal(source)}, {int(flags[a])}, "
-                       f"{_sql_literal(phen)}, {int(revs[a])}, {_sql_literal(recv)}, "
-                       f"{int(run_id)})")
-                for c0 in range(a, b, INSERT_CHUNK):
-                    c1 = min(c0 + INSERT_CHUNK, b)
-                    cursor.executemany(sql, zip(times[c0:c1], values[c0:c1], strict=True))
-                    done += c1 - c0
-                    if on_chunk is not None:
-                        on_chunk(done)
-        finally:
-            cursor.close()
-        return
-    recs = [
-        dict(station_id=r.station_id, variable=r.variable, time=r.time.to_pydatetime(),
-             value=float(r.value), unit=r.unit, party=r.party, source=r.source,
-             qc_flags=int(r.flags), phenomena=r.phenomena if isinstance(r.phenomena, str)
-             else None, revision=int(r.revision), received_at=received_at,
-             ingest_run_id=run_id)
-        for r in rows.itertuples(index=False)]
-    for a in range(0, len(recs), INSERT_CHUNK):
-        conn.execute(insert(Observation), recs[a:a + INSERT_CHUNK])
-        if on_chunk is not None:
-            on_chunk(min(a + INSERT_CHUNK, len(recs)))
+def _insert_observations(conn, rows: pd.DataFrame, received_at: dt.datetime, run_id: int
+                         ) -> None:
+    """Store planned rows (columns of _STATE_COLUMNS + ``flags``) inside the transaction:
+    one segment per series (:mod:`hydro.store.segments`)."""
+    segments.write(conn, rows, received_at, run_id)
 
 
 # --------------------------------------------------------------------------- QC planning
@@ -241,6 +138,25 @@ def _ratings(config: Config | None) -> dict:
     return {g.id: g.rating for g in config.network.gauges.values() if g.rating is not None}
 
 
+_STRINGS = ["station_id", "variable", "party", "source", "unit", "phenomena"]
+
+
+def _categorical(column) -> pd.Categorical:
+    """A string column as a categorical with object categories (free if it is one)."""
+    if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
+        cat = column.array if isinstance(column, pd.Series) else column
+    else:
+        cat = pd.Categorical(np.asarray(column, dtype=object))
+    if cat.categories.dtype != object:
+        cat = cat.rename_categories(pd.Index(cat.categories, dtype=object))
+    return cat
+
+
+def _concat(a, b) -> pd.Categorical:
+    """Two string columns end to end, as one categorical."""
+    return union_categoricals([_categorical(a), _categorical(b)])
+
+
 def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _LimitCache,
           ratings: dict, series: np.ndarray | None = None,
           cross_zone: np.ndarray | None = None) -> pd.DataFrame:
@@ -251,14 +167,15 @@ def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _Limit
     ``old_rev`` (NaN for a new key); ``own`` marks the rows whose series flags are
     recomputed within ``zone``; cross flags are recomputed within ``cross_zone`` (default
     ``zone``); ``series`` (optional) numbers the rows' series (station, variable, party,
-    source).
+    source).  String columns may be categoricals (the ingest's) or objects.
     """
     if cross_zone is None:
         cross_zone = zone
     state = state.reset_index(drop=True)
+    st_c, st_l = labels(state["station_id"])
+    var_c, var_l = labels(state["variable"])
     if series is None:
-        series = group_ids(state["station_id"].to_numpy(), state["variable"].to_numpy(),
-                           state["party"].to_numpy(), state["source"].to_numpy())
+        series = group_ids(st_c, var_c, labels(state["party"])[0], labels(state["source"])[0])
     n = len(state)
     old_flags = state["old_flags"].fillna(0).to_numpy(dtype=np.int64)
     base = state["base"].to_numpy(dtype=np.int64)
@@ -267,13 +184,11 @@ def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _Limit
     series_new = old_flags & SERIES_FLAGS
     if own.any():
         rows_own = np.flatnonzero(own)
-        order = rows_own[np.lexsort((times[rows_own], series[rows_own]))]
+        order = rows_own[sort_order(series[rows_own], times[rows_own])]
         cuts = np.flatnonzero(np.diff(series[order])) + 1
-        st_col = state["station_id"].to_numpy()
-        var_col = state["variable"].to_numpy()
         for rows in np.split(order, cuts):
             computed = series_flags(times[rows], values[rows],
-                                    limits(st_col[rows[0]], var_col[rows[0]]))
+                                    limits(st_l[st_c[rows[0]]], var_l[var_c[rows[0]]]))
             series_new[rows] = np.where(zone[rows], computed, series_new[rows])
     cross_in = state[["station_id", "variable", "time", "party", "source", "value"]].assign(
         flags=base)
@@ -283,9 +198,14 @@ def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _Limit
     new_key = state["old_rev"].isna().to_numpy()
     old_value = state["old_value"].to_numpy(dtype=float)
     changed_value = ~np.isclose(values, old_value, rtol=0, atol=SAME_VALUE_ATOL)
-    phen = state["phenomena"].astype(object).where(state["phenomena"].notna(), "").to_numpy()
-    old_phen = state["old_phen"].astype(object).where(state["old_phen"].notna(), "").to_numpy()
-    changed_phen = (phen != old_phen) if n else np.zeros(0, dtype=bool)
+    changed_phen = np.zeros(n, dtype=bool)
+    if n:
+        ph_c, ph_l = labels(state["phenomena"])
+        old_c, old_l = labels(state["old_phen"])
+        if len(ph_l) == len(old_l) and (ph_l == old_l).all():
+            changed_phen = ph_c != old_c
+        else:
+            changed_phen = (np.append(ph_l, "")[ph_c] != np.append(old_l, "")[old_c])
     write = (zone | cross_zone) & (new_key | changed_value | changed_phen
                                    | (final != old_flags))
     out = state.loc[write, ["station_id", "variable", "time", "party", "source", "value",
@@ -300,61 +220,55 @@ def _state_from_batch(obs: pd.DataFrame, stored: pd.DataFrame
     """Overlay the batch onto the stored current values: the state after the batch.
 
     Returns the state (batch rows first, then the stored rows the batch does not replace)
-    and the series number of each state row.  Keys are matched as integers (series number
-    x distinct time), not through a merge on five columns.
+    and the series number of each state row.  String columns become categoricals; keys
+    are matched as integers (series number x time), not through a merge on five columns.
     """
     nb = len(obs)
-    ob = {c: obs[c].to_numpy() for c in obs.columns}
-    base_b = ob["qc_flags"].astype(np.int64) & READER_FLAGS
-    if stored.empty:
-        series = group_ids(*(ob[c] for c in ("station_id", "variable", "party", "source")))
-        state = pd.DataFrame({
-            **{c: ob[c] for c in ("station_id", "variable", "time", "party", "source",
-                                  "value", "unit", "phenomena")},
-            "base": base_b, "in_batch": np.ones(nb, dtype=bool),
-            "old_value": np.full(nb, np.nan), "old_flags": np.full(nb, np.nan),
-            "old_phen": np.full(nb, None, dtype=object), "old_rev": np.full(nb, np.nan)})
-        return state, series
-    st = {c: stored[c].to_numpy() for c in stored.columns}
-    cols = {c: np.concatenate([ob[c], st[c]]) for c in ("station_id", "variable", "party",
-                                                         "source")}
-    series_all = group_ids(*cols.values())
-    t_all = np.concatenate([ob["time"].astype("datetime64[ns]"),
-                            st["time"].astype("datetime64[ns]")])
-    t_code = pd.factorize(t_all)[0]
-    key = series_all.astype(np.int64) * (int(t_code.max()) + 1) + t_code
-    kb, ks = key[:nb], key[nb:]
-    pos = pd.Index(ks).get_indexer(kb)                # stored row of each batch row, or -1
-    rest = ~np.isin(ks, kb)                           # stored rows the batch leaves alone
+    ns = len(stored)
+    strings = {c: _concat(obs[c], stored[c]) for c in _STRINGS}
+    codes = {c: np.asarray(v.codes, dtype=np.int64) for c, v in strings.items()}
+    series_all = group_ids(*(codes[c] for c in ("station_id", "variable", "party", "source")))
+    t_all = np.concatenate([obs["time"].to_numpy(dtype="datetime64[ns]"),
+                            stored["time"].to_numpy(dtype="datetime64[ns]")])
+    v_all = np.concatenate([obs["value"].to_numpy(dtype=float),
+                            stored["value"].to_numpy(dtype=float)])
+    f_all = np.concatenate([obs["qc_flags"].to_numpy(dtype=np.int64),
+                            stored["qc_flags"].to_numpy(dtype=np.int64)])
+    rev_s = stored["revision"].to_numpy(dtype=float)
+    if ns:
+        # stored row of each batch row (or -1): match (series, time) as one int64 key
+        t_i = t_all.view("i8")
+        key = series_all * (int(t_i.max() - t_i.min()) + 1) + (t_i - t_i.min())
+        kb, ks = key[:nb], key[nb:]
+        pos = pd.Index(ks).get_indexer(kb)
+        rest = np.ones(ns, dtype=bool)                # stored rows the batch leaves alone
+        rest[pos[pos >= 0]] = False
+    else:
+        pos = np.full(nb, -1)
+        rest = np.zeros(0, dtype=bool)
     has = pos >= 0
-    pick = np.where(has, pos, 0)
+    pick = np.where(has, pos, 0) + nb                 # index into the *_all arrays
+    keep = np.r_[np.arange(nb), nb + np.flatnonzero(rest)]
+    ph = strings["phenomena"]
 
-    def old(col, fill):
-        arr = st[col]
-        return np.where(has, arr[pick], fill) if len(arr) else np.full(nb, fill)
+    def old(arr, fill):
+        return np.where(has, arr[pick], fill) if ns else np.full(nb, fill)
 
-    s_flags = st["qc_flags"].astype(np.int64)
-    s_rev = st["revision"].astype(float)
+    old_ph_codes = np.r_[np.where(has, codes["phenomena"][pick] if ns else -1, -1),
+                         codes["phenomena"][nb:][rest]]
     state = pd.DataFrame({
-        **{c: np.concatenate([ob[c], st[c][rest]]) for c in
-           ("station_id", "variable", "party", "source", "unit")},
-        "time": np.concatenate([t_all[:nb], t_all[nb:][rest]]),
-        "value": np.concatenate([ob["value"].astype(float), st["value"].astype(float)[rest]]),
-        "phenomena": np.concatenate([ob["phenomena"].astype(object),
-                                     st["phenomena"].astype(object)[rest]]),
-        "base": np.concatenate([base_b, s_flags[rest] & READER_FLAGS]),
+        **{c: strings[c][keep] for c in ("station_id", "variable", "party", "source",
+                                         "unit")},
+        "time": t_all[keep], "value": v_all[keep],
+        "phenomena": ph[keep],
+        "base": f_all[keep] & READER_FLAGS,
         "in_batch": np.r_[np.ones(nb, dtype=bool), np.zeros(int(rest.sum()), dtype=bool)],
-        "old_value": np.concatenate([old("value", np.nan).astype(float),
-                                     st["value"].astype(float)[rest]]),
-        "old_flags": np.concatenate([np.where(has, s_flags[pick] if len(s_flags) else 0,
-                                              np.nan), s_flags[rest].astype(float)]),
-        "old_phen": np.concatenate([np.where(has, st["phenomena"].astype(object)[pick]
-                                             if len(s_flags) else None, None),
-                                    st["phenomena"].astype(object)[rest]]),
-        "old_rev": np.concatenate([np.where(has, s_rev[pick] if len(s_rev) else 0, np.nan),
-                                   s_rev[rest]]),
+        "old_value": np.r_[old(v_all, np.nan), v_all[nb:][rest]],
+        "old_flags": np.r_[old(f_all.astype(float), np.nan), f_all[nb:][rest].astype(float)],
+        "old_phen": pd.Categorical.from_codes(old_ph_codes, ph.categories),
+        "old_rev": np.r_[np.where(has, rev_s[pick - nb] if ns else 0, np.nan), rev_s[rest]],
     })
-    return state, np.concatenate([series_all[:nb], series_all[nb:][rest]])
+    return state, series_all[keep]
 
 
 def _write_observations(conn, obs: pd.DataFrame, source: str, run_id: int,
@@ -362,34 +276,33 @@ def _write_observations(conn, obs: pd.DataFrame, source: str, run_id: int,
                         timings: dict[str, float]) -> tuple[int, int]:
     t0 = time.perf_counter()
     obs = obs[["station_id", "variable", "time", "value", "unit", "party", "phenomena",
-               "qc_flags"]].copy()
-    obs["source"] = source
-    obs["time"] = obs["time"].astype("datetime64[ns]")
+               "qc_flags"]]
+    obs = obs.assign(source=pd.Categorical.from_codes(np.zeros(len(obs), dtype=np.int8),
+                                                      pd.Index([source], dtype=object)))
     limits = _LimitCache(config)
-    stations = sorted(pd.unique(obs["station_id"]).tolist())
-    variables = set(pd.unique(obs["variable"]).tolist())
+    stations = sorted(str(x) for x in labels(obs["station_id"])[1])
+    variables = {str(x) for x in labels(obs["variable"])[1]}
     if variables & {"stage", "discharge"}:
         variables |= {"stage", "discharge"}
     lims = [limits(s, v) for s in stations for v in variables]
     # the batch changes values in [tmin, tmax]; that can change series flags up to
     # series_reach after tmax and cross flags cross_reach either side (hydro.qc.Limits)
-    s_reach = pd.Timedelta(hours=max(lim.series_reach() for lim in lims))
-    c_reach = pd.Timedelta(hours=max(lim.cross_reach() for lim in lims))
+    s_reach = np.timedelta64(int(max(lim.series_reach() for lim in lims) * 3600e9), "ns")
+    c_reach = np.timedelta64(int(max(lim.cross_reach() for lim in lims) * 3600e9), "ns")
     fetch = pd.Timedelta(hours=max(lim.context_hours() for lim in lims))
-    tmin, tmax = obs["time"].min(), obs["time"].max()
+    times = obs["time"].to_numpy(dtype="datetime64[ns]")
+    tmin, tmax = pd.Timestamp(times.min()), pd.Timestamp(times.max())
     stored = _fetch_current(conn, stations, sorted(variables),
                             (tmin - fetch).to_pydatetime(), (tmax + fetch).to_pydatetime())
     state, series = _state_from_batch(obs, stored)
-    t = state["time"]
-    zone = ((t >= tmin) & (t <= tmax + s_reach)).to_numpy()
-    cross_zone = ((t >= tmin - c_reach) & (t <= tmax + c_reach)).to_numpy()
-    cols = [state[c].to_numpy() for c in ("station_id", "variable", "party", "source")]
-    first = np.unique(series, return_index=True)[1]
-    batch_keys = set(zip(*(obs[c].to_numpy() for c in ("station_id", "variable", "party")),
-                         strict=True))
-    own_series = np.array([(cols[0][i], cols[1][i], cols[2][i]) in batch_keys
-                           and cols[3][i] == source for i in first], dtype=bool)
-    own = own_series[series]
+    t = state["time"].to_numpy()
+    lo, hi = tmin.to_datetime64(), tmax.to_datetime64()
+    zone = (t >= lo) & (t <= hi + s_reach)
+    cross_zone = (t >= lo - c_reach) & (t <= hi + c_reach)
+    # series flags are recomputed for this source's series of the batch's keys
+    mine = np.zeros(int(series.max()) + 1, dtype=bool)
+    mine[series[:len(obs)]] = True
+    own = mine[series]
     rows = _plan(state, own, zone, limits, _ratings(config), series, cross_zone)
     t1 = time.perf_counter()
     _insert_observations(conn, rows, received_at, run_id)
@@ -506,50 +419,72 @@ def _lock_for_ingest(conn) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_INGEST_LOCK})
 
 
-def ingest_file(engine: Engine, config: Config, path: str | Path, source_id: str | None = None,
-                received_at: dt.datetime | None = None, quarantine_dir: Path | None = None,
-                move_rejected: bool = False) -> IngestResult:
-    """Ingest one file atomically.
+@dataclass
+class _Prepared:
+    """A file read and parsed (or refused), ready to be applied to the store."""
 
-    Bad content never raises: the result's outcome is ``rejected`` and the file is kept in
-    quarantine.  A failure of the store itself (locked, unreachable, disk full) raises
-    after the transaction has been rolled back, so the caller can retry the file.
-    """
-    path = Path(path)
+    path: Path
+    source_id: str | None
+    started: dt.datetime
+    seconds: float                   # reading and parsing
+    digest: str = ""
+    batch: Batch | None = None
+    error: str | None = None         # why the file is refused
+    quarantine: bool = True          # keep the refused file (False: it could not be read)
+
+
+def _prepare(config: Config, path: Path, source_id: str | None) -> _Prepared:
+    """Read, hash and parse one file; never touches the store (safe in a thread)."""
     t0 = time.perf_counter()
     started = utcnow()
-    received_at = received_at or started
-    qdir = quarantine_dir or config.resolve(config.settings.paths.quarantine)
-    timings: dict[str, float] = {}
     try:
         data = path.read_bytes()
     except OSError as e:
-        return _record_rejected(engine, path, source_id, "", started, t0,
-                                f"{path}: cannot read the file: {e.strerror}", None)
+        return _Prepared(path, source_id, started, time.perf_counter() - t0,
+                         error=f"{path}: cannot read the file: {e.strerror}", quarantine=False)
     digest = hashlib.sha256(data).hexdigest()
     try:
         batch = read_file(path, config, source_id=source_id, data=data)
     except IngestError as e:
-        target = quarantine(path, str(e), qdir, move_rejected) if path.exists() else None
-        return _record_rejected(engine, path, source_id, digest, started, t0, str(e), target)
+        return _Prepared(path, source_id, started, time.perf_counter() - t0, digest,
+                         error=str(e))
     except MemoryError:
         raise  # the machine, not the file: let the caller retry
     except Exception as e:  # a reader bug must not stop a worker: keep the file, say why
-        msg = f"{path}: unexpected error while reading the file ({type(e).__name__}: {e})"
-        target = quarantine(path, msg, qdir, move_rejected) if path.exists() else None
-        return _record_rejected(engine, path, source_id, digest, started, t0, msg, target)
-    del data
-    timings["read"] = time.perf_counter() - t0
-    source = _source_label(config, batch, source_id)
+        return _Prepared(path, source_id, started, time.perf_counter() - t0, digest,
+                         error=f"{path}: unexpected error while reading the file "
+                               f"({type(e).__name__}: {e})")
+    return _Prepared(path, source_id, started, time.perf_counter() - t0, digest, batch)
+
+
+def _apply(engine: Engine, config: Config, prep: _Prepared, received_at: dt.datetime | None,
+           quarantine_dir: Path | None, move_rejected: bool) -> IngestResult:
+    """Store a prepared file in one transaction (or quarantine and record a refused one)."""
+    t0 = time.perf_counter() - prep.seconds      # the file's clock started with its read
+    path = prep.path
+    if prep.error is not None:
+        target = None
+        if prep.quarantine and path.exists():
+            qdir = quarantine_dir or config.resolve(config.settings.paths.quarantine)
+            target = quarantine(path, prep.error, qdir, move_rejected)
+        return _record_rejected(engine, path, prep.source_id, prep.digest, prep.started, t0,
+                                prep.error, target)
+    batch = prep.batch
+    assert batch is not None
+    received_at = received_at or prep.started
+    timings: dict[str, float] = {"read": prep.seconds}
+    source = _source_label(config, batch, prep.source_id)
     with engine.begin() as conn:
         prior = conn.execute(
             select(func.count()).select_from(IngestRun).where(
-                IngestRun.content_hash == digest, IngestRun.outcome.in_(["loaded", "unchanged"]),
+                IngestRun.content_hash == prep.digest,
+                IngestRun.outcome.in_(["loaded", "unchanged"]),
                 IngestRun.source == source)).scalar_one()
         _lock_for_ingest(conn)
         run_id = conn.execute(insert(IngestRun).values(
-            path=str(path), source=source, format=batch.format, content_hash=digest,
-            started_at=started, outcome="running", rows_read=batch.rows)).inserted_primary_key
+            path=str(path), source=source, format=batch.format, content_hash=prep.digest,
+            started_at=prep.started, outcome="running", rows_read=batch.rows)
+        ).inserted_primary_key
         run_id = int(run_id[0])  # type: ignore[index]
         written, flags = (0, 0) if prior else write_batch(conn, batch, source, run_id,
                                                           received_at, config, timings)
@@ -562,6 +497,42 @@ def ingest_file(engine: Engine, config: Config, path: str | Path, source_id: str
     return IngestResult(str(path), outcome, batch.rows, written, flags,
                         "identical file already ingested" if prior else "", run_id,
                         time.perf_counter() - t0, timings=timings)
+
+
+def ingest_file(engine: Engine, config: Config, path: str | Path, source_id: str | None = None,
+                received_at: dt.datetime | None = None, quarantine_dir: Path | None = None,
+                move_rejected: bool = False) -> IngestResult:
+    """Ingest one file atomically.
+
+    Bad content never raises: the result's outcome is ``rejected`` and the file is kept in
+    quarantine.  A failure of the store itself (locked, unreachable, disk full) raises
+    after the transaction has been rolled back, so the caller can retry the file.
+    """
+    prep = _prepare(config, Path(path), source_id)
+    return _apply(engine, config, prep, received_at, quarantine_dir, move_rejected)
+
+
+def ingest_files(engine: Engine, config: Config, paths: Iterable[str | Path],
+                 source_id: str | None = None, received_at: dt.datetime | None = None,
+                 quarantine_dir: Path | None = None, move_rejected: bool = False
+                 ) -> Iterator[IngestResult]:
+    """Ingest files one after another, each as :func:`ingest_file` does (one transaction
+    per file, in the given order), yielding each result as its file is done.
+
+    While a file is written to the store, the next one is read and parsed in a background
+    thread (reading and parsing never touch the store; pyarrow and hashing release the
+    GIL), so on a multi-core machine most of the parse is hidden behind the writes.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hydrorisk-read") as pool:
+        pending = pool.submit(_prepare, config, paths[0], source_id)
+        for nxt in [*paths[1:], None]:
+            prep = pending.result()
+            if nxt is not None:
+                pending = pool.submit(_prepare, config, nxt, source_id)
+            yield _apply(engine, config, prep, received_at, quarantine_dir, move_rejected)
 
 
 def _record_rejected(engine, path, source_id, digest, started, t0, message, target
@@ -607,12 +578,9 @@ def check_store(engine: Engine, config: Config, stations: list[str] | None = Non
     limits = _LimitCache(config)
     ratings = _ratings(config)
     result = CheckResult()
-    o = Observation
     with engine.connect() as conn:
-        q = select(o.station_id).distinct()
-        if stations is not None:
-            q = q.where(o.station_id.in_(stations))
-        todo = sorted(conn.execute(q).scalars())
+        todo = [s for s in segments.stations_with_values(conn)
+                if stations is None or s in stations]
     with engine.begin() as conn:
         result.run_id = conn.execute(insert(IngestRun).values(
             path="(qc check)", source=None, format="qc", content_hash="",
@@ -623,8 +591,7 @@ def check_store(engine: Engine, config: Config, stations: list[str] | None = Non
     for station in todo:
         with engine.begin() as conn:
             _lock_for_ingest(conn)
-            variables = sorted(conn.execute(select(o.variable).distinct().where(
-                o.station_id == station)).scalars())
+            variables = segments.variables_of(conn, station)
             reach = max(limits(station, v).context_hours() for v in variables)
             span = dt.timedelta(hours=reach)
             state = _fetch_current(conn, [station], variables, lo_all - 2 * span,
@@ -643,14 +610,13 @@ def check_store(engine: Engine, config: Config, stations: list[str] | None = Non
             result.values_checked += int(zone.sum())
             result.revisions_written += len(rows)
     with engine.connect() as conn:
-        counts: dict[str, int] = {}
-        for flag in QC:
-            n = conn.execute(select(func.count()).select_from(o).where(
-                o.ingest_run_id == result.run_id, o.qc_flags.op("&")(int(flag)) != 0)
-            ).scalar_one()
-            if n and flag.name:
-                counts[flag.name] = int(n)
-        result.flagged = counts
+        written = segments.read(conn, run_id=result.run_id, current=False)
+    counts: dict[str, int] = {}
+    for flag in QC:
+        n = int(((written["qc_flags"].to_numpy() & int(flag)) != 0).sum())
+        if n and flag.name:
+            counts[flag.name] = n
+    result.flagged = counts
     with engine.begin() as conn:
         conn.execute(update(IngestRun).where(IngestRun.id == result.run_id).values(
             finished_at=utcnow(), outcome="loaded" if result.revisions_written else "unchanged",

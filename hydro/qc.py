@@ -231,12 +231,66 @@ def resolve_limits(config: Any, station_id: str, variable: str) -> Limits:
 # --------------------------------------------------------------------------- helpers
 
 def group_ids(*columns) -> np.ndarray:
-    """One integer per distinct combination of the columns' values (first-seen order)."""
-    code = np.zeros(len(columns[0]), dtype=np.int64)
+    """One integer 0..k-1 per distinct combination of the columns' values.
+
+    Integer and categorical columns are combined arithmetically (no hashing); the ids are
+    then dense in the order of that combined code.  Other columns are factorised first.
+    """
+    n = len(columns[0])
+    code = np.zeros(n, dtype=np.int64)
+    size = 1
     for col in columns:
-        k, u = pd.factorize(col)
-        code = code * (len(u) + 1) + k
-    return pd.factorize(code)[0]
+        if isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):
+            col = labels(col)[0]
+        arr = np.asarray(col) if not isinstance(col, pd.Series) else col.to_numpy()
+        if arr.dtype.kind in "iub" and n:
+            k = arr.astype(np.int64) - int(arr.min())
+            m = int(k.max()) + 1
+        else:
+            k, u = pd.factorize(arr)
+            k, m = k + 1, len(u) + 1
+        if size * m >= 2 ** 62:           # keep the combined code in range
+            code, size = _dense(code, size)
+        code = code * m + k
+        size *= m
+    return _dense(code, size)[0]
+
+
+def _dense(code: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Renumber codes in [0, size) to 0..k-1 (a lookup table when size allows)."""
+    if len(code) == 0:
+        return code, 1
+    if size <= max(4 * len(code), 1 << 16):
+        used = np.zeros(size, dtype=bool)
+        used[code] = True
+        remap = np.cumsum(used) - 1
+        return remap[code], int(remap[-1]) + 1
+    ids = pd.factorize(code)[0].astype(np.int64)
+    return ids, int(ids.max()) + 1
+
+
+def sort_order(groups: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Indices that sort rows by group, then time (stable); no sort when they already are
+    (the usual case: readers emit series after series, each in time order)."""
+    g = np.asarray(groups)
+    t = np.asarray(times)
+    if len(g) < 2:
+        return np.arange(len(g))
+    dg = g[1:] - g[:-1] if g.dtype.kind in "iu" else None
+    if dg is not None and (dg >= 0).all() and ((dg > 0) | (t[1:] >= t[:-1])).all():
+        return np.arange(len(g))
+    return np.lexsort((t, g))
+
+
+def labels(column) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 codes, object labels) of a string column; -1 codes a missing value.
+
+    A categorical column gives its own codes (no hashing of strings)."""
+    if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
+        cat = column.array if isinstance(column, pd.Series) else column
+        return cat.codes.astype(np.int64), np.asarray(cat.categories, dtype=object)
+    codes, uniq = pd.factorize(np.asarray(column, dtype=object))
+    return codes.astype(np.int64), np.asarray(uniq, dtype=object)
 
 
 # --------------------------------------------------------------------------- series tests
@@ -425,23 +479,25 @@ def cross_flags(frame: pd.DataFrame, limits: Callable[[str, str], Limits],
     out = np.zeros(n, dtype=np.int64)
     if n == 0:
         return out
-    st = frame["station_id"].to_numpy()
-    var = frame["variable"].to_numpy()
-    party = frame["party"].to_numpy()
-    source = frame["source"].to_numpy()
+    # string columns as (codes, labels): categorical columns cost nothing to group
+    st_c, st_l = labels(frame["station_id"])
+    var_c, var_l = labels(frame["variable"])
+    party_c, party_l = labels(frame["party"])
+    src_c, _ = labels(frame["source"])
     value = frame["value"].to_numpy(dtype=float)
     t = np.asarray(frame["time"].to_numpy(), dtype="datetime64[ns]")
     flags = frame["flags"].to_numpy(dtype=np.int64)
-    gauge_var = group_ids(st, var)
-    sid = group_ids(gauge_var, party, source)
+    gauge_var = group_ids(st_c, var_c)
+    sid = group_ids(gauge_var, party_c, src_c)
     # rows whose gauge and variable carry more than one series (party or source)
-    first = np.unique(sid, return_index=True)[1]
-    per_gauge_var = np.bincount(gauge_var[first], minlength=int(gauge_var.max()) + 1)
+    series_of = np.zeros(int(sid.max()) + 1, dtype=np.int64)
+    series_of[sid] = gauge_var                      # the gauge/variable of each series
+    per_gauge_var = np.bincount(series_of, minlength=int(gauge_var.max()) + 1)
     shared = per_gauge_var[gauge_var] > 1
     if shared.any():
         idx = np.flatnonzero(shared)
-        sub = pd.DataFrame({"s": st[idx], "v": var[idx], "t": t[idx], "p": party[idx],
-                            "val": value[idx], "i": idx})
+        sub = pd.DataFrame({"s": st_l[st_c[idx]], "v": var_l[var_c[idx]], "t": t[idx],
+                            "p": party_l[party_c[idx]], "val": value[idx], "i": idx})
         for (s, v), g in sub.groupby(["s", "v"], sort=False):
             lim = limits(s, v)
             # same party, several sources
@@ -468,11 +524,12 @@ def cross_flags(frame: pd.DataFrame, limits: Callable[[str, str], Limits],
                     bad[np.flatnonzero(mine)[d]] = True
                 out[g["i"].to_numpy()[bad]] |= int(QC.PARTY_DISAGREE)
     # stage against discharge through the rating
-    is_stage = var == "stage"
-    is_q = var == "discharge"
+    is_stage = np.isin(var_c, np.flatnonzero(var_l == "stage"))
+    is_q = np.isin(var_c, np.flatnonzero(var_l == "discharge"))
     if is_stage.any() and is_q.any():
         hours = _hours(t)
-        for s in pd.unique(st[is_stage]):
+        for sc in np.unique(st_c[is_stage]):
+            s = st_l[sc]
             rating = ratings.get(s)
             if rating is None:
                 continue
@@ -480,15 +537,15 @@ def cross_flags(frame: pd.DataFrame, limits: Callable[[str, str], Limits],
             if lim.rating_tolerance is None or lim.rating_window_hours is None:
                 continue
             valid_from = np.datetime64(getattr(rating, "valid_from", "1900-01-01"), "ns")
-            at = st == s
-            for p in pd.unique(party[at & is_stage]):
-                hs = np.flatnonzero(at & is_stage & (party == p) & (t >= valid_from)
+            at = st_c == sc
+            for p in np.unique(party_c[at & is_stage]):
+                hs = np.flatnonzero(at & is_stage & (party_c == p) & (t >= valid_from)
                                     & ((flags & int(QC.ICE)) == 0))
                 if hs.size == 0:
                     continue
-                qrows = np.flatnonzero(at & is_q & (party == p))
-                for o in pd.unique(source[qrows]):
-                    qs = qrows[source[qrows] == o]
+                qrows = np.flatnonzero(at & is_q & (party_c == p))
+                for o in np.unique(src_c[qrows]):
+                    qs = qrows[src_c[qrows] == o]
                     qs = qs[np.argsort(hours[qs], kind="stable")]
                     k = _nearest(hours[hs], hours[qs], lim.rating_window_hours)
                     ok = k >= 0

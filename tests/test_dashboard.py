@@ -11,13 +11,15 @@ import sys
 import typing
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import insert
 
 from conftest import ROOT
 from hydro.qc import QC
 from hydro.store.db import open_store
-from hydro.store.models import IngestRun, Observation
+from hydro.store import segments
+from hydro.store.models import IngestRun
 from hydro.warning import WarningStatus
 
 DAY = dt.date(2024, 4, 12)            # the as-of day of the test store
@@ -77,7 +79,7 @@ def build_store(path: Path, network, synthetic: bool = True, rows=TEST_ROWS):
             path=run_path, source="roshydromet", format="agency_csv", content_hash="0" * 64,
             started_at=RECEIVED, finished_at=RECEIVED, outcome="loaded",
             rows_read=len(rows), rows_written=len(rows))).inserted_primary_key[0]
-        conn.execute(insert(Observation), [dict(r, ingest_run_id=run_id) for r in rows])
+        segments.write(conn, pd.DataFrame(rows), RECEIVED, run_id)
     return engine
 
 

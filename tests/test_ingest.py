@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from conftest import ROOT
 from hydro.ingest import ingest_file
 from hydro.store import api
-from hydro.store.models import IngestRun, Observation
+from hydro.store.models import IngestRun
 
 DATA = ROOT / "data" / "gauges"
 KZ_URAL = DATA / "agency" / "kazhydromet" / "ural_2024.csv"
@@ -19,11 +19,9 @@ RU_URAL = DATA / "agency" / "roshydromet" / "ural_2024.csv"
 
 
 def _snapshot(engine):
-    with engine.connect() as conn:
-        rows = conn.execute(select(Observation.station_id, Observation.variable, Observation.time,
-                                   Observation.value, Observation.revision)
-                            .order_by(Observation.id)).all()
-    return rows
+    df = api.observations(engine, revisions="all")
+    return list(df[["station_id", "variable", "time", "value", "revision", "received_at"]]
+                .itertuples(index=False, name=None))
 
 
 def test_ingest_then_reingest_changes_nothing(store, config, tmp_path):
@@ -176,9 +174,7 @@ def test_bundled_data_loads_completely(tmp_path, config):
     latest = api.latest(engine)
     stage_stations = set(latest[latest["variable"] == "stage"]["station_id"])
     assert stage_stations == set(config.network.gauges)
-    with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(Observation)).scalar_one()
-    assert n > 700_000
+    assert api.observation_count(engine) > 700_000
 
 
 def test_previous_values_use_the_current_revision(store, config, tmp_path):

@@ -25,10 +25,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select as sql_select
 
 from conftest import ROOT
-from hydro.store.models import Observation
+from hydro.store import api
 
 DATA = ROOT / "data" / "gauges"
 HEADER_KZ = ("Код поста;Пост;Дата;Срок;Уровень воды, см;Изменение за сутки, см;"
@@ -61,14 +60,18 @@ def _hourly_file(path, codes, year, seed=7):
 
 CHILD = r"""
 import sys
+import time
 import hydro.ingest as ing
-ing.INSERT_CHUNK = 2000
 real = ing._insert_observations
 
-def spy(conn, rows, received_at, run_id, on_chunk=None):
-    def tick(n):
-        print(f"INSERTED {n}", flush=True)
-    return real(conn, rows, received_at, run_id, on_chunk=tick)
+def spy(conn, rows, received_at, run_id):
+    # write the first half of the file's values, say so, and wait to be killed before
+    # writing the rest: the transaction is open with part of the file in it
+    half = len(rows) // 2
+    real(conn, rows.iloc[:half], received_at, run_id)
+    print(f"INSERTED {half}", flush=True)
+    time.sleep(0 if half < 20_000 else 120)
+    real(conn, rows.iloc[half:], received_at, run_id)
 
 ing._insert_observations = spy
 from hydro.config import load_config
@@ -137,7 +140,7 @@ def test_sigkill_mid_file_leaves_no_partial_file_and_a_rerun_completes(config_co
                             text=True, env=dict(os.environ))
     try:
         m = _wait_for_line(proc, r"INSERTED (\d+)", timeout=120)
-        while int(m.group(1)) < 20_000:  # well into the file's rows, long before the end
+        while int(m.group(1)) < 20_000:  # the big file, half of it written
             m = _wait_for_line(proc, r"INSERTED (\d+)", timeout=60)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -227,13 +230,9 @@ def _write(tmp, k, copy, party, days, kz, ru, ice):
 
 
 def _state(engine):
-    with engine.connect() as conn:
-        rows = conn.execute(sql_select(
-            Observation.station_id, Observation.variable, Observation.time, Observation.party,
-            Observation.source, Observation.revision, Observation.value,
-            Observation.phenomena, Observation.qc_flags)).all()
-    df = pd.DataFrame(rows, columns=["station_id", "variable", "time", "party", "source",
-                                     "revision", "value", "phenomena", "qc_flags"])
+    df = api.observations(engine, revisions="all")[
+        ["station_id", "variable", "time", "party", "source", "revision", "value",
+         "phenomena", "qc_flags"]]
     df["phenomena"] = df["phenomena"].fillna("")
     return df.sort_values(["station_id", "variable", "time", "party", "source", "revision"])
 

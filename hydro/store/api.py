@@ -12,7 +12,8 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 
-from hydro.store.models import IngestRun, Observation, QualitySample, Station
+from hydro.store import segments
+from hydro.store.models import IngestRun, QualitySample, Station
 
 
 def stations(engine: Engine) -> pd.DataFrame:
@@ -21,70 +22,45 @@ def stations(engine: Engine) -> pd.DataFrame:
         return pd.read_sql(select(Station).order_by(Station.basin, Station.id), conn)
 
 
-def _current(as_of: dt.datetime | None):
-    """Subquery: the highest revision per (station, variable, time, party, source)."""
-    q = select(
-        Observation.station_id, Observation.variable, Observation.time, Observation.party,
-        Observation.source, func.max(Observation.revision).label("revision"),
-    )
-    if as_of is not None:
-        q = q.where(Observation.received_at <= as_of)
-    return q.group_by(Observation.station_id, Observation.variable, Observation.time,
-                      Observation.party, Observation.source).subquery()
-
-
 def series(engine: Engine, station_id: str, variable: str, start: dt.datetime | None = None,
            end: dt.datetime | None = None, party: str | None = None,
            as_of: dt.datetime | None = None) -> pd.DataFrame:
     """Observations of one station and variable: time, value, unit, party, source, qc_flags,
     phenomena, revision, received_at — current revisions only (or as known at ``as_of``)."""
-    cur = _current(as_of)
-    o = Observation
-    q = (select(o.time, o.value, o.unit, o.party, o.source, o.qc_flags, o.phenomena,
-                o.revision, o.received_at)
-         .join(cur, and_(o.station_id == cur.c.station_id, o.variable == cur.c.variable,
-                         o.time == cur.c.time, o.party == cur.c.party,
-                         o.source == cur.c.source, o.revision == cur.c.revision))
-         .where(o.station_id == station_id, o.variable == variable))
-    if start is not None:
-        q = q.where(o.time >= start)
-    if end is not None:
-        q = q.where(o.time <= end)
-    if party is not None:
-        q = q.where(o.party == party)
     with engine.connect() as conn:
-        return pd.read_sql(q.order_by(o.time, o.party), conn)
+        df = segments.read(conn, stations=[station_id], variables=[variable],
+                           parties=None if party is None else [party], start=start, end=end,
+                           as_of=as_of)
+    df = df.sort_values(["time", "party"], kind="stable").reset_index(drop=True)
+    return df[["time", "value", "unit", "party", "source", "qc_flags", "phenomena",
+               "revision", "received_at"]]
 
 
 def latest(engine: Engine, variables: tuple[str, ...] = ("stage", "discharge", "level", "volume"),
            at: dt.datetime | None = None) -> pd.DataFrame:
     """The latest current value per (station, variable, party) at or before ``at``.
 
-    Columns: station_id, variable, party, time, value, unit, qc_flags, phenomena, source.
+    Columns: station_id, variable, party, time, value, unit, qc_flags, phenomena, source,
+    revision.  Where two sources of a party report the same latest time, the higher
+    revision (then the later source name) wins.
     """
-    o = Observation
-    newest = select(o.station_id, o.variable, o.party, func.max(o.time).label("time")).where(
-        o.variable.in_(variables))
-    if at is not None:
-        newest = newest.where(o.time <= at)
-    last = newest.group_by(o.station_id, o.variable, o.party).subquery()
-    q = (select(o.station_id, o.variable, o.party, o.time, o.value, o.unit, o.qc_flags,
-                o.phenomena, o.source, o.revision)
-         .join(last, and_(o.station_id == last.c.station_id, o.variable == last.c.variable,
-                          o.party == last.c.party, o.time == last.c.time)))
+    columns = ["station_id", "variable", "party", "time", "value", "unit", "qc_flags",
+               "phenomena", "source", "revision"]
     with engine.connect() as conn:
-        df = pd.read_sql(q, conn)
+        df = segments.latest(conn, list(variables), at)
     if df.empty:
-        return df
-    # keep the highest revision (and, if two sources reported the same time, the last one)
-    df = df.sort_values(["station_id", "variable", "party", "revision", "source"])
-    return df.groupby(["station_id", "variable", "party"], as_index=False).last()
+        return pd.DataFrame(columns=columns)
+    newest = df.groupby(["station_id", "variable", "party"])["time"].transform("max")
+    df = df[df["time"] == newest].sort_values(["station_id", "variable", "party", "revision",
+                                               "source"])
+    return (df.drop_duplicates(["station_id", "variable", "party"], keep="last")[columns]
+            .reset_index(drop=True))
 
 
 def previous_values(engine: Engine, keys: list[tuple[str, str, dt.datetime]], variable: str,
                     max_gap: dt.timedelta) -> pd.DataFrame:
     """For each (station, party, time), the last current value of ``variable`` before that
-    time and no more than ``max_gap`` earlier — all keys in one query (e.g. for the 24 h
+    time and no more than ``max_gap`` earlier — all keys in one read (e.g. for the 24 h
     change of every gauge on a page).
 
     Columns: station_id, party, time, value, unit (one row per key that has one).
@@ -92,31 +68,33 @@ def previous_values(engine: Engine, keys: list[tuple[str, str, dt.datetime]], va
     columns = ["station_id", "party", "time", "value", "unit"]
     if not keys:
         return pd.DataFrame(columns=columns)
-    o = Observation
-    windows = [and_(o.station_id == s, o.party == p, o.time < t, o.time >= t - max_gap)
-               for s, p, t in keys]
-    # every revision inside the (short) windows; the current one is picked here, which
-    # avoids grouping the whole table as the _current() subquery does
-    q = (select(o.station_id, o.party, o.time, o.value, o.unit, o.source, o.revision)
-         .where(o.variable == variable, or_(*windows)))
+    t_lo = min(t for _, _, t in keys) - max_gap
+    t_hi = max(t for _, _, t in keys)
     with engine.connect() as conn:
-        df = pd.read_sql(q, conn)
+        df = segments.read(conn, stations=sorted({s for s, _, _ in keys}),
+                           variables=[variable], start=t_lo, end=t_hi)
     if df.empty:
         return pd.DataFrame(columns=columns)
-    df = df.sort_values(["station_id", "party", "time", "source", "revision"])
-    return df.groupby(["station_id", "party"], as_index=False).last()[columns]
+    want = pd.DataFrame(keys, columns=["station_id", "party", "at"])
+    df = df.merge(want, on=["station_id", "party"])
+    df = df[(df["time"] < df["at"]) & (df["time"] >= df["at"] - max_gap)]
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    df = df.sort_values(["station_id", "party", "at", "time", "source", "revision"])
+    return (df.drop_duplicates(["station_id", "party", "at"], keep="last")[columns]
+            .reset_index(drop=True))
 
 
 def data_period(engine: Engine) -> tuple[dt.datetime | None, dt.datetime | None]:
     """Earliest and latest observation time in the store."""
     with engine.connect() as conn:
-        row = conn.execute(select(func.min(Observation.time), func.max(Observation.time))).one()
-    return row[0], row[1]
+        return segments.period(conn)
 
 
 def observation_count(engine: Engine) -> int:
+    """Number of stored observation revisions."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Observation)).scalar_one())
+        return segments.count(conn)
 
 
 def quality_samples(engine: Engine, site_id: str | None = None) -> pd.DataFrame:
@@ -146,37 +124,24 @@ def observations(engine: Engine, stations: list[str] | None = None,
                  variables: tuple[str, ...] | list[str] | None = None,
                  start: dt.datetime | None = None, end: dt.datetime | None = None,
                  party: str | None = None, sources: list[str] | None = None,
-                 as_of: dt.datetime | None = None) -> pd.DataFrame:
+                 as_of: dt.datetime | None = None, revisions: str = "current"
+                 ) -> pd.DataFrame:
     """Current observations of many stations and variables (or as known at ``as_of``).
 
     Columns: station_id, variable, time, value, unit, party, source, qc_flags, phenomena,
-    revision, received_at; ordered by station, variable, party, source and time.  The
-    selection :func:`hydro.readers.netcdf.export_store` writes as CF-NetCDF.
+    revision, received_at, ingest_run_id; ordered by station, variable, party, source and
+    time.  ``revisions="all"`` returns every stored revision instead (who reported what,
+    when: the audit view).  The selection :func:`hydro.readers.netcdf.export_store`
+    writes as CF-NetCDF.
     """
-    cur = _current(as_of)
-    o = Observation
-    q = (select(o.station_id, o.variable, o.time, o.value, o.unit, o.party, o.source,
-                o.qc_flags, o.phenomena, o.revision, o.received_at)
-         .join(cur, and_(o.station_id == cur.c.station_id, o.variable == cur.c.variable,
-                         o.time == cur.c.time, o.party == cur.c.party,
-                         o.source == cur.c.source, o.revision == cur.c.revision)))
-    if stations is not None:
-        q = q.where(o.station_id.in_(list(stations)))
-    if variables is not None:
-        q = q.where(o.variable.in_(list(variables)))
-    if start is not None:
-        q = q.where(o.time >= start)
-    if end is not None:
-        q = q.where(o.time <= end)
-    if party is not None:
-        q = q.where(o.party == party)
-    if sources is not None:
-        q = q.where(o.source.in_(list(sources)))
+    if revisions not in ("current", "all"):
+        raise ValueError(f"revisions must be 'current' or 'all', not {revisions!r}")
     with engine.connect() as conn:
-        df = pd.read_sql(q.order_by(o.station_id, o.variable, o.party, o.source, o.time), conn)
-    for col in ("time", "received_at"):
-        df[col] = pd.to_datetime(df[col])
-    return df
+        df = segments.read(conn, stations=stations, variables=variables,
+                           parties=None if party is None else [party], sources=sources,
+                           start=start, end=end, as_of=as_of, current=revisions == "current")
+    return df.sort_values(["station_id", "variable", "party", "source", "time", "revision"],
+                          kind="stable").reset_index(drop=True)
 
 
 def party_disagreement(engine: Engine, station_id: str, variable: str = "stage",
@@ -212,19 +177,9 @@ def flag_counts(engine: Engine, start: dt.datetime | None = None,
     """
     from hydro.qc import QC
 
-    cur = _current(None)
-    o = Observation
-    q = (select(o.station_id, o.variable, o.party, o.qc_flags)
-         .join(cur, and_(o.station_id == cur.c.station_id, o.variable == cur.c.variable,
-                         o.time == cur.c.time, o.party == cur.c.party,
-                         o.source == cur.c.source, o.revision == cur.c.revision))
-         .where(o.qc_flags != 0))
-    if start is not None:
-        q = q.where(o.time >= start)
-    if end is not None:
-        q = q.where(o.time <= end)
     with engine.connect() as conn:
-        df = pd.read_sql(q, conn)
+        df = segments.read(conn, start=start, end=end)
+    df = df[df["qc_flags"] != 0]
     rows = []
     for flag in QC:
         hit = df[(df["qc_flags"] & int(flag)) != 0]

@@ -12,10 +12,19 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _to_segments(engine: Engine) -> None:
+    from hydro.store.segments import upgrade_from_rows
+
+    upgrade_from_rows(engine)
+
 
 # version reached -> function(engine) that upgrades from version - 1 to it
-_UPGRADES: dict[int, object] = {}
+_UPGRADES: dict[int, object] = {
+    2: _to_segments,  # observations as packed segments (hydro.store.segments)
+}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -69,28 +70,44 @@ class IngestRun(Base):
     quarantined_to: Mapped[str | None] = mapped_column(Text)
 
 
-class Observation(Base):
-    """One revision of one value: corrections add a revision, nothing is overwritten."""
+class ObservationSeries(Base):
+    """One series of observations: a station's variable as reported by one party's source."""
 
-    __tablename__ = "observations"
+    __tablename__ = "observation_series"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"))
     variable: Mapped[str] = mapped_column(String(16))  # stage, discharge, level, volume, ...
-    time: Mapped[dt.datetime] = mapped_column(DateTime)
-    value: Mapped[float | None] = mapped_column(Float)
+    party: Mapped[str] = mapped_column(String(2))      # KZ or RU: who reported it
+    source: Mapped[str] = mapped_column(String(64))    # ingest source id
     unit: Mapped[str] = mapped_column(String(16))
-    party: Mapped[str] = mapped_column(String(2))    # KZ or RU: who reported it
-    source: Mapped[str] = mapped_column(String(64))  # ingest source id
-    qc_flags: Mapped[int] = mapped_column(Integer, default=0)
-    phenomena: Mapped[str | None] = mapped_column(String(32))
-    revision: Mapped[int] = mapped_column(Integer, default=1)
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    ingest_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_runs.id"))
 
     __table_args__ = (
-        UniqueConstraint("station_id", "variable", "time", "party", "source", "revision",
-                         name="uq_observation_revision"),
-        Index("ix_observation_series", "station_id", "variable", "time"),
+        UniqueConstraint("station_id", "variable", "party", "source", name="uq_series"),
+    )
+
+
+class ObservationSegment(Base):
+    """The revisions of one series written by one ingest run, as packed little-endian arrays
+    (see :mod:`hydro.store.segments`): corrections add a segment, nothing is overwritten."""
+
+    __tablename__ = "observation_segments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("observation_series.id"))
+    ingest_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_runs.id"))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    t_first: Mapped[dt.datetime] = mapped_column(DateTime)
+    t_last: Mapped[dt.datetime] = mapped_column(DateTime)
+    n: Mapped[int] = mapped_column(Integer)
+    times: Mapped[bytes] = mapped_column(LargeBinary)   # int64 ns since 1970 UTC, or start+step
+    values: Mapped[bytes] = mapped_column(LargeBinary)  # float64, NaN = missing
+    flags: Mapped[bytes] = mapped_column(LargeBinary)   # int16 (or int32) QC flags
+    revisions: Mapped[bytes | None] = mapped_column(LargeBinary)  # int32; NULL = all 1
+    phenomena: Mapped[bytes | None] = mapped_column(LargeBinary)  # int8 codes, -1 = none
+    phenomena_vocab: Mapped[str | None] = mapped_column(Text)     # JSON list of codes
+
+    __table_args__ = (
+        Index("ix_segment_series_time", "series_id", "t_first", "t_last"),
+        Index("ix_segment_run", "ingest_run_id"),
     )
 
 
