@@ -218,7 +218,8 @@ def read(conn: Connection, stations: Sequence[str] | None = None,
     return _decode(segs, start, end, current, categorical)
 
 
-def _decode(segs, start, end, current: bool, categorical: bool = False) -> pd.DataFrame:
+def _decode(segs, start, end, current: bool, categorical: bool = False,
+            last_only: bool = False) -> pd.DataFrame:
     if not segs:
         return empty_rows(categorical)
     n = np.array([r.n for r in segs], dtype=np.int64)
@@ -253,6 +254,9 @@ def _decode(segs, start, end, current: bool, categorical: bool = False) -> pd.Da
         s_o, t_o = ser[order], t[order]
         last = np.r_[(s_o[1:] != s_o[:-1]) | (t_o[1:] != t_o[:-1]), True]
         order = order[last]
+    if last_only and len(order):  # the latest time of each series
+        s_o = ser[order]
+        order = order[np.r_[s_o[1:] != s_o[:-1], True]]
     seg_o = seg_of[order]
 
     def strings(values, codes):
@@ -313,10 +317,8 @@ def latest(conn: Connection, variables: Sequence[str], at: dt.datetime | None = 
          .join(starts, and_(starts.c.series_id == g.series_id, g.t_last >= starts.c.t)))
     if at is not None:
         q = q.where(g.t_first <= at)
-    rows = _decode(conn.execute(q.order_by(g.series_id, g.id)).all(), None, at, True)
-    if rows.empty:
-        return rows
-    return rows.drop_duplicates(SERIES_KEY, keep="last").reset_index(drop=True)
+    return _decode(conn.execute(q.order_by(g.series_id, g.id)).all(), None, at, True,
+                   last_only=True)
 
 
 def period(conn: Connection) -> tuple[dt.datetime | None, dt.datetime | None]:
