@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from conftest import ROOT
 from hydro.ingest import ingest_file

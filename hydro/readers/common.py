@@ -205,7 +205,7 @@ def parse_dates(path: Path, text: pd.Series, fmt: str, lines: np.ndarray, column
     return pd.Series(d.to_numpy(dtype="datetime64[ns]")[codes], index=text.index)
 
 
-def local_to_utc(local: pd.Series, station_ids: pd.Series, resolver: StationResolver,
+def local_to_utc(local: pd.Series, station_ids: pd.Series | None, resolver: StationResolver,
                  codes: tuple[np.ndarray, np.ndarray] | None = None) -> pd.Series:
     """Naive local times at each station -> naive UTC (per-station IANA time zone).
 
@@ -214,40 +214,82 @@ def local_to_utc(local: pd.Series, station_ids: pd.Series, resolver: StationReso
     Kazakhstan on 1 March 2024) takes the earlier offset at its first occurrence for the
     station and the later offset at a repeated occurrence, so an hourly logger writing
     01:00 twice keeps both readings in order.  ``codes`` (the distinct station ids and
-    each row's index into them) saves factorising the ids again.
+    each row's index into them) saves factorising the ids again (``station_ids`` is then
+    not used).  NaT stays NaT.
     """
     values = np.asarray(local.to_numpy(), dtype="datetime64[ns]")
     if codes is not None:
         st_uniq, st_codes = codes
     else:
-        st_codes, st_uniq = pd.factorize(station_ids.to_numpy())
+        st_codes, st_uniq = pd.factorize(station_ids.to_numpy())  # type: ignore[union-attr]
+    t_codes, t_uniq = pd.factorize(values, use_na_sentinel=False)
+    out = local_codes_to_utc(t_codes, np.asarray(t_uniq, dtype="datetime64[ns]"), st_codes,
+                             st_uniq, resolver)
+    return pd.Series(out, index=local.index)
+
+
+def local_codes_to_utc(t_codes: np.ndarray, t_uniq: np.ndarray, st_codes: np.ndarray,
+                       st_uniq: np.ndarray, resolver: StationResolver) -> np.ndarray:
+    """:func:`local_to_utc` of the rows' local times given as an index (``t_codes``) into
+    distinct times ``t_uniq`` (no two equal), stations as an index into station ids.
+
+    Each distinct (time zone, local time) pair is converted once: hourly readings of many
+    stations share a few thousand of them.
+    """
     zones = np.array([resolver.timezone(s) for s in st_uniq], dtype=object)
-    out = np.empty(values.shape, dtype="datetime64[ns]")
-    for tz in pd.unique(zones):
-        rows = np.flatnonzero(np.isin(st_codes, np.flatnonzero(zones == tz)))
-        t_codes, t_uniq = pd.factorize(values[rows])
-        di = pd.DatetimeIndex(t_uniq)
+    z_of_st, z_uniq = pd.factorize(zones)
+    nt, nz = len(t_uniq), len(z_uniq)
+    # each row's (zone, local time) pair, numbered z * nt + t
+    if nz == 1:
+        key = t_codes
+    else:
+        key = z_of_st.astype(np.int32 if nz * nt < 2 ** 31 else np.int64)[st_codes]
+        key *= nt
+        key += t_codes
+    dense = nz * nt <= 4 * len(t_codes) + 1024
+    if dense:                                 # a table over every pair
+        used = np.zeros(nz * nt, dtype=bool)
+        used[key] = True
+        slot_of_row, size = key, nz * nt
+    else:                                     # a table over the pairs that occur
+        slot_of_row, pairs = pd.factorize(key)
+        size = len(pairs)
+        pair_zone, pair_time = np.divmod(pairs, nt)
+    nat = np.datetime64("NaT", "ns")
+    lut = np.full(size, nat, dtype="datetime64[ns]")
+    later = lut.copy()                        # the later offset of an ambiguous time
+    ambiguous = []
+    for z, tz in enumerate(z_uniq):
+        if dense:
+            ti = np.flatnonzero(used[z * nt:(z + 1) * nt])
+            s = ti + z * nt
+        else:
+            s = np.flatnonzero(pair_zone == z)
+            ti = pair_time[s]
+        tv = t_uniq[ti]
+        known = ~np.isnat(tv)
+        s, di = s[known], pd.DatetimeIndex(tv[known])
         conv = di.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
         utc = np.asarray(conv.tz_convert("UTC").tz_localize(None), dtype="datetime64[ns]")
         amb = np.flatnonzero(np.isnat(utc))
-        if amb.size == 0:
-            out[rows] = utc[t_codes]
-            continue
-        first = np.asarray(di[amb].tz_localize(tz, ambiguous=np.ones(amb.size, bool))
-                           .tz_convert("UTC").tz_localize(None), dtype="datetime64[ns]")
-        second = np.asarray(di[amb].tz_localize(tz, ambiguous=np.zeros(amb.size, bool))
-                            .tz_convert("UTC").tz_localize(None), dtype="datetime64[ns]")
-        utc[amb] = first
-        res = utc[t_codes]
-        is_amb = np.isin(t_codes, amb)
-        if is_amb.any():
-            sub = np.flatnonzero(is_amb)
-            repeat = pd.DataFrame({"s": st_codes[rows][sub], "t": t_codes[sub]}).duplicated()
-            rep = sub[repeat.to_numpy()]
-            lookup = dict(zip(amb.tolist(), second, strict=True))
-            res[rep] = [lookup[c] for c in t_codes[rep].tolist()]
-        out[rows] = res
-    return pd.Series(out, index=local.index)
+        if amb.size:
+            utc[amb] = np.asarray(di[amb].tz_localize(tz, ambiguous=np.ones(amb.size, bool))
+                                  .tz_convert("UTC").tz_localize(None), dtype="datetime64[ns]")
+            later[s[amb]] = np.asarray(di[amb].tz_localize(tz, ambiguous=np.zeros(amb.size, bool))
+                                       .tz_convert("UTC").tz_localize(None),
+                                       dtype="datetime64[ns]")
+            ambiguous.append(s[amb])
+        lut[s] = utc
+    out = lut[slot_of_row]
+    if ambiguous:
+        is_amb = np.zeros(size, dtype=bool)
+        is_amb[np.concatenate(ambiguous)] = True
+        sub = np.flatnonzero(is_amb[slot_of_row])
+        # a station's second reading at an ambiguous local time takes the later offset
+        repeat = pd.DataFrame({"s": st_codes[sub], "t": t_codes[sub]}).duplicated()
+        rep = sub[repeat.to_numpy()]
+        out[rep] = later[slot_of_row[rep]]
+    return out
 
 
 def check_order(path: Path, frame: pd.DataFrame, key: list[str], value_col: str = "value"

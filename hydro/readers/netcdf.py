@@ -103,6 +103,9 @@ def to_dataset(observations: pd.DataFrame, config: Any = None, title: str | None
     import xarray as xr
 
     obs = observations.copy()
+    for c in obs.columns:  # readers give string columns as categoricals: plain strings here
+        if isinstance(obs[c].dtype, pd.CategoricalDtype):
+            obs[c] = obs[c].astype(object).where(obs[c].notna(), None)
     need = {"station_id", "variable", "time", "value", "party"}
     missing = need - set(obs.columns)
     if missing:
