@@ -11,7 +11,8 @@ process, side by side:
   file into a fresh SQLite store (hash, parse, validate, time zones, QC, revision merge,
   segment write, commit; one transaction per file), with its phases.  The next file is read
   and parsed in a background thread while the current one is written, so the phases add up
-  to more than the wall-clock time;
+  to more than the wall-clock time; then the same ingest with ``read_ahead=False`` (one
+  file after another in one thread) into a second store, for comparison;
 
 and prints both times and their ratio.  The issue's target is ingest <= 3 x baseline.
 
@@ -144,7 +145,7 @@ def baseline(files: list[Path], encoding: str) -> tuple[float, int]:
     return time.perf_counter() - t0, rows
 
 
-def ingest_all(files: list[Path], config, url: str, quarantine: Path):
+def ingest_all(files: list[Path], config, url: str, quarantine: Path, read_ahead: bool = True):
     from hydro.ingest import ingest_files
     from hydro.store.db import open_store
 
@@ -153,7 +154,7 @@ def ingest_all(files: list[Path], config, url: str, quarantine: Path):
     t0 = time.perf_counter()
     results = []
     for r in ingest_files(engine, config, files, source_id="kazhydromet",
-                          quarantine_dir=quarantine):
+                          quarantine_dir=quarantine, read_ahead=read_ahead):
         if r.outcome != "loaded":
             raise SystemExit(f"bench file not loaded: {r.outcome}: {r.message}")
         for k, v in r.timings.items():
@@ -171,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stations-per-file", type=int, default=20)
     p.add_argument("--encoding", default="cp1251", choices=["cp1251", "utf-8"])
     p.add_argument("--workdir", default=None, help="keep the generated files and store here")
+    p.add_argument("--skip-serial", action="store_true",
+                   help="skip the second ingest without the read-ahead thread")
     p.add_argument("--profile", type=int, default=0, metavar="N",
                    help="profile the ingest and print the N costliest functions")
     args = p.parse_args(argv)
@@ -197,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         if prof:
             prof.disable()
         base2_s, _ = baseline(files, args.encoding)  # again, to show the baseline's spread
+        serial_s = None
+        if not args.skip_serial:  # the same ingest without the read-ahead thread
+            serial_url = f"sqlite:///{tmp / 'bench-serial.sqlite'}"
+            serial_s, serial_results, _ = ingest_all(files, config, serial_url,
+                                                     tmp / "quarantine", read_ahead=False)
+            if [r.rows_written for r in serial_results] != [r.rows_written for r in results]:
+                raise SystemExit("the serial ingest wrote different rows: a bug")
         rows = sum(r.rows_read for r in results)
         written = sum(r.rows_written for r in results)
         flags = sum(r.flags_raised for r in results)
@@ -211,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{base2_s / base:12.2f}")
         print(f"{'ingest (parse + QC + store write)':36s}{ing_s:9.2f}{rows / ing_s:13,.0f}"
               f"{ing_s / base:12.2f}")
+        if serial_s is not None:
+            print(f"{'  same, without read-ahead (serial)':36s}{serial_s:9.2f}"
+                  f"{rows / serial_s:13,.0f}{serial_s / base:12.2f}")
+        print("  phases of the read-ahead run (the read of the next file overlaps the rest):")
         names = {"read": "read: hash, parse, check (overlapped)",
                  "qc": "qc: context, flags, merge", "insert": "write segments",
                  "commit": "commit (WAL, checkpoint)"}

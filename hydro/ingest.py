@@ -157,6 +157,21 @@ def _concat(a, b) -> pd.Categorical:
     return union_categoricals([_categorical(a), _categorical(b)])
 
 
+def _frame(columns: dict) -> pd.DataFrame:
+    """A frame of equally long arrays/categoricals, built without copying or type
+    inference (typed Series on one RangeIndex)."""
+    n = len(next(iter(columns.values())))
+    index = pd.RangeIndex(n)
+    return pd.DataFrame({c: pd.Series(v, index=index, dtype=v.dtype, copy=False)
+                         for c, v in columns.items()}, copy=False)
+
+
+def _column(frame: pd.DataFrame, name: str):
+    """A column's values: the Categorical of a categorical column, else a numpy array."""
+    col = frame[name]
+    return col.array if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy()
+
+
 def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _LimitCache,
           ratings: dict, series: np.ndarray | None = None,
           cross_zone: np.ndarray | None = None) -> pd.DataFrame:
@@ -171,7 +186,8 @@ def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _Limit
     """
     if cross_zone is None:
         cross_zone = zone
-    state = state.reset_index(drop=True)
+    if not state.index.equals(pd.RangeIndex(len(state))):
+        state = state.reset_index(drop=True)
     st_c, st_l = labels(state["station_id"])
     var_c, var_l = labels(state["variable"])
     if series is None:
@@ -190,8 +206,9 @@ def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _Limit
             computed = series_flags(times[rows], values[rows],
                                     limits(st_l[st_c[rows[0]]], var_l[var_c[rows[0]]]))
             series_new[rows] = np.where(zone[rows], computed, series_new[rows])
-    cross_in = state[["station_id", "variable", "time", "party", "source", "value"]].assign(
-        flags=base)
+    cross_in = _frame({**{c: _column(state, c) for c in ("station_id", "variable", "time",
+                                                         "party", "source", "value")},
+                       "flags": base})
     cross_new = cross_flags(cross_in, limits, ratings)
     cross = np.where(cross_zone, cross_new, old_flags & CROSS_FLAGS)
     final = base | series_new | cross
@@ -208,11 +225,13 @@ def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _Limit
             changed_phen = (np.append(ph_l, "")[ph_c] != np.append(old_l, "")[old_c])
     write = (zone | cross_zone) & (new_key | changed_value | changed_phen
                                    | (final != old_flags))
-    out = state.loc[write, ["station_id", "variable", "time", "party", "source", "value",
-                            "unit", "phenomena"]].copy()
-    out["flags"] = final[write]
-    out["revision"] = state.loc[write, "old_rev"].fillna(0).to_numpy(dtype=np.int64) + 1
-    return out
+    idx = np.flatnonzero(write)
+    old_rev = state["old_rev"].to_numpy(dtype=float)[idx]
+    return _frame({
+        **{c: _column(state, c)[idx] for c in ("station_id", "variable", "time", "party",
+                                                "source", "value", "unit", "phenomena")},
+        "flags": final[idx],
+        "revision": np.where(np.isnan(old_rev), 0, old_rev).astype(np.int64) + 1})
 
 
 def _state_from_batch(obs: pd.DataFrame, stored: pd.DataFrame
@@ -256,7 +275,7 @@ def _state_from_batch(obs: pd.DataFrame, stored: pd.DataFrame
 
     old_ph_codes = np.r_[np.where(has, codes["phenomena"][pick] if ns else -1, -1),
                          codes["phenomena"][nb:][rest]]
-    state = pd.DataFrame({
+    columns = {
         **{c: strings[c][keep] for c in ("station_id", "variable", "party", "source",
                                          "unit")},
         "time": t_all[keep], "value": v_all[keep],
@@ -267,7 +286,8 @@ def _state_from_batch(obs: pd.DataFrame, stored: pd.DataFrame
         "old_flags": np.r_[old(f_all.astype(float), np.nan), f_all[nb:][rest].astype(float)],
         "old_phen": pd.Categorical.from_codes(old_ph_codes, ph.categories),
         "old_rev": np.r_[np.where(has, rev_s[pick - nb] if ns else 0, np.nan), rev_s[rest]],
-    })
+    }
+    state = _frame(columns)
     return state, series_all[keep]
 
 
@@ -275,10 +295,11 @@ def _write_observations(conn, obs: pd.DataFrame, source: str, run_id: int,
                         received_at: dt.datetime, config: Config | None,
                         timings: dict[str, float]) -> tuple[int, int]:
     t0 = time.perf_counter()
-    obs = obs[["station_id", "variable", "time", "value", "unit", "party", "phenomena",
-               "qc_flags"]]
-    obs = obs.assign(source=pd.Categorical.from_codes(np.zeros(len(obs), dtype=np.int8),
-                                                      pd.Index([source], dtype=object)))
+    obs = _frame({
+        **{c: _column(obs, c) for c in ("station_id", "variable", "time", "value", "unit",
+                                        "party", "phenomena", "qc_flags")},
+        "source": pd.Categorical.from_codes(np.zeros(len(obs), dtype=np.int8),
+                                            pd.Index([source], dtype=object))})
     limits = _LimitCache(config)
     stations = sorted(str(x) for x in labels(obs["station_id"])[1])
     variables = {str(x) for x in labels(obs["variable"])[1]}
@@ -514,17 +535,23 @@ def ingest_file(engine: Engine, config: Config, path: str | Path, source_id: str
 
 def ingest_files(engine: Engine, config: Config, paths: Iterable[str | Path],
                  source_id: str | None = None, received_at: dt.datetime | None = None,
-                 quarantine_dir: Path | None = None, move_rejected: bool = False
-                 ) -> Iterator[IngestResult]:
+                 quarantine_dir: Path | None = None, move_rejected: bool = False,
+                 read_ahead: bool = True) -> Iterator[IngestResult]:
     """Ingest files one after another, each as :func:`ingest_file` does (one transaction
     per file, in the given order), yielding each result as its file is done.
 
-    While a file is written to the store, the next one is read and parsed in a background
-    thread (reading and parsing never touch the store; pyarrow and hashing release the
-    GIL), so on a multi-core machine most of the parse is hidden behind the writes.
+    With ``read_ahead``, while a file is written to the store the next one is read and
+    parsed in a background thread (reading and parsing never touch the store; pyarrow and
+    hashing release the GIL), so on a multi-core machine most of the parse is hidden
+    behind the writes.  The results are the same either way.
     """
     paths = [Path(p) for p in paths]
     if not paths:
+        return
+    if not read_ahead:
+        for p in paths:
+            yield ingest_file(engine, config, p, source_id, received_at, quarantine_dir,
+                              move_rejected)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hydrorisk-read") as pool:
         pending = pool.submit(_prepare, config, paths[0], source_id)

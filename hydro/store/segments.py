@@ -222,34 +222,39 @@ def _decode(segs, start, end, current: bool, categorical: bool = False,
             last_only: bool = False) -> pd.DataFrame:
     if not segs:
         return empty_rows(categorical)
-    n = np.array([r.n for r in segs], dtype=np.int64)
-    t = np.concatenate([decode_times(r.times, r.n) for r in segs])
-    v = np.concatenate([np.frombuffer(r.values, _V) for r in segs])
-    f = np.concatenate([decode_flags(r.flags, r.n) for r in segs])
-    rev = np.concatenate([decode_revisions(r.revisions, r.n) for r in segs])
-    # phenomena: every segment's codes into one vocabulary (last entry = none)
-    vocab: dict[str, int] = {}
-    ph_parts = []
-    for r, k in zip(segs, n.tolist(), strict=True):
-        if r.phenomena is None:
-            ph_parts.append(np.full(k, -1, dtype=np.int64))
+    # each segment's times are sorted: slice every column to [start, end] before decoding
+    lo_t = None if start is None else pd.Timestamp(start).value
+    hi_t = None if end is None else pd.Timestamp(end).value
+    parts = {"t": [], "v": [], "f": [], "rev": [], "ph": []}
+    vocab: dict[str, int] = {}      # every segment's phenomena codes into one vocabulary
+    n = np.zeros(len(segs), dtype=np.int64)
+    for i, r in enumerate(segs):
+        ti = decode_times(r.times, r.n)
+        a = 0 if lo_t is None else int(np.searchsorted(ti, lo_t, "left"))
+        b = r.n if hi_t is None else int(np.searchsorted(ti, hi_t, "right"))
+        n[i] = max(b - a, 0)
+        if n[i] == 0:
             continue
-        words = json.loads(r.phenomena_vocab)
-        m = np.array([vocab.setdefault(w, len(vocab)) for w in words] + [-1], dtype=np.int64)
-        ph_parts.append(m[np.frombuffer(r.phenomena, _P).astype(np.int64)])
-    ph = np.concatenate(ph_parts)
+        parts["t"].append(ti[a:b])
+        parts["v"].append(np.frombuffer(r.values, _V)[a:b])
+        parts["f"].append(decode_flags(r.flags, r.n)[a:b])
+        parts["rev"].append(decode_revisions(r.revisions, r.n)[a:b])
+        if r.phenomena is None:
+            parts["ph"].append(np.full(b - a, -1, dtype=np.int64))
+        else:
+            words = json.loads(r.phenomena_vocab)
+            m = np.array([vocab.setdefault(w, len(vocab)) for w in words] + [-1],
+                         dtype=np.int64)
+            parts["ph"].append(m[np.frombuffer(r.phenomena, _P)[a:b].astype(np.int64)])
+    if not n.sum():
+        return empty_rows(categorical)
+    t, v, f, rev, ph = (np.concatenate(parts[k]) for k in ("t", "v", "f", "rev", "ph"))
     seg_of = np.repeat(np.arange(len(segs)), n)
     # a series per segment, numbered in the query's (station, variable, party, source) order
     skey = [(r.station_id, r.variable, r.party, r.source) for r in segs]
     ser_codes, ser_uniq = pd.factorize(pd.Index(skey, tupleize_cols=False))
     ser = ser_codes[seg_of]
-    keep = np.ones(len(t), dtype=bool)
-    if start is not None:
-        keep &= t >= pd.Timestamp(start).value
-    if end is not None:
-        keep &= t <= pd.Timestamp(end).value
-    idx = np.flatnonzero(keep)
-    order = idx[np.lexsort((rev[idx], t[idx], ser[idx]))]
+    order = np.lexsort((rev, t, ser))
     if current and len(order):
         s_o, t_o = ser[order], t[order]
         last = np.r_[(s_o[1:] != s_o[:-1]) | (t_o[1:] != t_o[:-1]), True]
