@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'  same, without read-ahead (serial)':36s}{serial_s:9.2f}"
                   f"{rows / serial_s:13,.0f}{serial_s / base:12.2f}")
         print("  phases of the read-ahead run (the read of the next file overlaps the rest):")
-        names = {"read": "read: hash, parse, check (overlapped)",
+        names = {"read": "read: hash, parse (overlapped)",
                  "qc": "qc: context, flags, merge", "insert": "write segments",
                  "commit": "commit (WAL, checkpoint)"}
         for k in sorted(phases, key=phases.get, reverse=True):
