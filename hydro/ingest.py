@@ -60,8 +60,6 @@ from hydro.readers import Batch, read_file
 from hydro.store import segments
 from hydro.store.models import IngestRun, QualitySample
 
-#: a revision's identity: one value of one series at one time
-KEY = ["station_id", "variable", "time", "party", "source"]
 #: values equal within this are the same value (a re-read of the same text)
 SAME_VALUE_ATOL = 1e-9
 #: PostgreSQL advisory-lock key that serialises ingests ("HYDR")
@@ -143,13 +141,8 @@ _STRINGS = ["station_id", "variable", "party", "source", "unit", "phenomena"]
 
 def _categorical(column) -> pd.Categorical:
     """A string column as a categorical with object categories (free if it is one)."""
-    if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
-        cat = column.array if isinstance(column, pd.Series) else column
-    else:
-        cat = pd.Categorical(np.asarray(column, dtype=object))
-    if cat.categories.dtype != object:
-        cat = cat.rename_categories(pd.Index(cat.categories, dtype=object))
-    return cat
+    codes, names = labels(column)
+    return pd.Categorical.from_codes(codes, pd.Index(names, dtype=object))
 
 
 def _concat(a, b) -> pd.Categorical:
@@ -281,7 +274,6 @@ def _state_from_batch(obs: pd.DataFrame, stored: pd.DataFrame
         "time": t_all[keep], "value": v_all[keep],
         "phenomena": ph[keep],
         "base": f_all[keep] & READER_FLAGS,
-        "in_batch": np.r_[np.ones(nb, dtype=bool), np.zeros(int(rest.sum()), dtype=bool)],
         "old_value": np.r_[old(v_all, np.nan), v_all[nb:][rest]],
         "old_flags": np.r_[old(f_all.astype(float), np.nan), f_all[nb:][rest].astype(float)],
         "old_phen": pd.Categorical.from_codes(old_ph_codes, ph.categories),

@@ -466,10 +466,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from hydro.schedules import evaluate, summary
 
-    config = config_from_args(args)
-    ctx = context(config, args.scenario)
+    config, ctx = _season(args, args.plan)
     sc = ctx.scenario
-    _check_plans(sc, args.plan)
     print(_banner(sc, ctx.climatology))
     ds = run_ensemble(config.network, sc, ctx.climatology, args.plan, members=args.members,
                       chunk_members=args.chunk, dask=_dask_arg(args), progress=_progress)
@@ -498,6 +496,32 @@ def _check_plans(sc: ScenarioFile, *plans: str) -> None:
                                 f"(plans: {', '.join(sc.schedules)})")
 
 
+def _season(args: argparse.Namespace, *plans: str) -> tuple[Config, Context]:
+    """The config and the context of the scenario named on the command line, with the
+    plans checked against it."""
+    config = config_from_args(args)
+    ctx = context(config, args.scenario)
+    _check_plans(ctx.scenario, *plans)
+    return config, ctx
+
+
+def _check_reservoir(sc: ScenarioFile, reservoir: str) -> None:
+    names = sc.schedules["default"].reservoirs
+    if reservoir not in names:
+        raise ScenarioError(f"'{reservoir}' is not a reservoir of scenario '{sc.id}' "
+                            f"(reservoirs: {', '.join(names)})")
+
+
+def _plan_forcing(ctx: Context, plan: str, net: Network, members: int):
+    """Perturbations, headwater inflows and release schedules of ``plan`` for ``members``
+    ensemble members, as :func:`run_members` takes them."""
+    from hydro.scenarios import headwater_inflows
+
+    sc = ctx.scenario
+    pert = perturbations(sc.ensemble, sc.scenario.days, members)
+    return pert, headwater_inflows(sc, ctx.climatology, pert), plan_schedules(sc, plan, net)
+
+
 def _spawning(sc: ScenarioFile) -> tuple[str, str, str] | None:
     s = sc.evaluation.spawning
     return None if s is None else (s.node, s.start, s.end)
@@ -506,10 +530,8 @@ def _spawning(sc: ScenarioFile) -> tuple[str, str, str] | None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from hydro.schedules import compare, evaluate
 
-    config = config_from_args(args)
-    ctx = context(config, args.scenario)
+    config, ctx = _season(args, args.plan_a, args.plan_b)
     sc = ctx.scenario
-    _check_plans(sc, args.plan_a, args.plan_b)
     print(_banner(sc, ctx.climatology))
     evs = []
     for plan in (args.plan_a, args.plan_b):
@@ -531,8 +553,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from hydro.scenarios import search_schedule
 
-    config = config_from_args(args)
-    ctx = context(config, args.scenario)
+    config, ctx = _season(args)
     sc = ctx.scenario
     search = sc.search
     if search is None:
@@ -573,27 +594,20 @@ def spec_toml(spec: object) -> list[str]:
 
 def cmd_release(args: argparse.Namespace) -> int:
     from hydro import reservoirs as R
-    from hydro.scenarios import headwater_inflows
     from hydro.schedules import release_from, release_response
     from hydro.units import parse_quantity
 
-    config = config_from_args(args)
+    config, ctx = _season(args, args.plan)
     net = config.network
-    ctx = context(config, args.scenario)
     sc = ctx.scenario
-    _check_plans(sc, args.plan)
-    if args.reservoir not in sc.schedules["default"].reservoirs:
-        raise ScenarioError(f"'{args.reservoir}' is not a reservoir of scenario '{sc.id}' "
-                            f"(reservoirs: {', '.join(sc.schedules['default'].reservoirs)})")
+    _check_reservoir(sc, args.reservoir)
     q = parse_quantity(args.release, "discharge").to("discharge")
     start = pd.Timestamp(args.from_date)
     day = (start - sc.dates[0]).days
     if not 0 <= day < len(sc.dates):
         raise ScenarioError(f"--from {start.date()} is outside the season of '{sc.id}' "
                             f"({sc.dates[0].date()}..{sc.dates[-1].date()})")
-    pert = perturbations(sc.ensemble, sc.scenario.days, args.members)
-    lateral = headwater_inflows(sc, ctx.climatology, pert)
-    schedules = plan_schedules(sc, args.plan, net)
+    pert, lateral, schedules = _plan_forcing(ctx, args.plan, net, args.members)
     base = run_members(net, sc, ctx.climatology, pert, schedules, lateral=lateral)
     new_release = release_from(base["release"].sel(reservoir=args.reservoir).values, q, day)
     changed = dict(schedules)
@@ -618,17 +632,12 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_effects(args: argparse.Namespace) -> int:
     from hydro.network_sim import PassInflow
-    from hydro.scenarios import headwater_inflows
     from hydro.schedules import reservoir_effects
 
-    config = config_from_args(args)
+    config, ctx = _season(args, args.plan)
     net = config.network
-    ctx = context(config, args.scenario)
     sc = ctx.scenario
-    _check_plans(sc, args.plan)
-    pert = perturbations(sc.ensemble, sc.scenario.days, 1)
-    lateral = headwater_inflows(sc, ctx.climatology, pert)
-    schedules = plan_schedules(sc, args.plan, net)
+    pert, lateral, schedules = _plan_forcing(ctx, args.plan, net, 1)
     reg = run_members(net, sc, ctx.climatology, pert, schedules, lateral=lateral)
     unreg = run_members(net, sc, ctx.climatology, pert, {r: PassInflow() for r in schedules},
                         lateral=lateral)
@@ -649,13 +658,9 @@ def cmd_effects(args: argparse.Namespace) -> int:
 def cmd_drawdown(args: argparse.Namespace) -> int:
     from hydro.schedules import drawdown_check
 
-    config = config_from_args(args)
-    ctx = context(config, args.scenario)
+    config, ctx = _season(args, args.plan)
     sc = ctx.scenario
-    _check_plans(sc, args.plan)
-    if args.reservoir not in sc.schedules["default"].reservoirs:
-        raise ScenarioError(f"'{args.reservoir}' is not a reservoir of scenario '{sc.id}' "
-                            f"(reservoirs: {', '.join(sc.schedules['default'].reservoirs)})")
+    _check_reservoir(sc, args.reservoir)
     flood_start = args.flood_start or (sc.season.warm_up.start if sc.season.warm_up else None)
     if flood_start is None:
         raise ScenarioError("give --flood-start (the scenario has no warm_up)")

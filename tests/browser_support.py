@@ -33,6 +33,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 
+from conftest import env_flag
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WINDOW_SIZE = (1400, 1000)
@@ -53,12 +55,8 @@ SERVE_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
-
 def browser_required() -> bool:
-    return _env_flag("HYDRORISK_REQUIRE_BROWSER")
+    return env_flag("HYDRORISK_REQUIRE_BROWSER")
 
 
 def _browser_unavailable(reason: str) -> None:

@@ -14,6 +14,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def env_flag(name: str) -> bool:
+    """Whether an environment variable is set to something other than empty/0/false/no
+    (HYDRORISK_REQUIRE_PG, HYDRORISK_REQUIRE_BROWSER: CI turns skips into failures)."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
 @pytest.fixture(scope="session")
 def config():
     from hydro.config import load_config

@@ -20,9 +20,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import exc as sa_exc
 
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+from conftest import env_flag
 
 
 def pg_url_or_skip() -> str:
@@ -30,7 +28,7 @@ def pg_url_or_skip() -> str:
     url = os.environ.get("HYDRORISK_TEST_PG_URL", "").strip()
     if url:
         return url
-    if _env_flag("HYDRORISK_REQUIRE_PG"):
+    if env_flag("HYDRORISK_REQUIRE_PG"):
         pytest.fail(
             "HYDRORISK_REQUIRE_PG is set but HYDRORISK_TEST_PG_URL is not "
             "(expected e.g. postgresql+psycopg://postgres@127.0.0.1:55432/hydrorisk_test)",

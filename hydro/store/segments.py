@@ -252,7 +252,7 @@ def _decode(segs, start, end, current: bool, categorical: bool = False,
     seg_of = np.repeat(np.arange(len(segs)), n)
     # a series per segment, numbered in the query's (station, variable, party, source) order
     skey = [(r.station_id, r.variable, r.party, r.source) for r in segs]
-    ser_codes, ser_uniq = pd.factorize(pd.Index(skey, tupleize_cols=False))
+    ser_codes, _ = pd.factorize(pd.Index(skey, tupleize_cols=False))
     ser = ser_codes[seg_of]
     order = np.lexsort((rev, t, ser))
     if current and len(order):
