@@ -1,6 +1,6 @@
 """Water-quality classification: KZ unified classes and the RU УКИЗВ (hydro.quality).
 
-Golden values live in tests/data/quality/ with their provenance: the published KZ cases
+Golden values live in tests/reference/data/quality/ with their provenance: the published KZ cases
 (zakon.kz, bestnews.kz), the hand-worked УКИЗВ example (no published one was found) and the
 regression values of the demonstration site.
 """
@@ -41,7 +41,7 @@ from hydro.quality_tables import (
     load_ukizv_scoring,
 )
 
-DATA = ROOT / "tests" / "data" / "quality"
+DATA = ROOT / "tests" / "reference" / "data" / "quality"
 PARAMS = known_parameters(ROOT / "config" / "quality")
 KZ = {e: default_table(e) for e in ("kz2016", "kz2025")}
 
@@ -463,7 +463,7 @@ def test_demo_border_site_regression_values(demo_year):
     # the bundled data are pinned by data/gauges/MANIFEST.sha256; if they are regenerated,
     # this golden file must be recomputed too (see its provenance) rather than skipped
     assert digest == exp["rows_sha256"], (
-        "demonstration data regenerated: recompute tests/data/quality/demo_kz19073_2023.json")
+        "demonstration data regenerated: recompute tests/reference/data/quality/demo_kz19073_2023.json")
     u = ukizv(samples_from_long(rows))
     e = exp["ukizv"]
     assert u.index == pytest.approx(e["index"], rel=1e-12)

@@ -4,7 +4,7 @@ Known answers:
 
 * Ponce's storage-indication worked example (linear reservoir S = K O, K = 2 h, dt = 1 h;
   V.M. Ponce, ONLINE ROUTING 02, San Diego State University, companion to *Engineering
-  Hydrology*, 1989; tests/data/routing/ponce_onlinerouting02.csv) reproduced to the page's
+  Hydrology*, 1989; tests/reference/data/routing/ponce_onlinerouting02.csv) reproduced to the page's
   rounding (3 decimals) in all printed columns, for 26 steps.
 * Linear reservoir O = S/K: the discrete storage-indication recurrence
   (2K/dt + 1) O[j+1] = I[j] + I[j+1] + (2K/dt - 1) O[j] holds to 1e-12, its closed form for

@@ -1,7 +1,7 @@
 """Flood frequency (hydro.floods) and HydroSOS status (hydro.hydrosos).
 
 Published values: Bulletin 17B Appendix 12 Example 1 (Fishkill Creek; a secondary transcription,
-see tests/data/floods/*.csv) and the lmoments3 package's documented reference values.
+see tests/reference/data/floods/*.csv) and the lmoments3 package's documented reference values.
 Cross-checks: lmoments3 L-moment fits and scipy.stats maximum-likelihood fits to 0.5 %.
 """
 
@@ -80,7 +80,7 @@ def test_bulletin_17b_fishkill_creek_example(fishkill):
 
     Published (3 significant figures, skew 0.7 adopted): 1.01-year discharge 841 cfs, with
     0.05/0.95 confidence limits 568 and 1100 cfs.  Source: secondary transcription, see
-    tests/data/floods/bulletin17b_fishkill_published.csv.
+    tests/reference/data/floods/bulletin17b_fishkill_published.csv.
     """
     published = pd.read_csv(DATA / "bulletin17b_fishkill_published.csv", comment="#")
     fit = fit_annual_maxima(fishkill, "lp3", "mom", skew=0.7)

@@ -1,6 +1,6 @@
 """Muskingum calibration (hydro.routing.fit_muskingum) and nonlinear Muskingum routing.
 
-Published values reproduced (tests/data/routing/, provenance in the file headers):
+Published values reproduced (tests/reference/data/routing/, provenance in the file headers):
 
 * Wilson's (1974) flood, linear Muskingum, least squares on the routed outflow with the
   standard recurrence (C0, C1, C2) started from the observed first outflow:
