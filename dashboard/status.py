@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from hydro.config import Config, Gauge, Names, Network, Reservoir
+from hydro.config import Config
+from hydro.network import Gauge, Names, Network, Reservoir
 from hydro.qc import ICE_PHENOMENA, QC
 from hydro.warning import (
     ReservoirClassification,

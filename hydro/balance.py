@@ -42,7 +42,7 @@ from typing import Literal, cast
 import numpy as np
 import pandas as pd
 
-from hydro.config import Network, Reach, Routing
+from hydro.network import Network, Reach, Routing
 from hydro.routing import lag_route, muskingum_cascade
 from hydro.units import convert_to, discharge_to_volume
 

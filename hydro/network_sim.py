@@ -37,7 +37,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from scipy.signal import lfilter
 
-from hydro.config import Network, Reach, Routing
+from hydro.network import Network, Reach, Routing
 from hydro.routing import subreach_count
 from hydro.units import Quantity, discharge_to_volume
 

@@ -34,7 +34,7 @@ from hydro.units import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hydro.config import Reservoir
+    from hydro.network import Reservoir
 
 __all__ = [
     "DailyRelease",

@@ -40,17 +40,15 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
 from pydantic import (
-    BaseModel,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from scipy import stats
 
 from hydro import network_sim, snowmelt
-from hydro.config import Names, Network, Strict, quantity_type
-from hydro.errors import ConfigError, UnitError
+from hydro.network import Names, Network, Strict, quantity_type
+from hydro.errors import ConfigError, UnitError, validate
 from hydro.units import Quantity, factor, parse_quantity, runoff_depth_to_discharge
 
 __all__ = [
@@ -434,34 +432,6 @@ def _unit(unit: str, dimension: str, key: str) -> None:
         raise ValueError(f"{key}: {e}") from None
 
 
-def _loc(raw: Any, loc: Iterable[Any]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        else:
-            s = str(item)
-            if s in {"pass_inflow", "daily_release", "target_level", "rule_curve", "prerelease"}:
-                continue  # discriminator tag, not a key
-            parts.append(f'"{s}"' if ":" in s or "." in s else s)
-    return ".".join(parts)
-
-
-def _validate(model: type[BaseModel], raw: Mapping[str, Any], source: str) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (misspelt?)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            lines.append(f"{source}: {_loc(raw, err['loc']) or '<top>'}: {msg}")
-        raise ConfigError("\n".join(lines)) from None
-
-
 def parse_scenario(raw: Mapping[str, Any], source: str, network: Network) -> ScenarioFile:
     """Validate a scenario mapping (the parsed TOML) against the schema and the network.
 
@@ -479,7 +449,7 @@ def parse_scenario(raw: Mapping[str, Any], source: str, network: Network) -> Sce
     hydro.errors.ConfigError
         Message ``<source>: <key>: <what is wrong>``, one line per problem.
     """
-    sc: ScenarioFile = _validate(ScenarioFile, raw, source)
+    sc: ScenarioFile = validate(ScenarioFile, raw, source)
     errors: list[str] = []
     for b in sc.scenario.basins:
         if b not in network.basins:
@@ -572,7 +542,7 @@ def _search_bound(key: str, text: str) -> float:
 
 def parse_model(raw: Mapping[str, Any], source: str) -> ModelFile:
     """Validate ``_model.toml`` (see :class:`ModelFile`); errors name the file and key."""
-    return _validate(ModelFile, raw, source)
+    return validate(ModelFile, raw, source)
 
 
 # =========================================================================== forcing

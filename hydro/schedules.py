@@ -31,7 +31,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
 
-from hydro.config import Network
+from hydro.network import Network
 from hydro.network_sim import travel_time_days
 from hydro.units import discharge_to_volume
 

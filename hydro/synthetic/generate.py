@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hydro.config import Config, Gauge, Rating
+from hydro.config import Config
+from hydro.network import Gauge, Rating
 from hydro.synthetic import DEFAULT_SEED
 from hydro.synthetic.climate import CLIMATES, basin_climate
 from hydro.synthetic.quality import QUALITY_SITES, samples

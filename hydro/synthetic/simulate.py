@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hydro.config import Network, Reservoir, Routing
+from hydro.network import Network, Reservoir, Routing
 from hydro.routing import lag_route, muskingum_cascade
 from hydro.units import SECONDS_PER_DAY, M3_PER_HM3
 

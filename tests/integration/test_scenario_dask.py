@@ -34,7 +34,7 @@ def test_cli_dask_flag_runs_on_a_local_cluster_of_processes(tmp_path, capsys):
     from pathlib import Path
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--config", default=str(Path(__file__).resolve().parent.parent / "config"))
+    parser.add_argument("--config", default=str(Path(__file__).resolve().parents[2] / "config"))
     C.add_commands(parser.add_subparsers(dest="command", required=True))
     out = tmp_path / "run.nc"
     args = parser.parse_args(["scenario", "run", "ural-2024-style", "--members", "4",

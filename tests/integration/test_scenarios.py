@@ -19,7 +19,7 @@ from hydro import schedules as SC
 from hydro.errors import ConfigError
 from hydro.network_sim import PassInflow, mass_balance, select_nodes, simulate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 URAL = ROOT / "config" / "scenarios" / "ural-2024-style.toml"
 
 

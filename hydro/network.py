@@ -1,12 +1,14 @@
-"""Load and validate the deployment configuration in ``config/``.
+"""The domain model that science takes as input: basins, gauges, reservoirs, reaches,
+ratings and warning thresholds, and the validated :class:`Network` that joins them.
 
-Every file is parsed with :mod:`tomllib` and validated with pydantic models that reject
-unknown keys (``extra="forbid"``), so a misspelt key fails at start-up instead of silently
-using a default.  Semantic checks that span objects (unknown node in a reach, a cycle in
-the network, duplicate ids) follow.  Every failure is a :class:`~hydro.errors.ConfigError`
-whose message names the file and the key, for example::
+No file parsing happens here: :mod:`hydro.config` reads ``config/basins.toml`` and
+``config/thresholds.toml`` and builds these objects; tests and notebooks may build them
+directly.  Each object checks its own invariants (a storage table strictly increasing,
+УМО < НПУ <= ФПУ, a Muskingum reach with K and X) when it is constructed; a violation is
+a pydantic ``ValidationError`` or a :class:`~hydro.errors.ConfigError`.
 
-    config/basins.toml: reaches[id=ural-orsk-orenburg].downstream: unknown node 'RU:ORENBRG'
+Units: stage in cm above gauge zero, elevation in m (Baltic system), discharge m³/s,
+volume hm³, area km² (:mod:`hydro.units` converts each quantity once, at its boundary).
 """
 
 from __future__ import annotations
@@ -14,28 +16,23 @@ from __future__ import annotations
 import datetime as dt
 import graphlib
 import itertools
-import os
-import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
-    BaseModel,
     AfterValidator,
+    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from hydro.errors import ConfigError, UnitError
-from hydro.units import Quantity, parse_quantity
+from hydro.units import Quantity, factor, parse_quantity
 
 Country = Literal["KZ", "RU", "CN"]
 Status = Literal["published", "estimate", "synthetic", "conflicting"]
@@ -374,13 +371,6 @@ class Basin(Strict):
     outlet: str
 
 
-class BasinsFile(Strict):
-    basins: list[Basin] = Field(min_length=1)
-    gauges: list[Gauge] = Field(default_factory=list)
-    reservoirs: list[Reservoir] = Field(default_factory=list)
-    nodes: list[Node] = Field(default_factory=list)
-    reaches: list[Reach] = Field(default_factory=list)
-
 
 ThresholdLevel = Literal["adverse", "dangerous", "impact", "low_water_dangerous"]
 
@@ -415,280 +405,18 @@ class Threshold(Strict):
                 and (self.valid_to is None or day < self.valid_to))
 
 
-class ThresholdsFile(Strict):
-    thresholds: list[Threshold] = Field(default_factory=list)
-
-
-class Schedule(Strict):
-    interval: Duration | None = None
-    cron: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Schedule:
-        if (self.interval is None) == (self.cron is None):
-            raise ValueError("give exactly one of 'interval' or 'cron'")
-        if self.interval is not None and self.interval.to("duration") <= 0:
-            raise ValueError("interval must be positive")
-        if self.cron is not None:
-            from apscheduler.triggers.cron import CronTrigger
-
-            try:
-                CronTrigger.from_crontab(self.cron)
-            except ValueError as e:
-                raise ValueError(f"invalid cron expression {self.cron!r}: {e}") from None
-        return self
-
-
-class Source(Strict):
-    """An ingest source: its file format, the reporting party and its folders."""
-
-    id: str = Field(pattern=r"^[a-z0-9_-]+$")
-    format: Literal["grdc", "agency_csv", "reservoir_csv", "quality_csv", "netcdf"]
-    party: Literal["KZ", "RU"]
-    description: str = ""
-    pattern: str = "*"
-    layout: str | None = None
-    schedule: Schedule | None = None
-    inbox: str | None = None
-    archive: str | None = None
-
-
-class AgencyLayout(Strict):
-    """Column mapping of one national agency CSV layout (a new layout is config, not code)."""
-
-    id: str
-    delimiter: str = ";"
-    decimal: str = ","
-    encodings: list[str] = Field(default_factory=lambda: ["utf-8-sig", "cp1251"])
-    date_format: str = "%d.%m.%Y"
-    columns: dict[str, list[str]]
-    units: dict[str, str]
-
-    @model_validator(mode="after")
-    def _needed(self) -> AgencyLayout:
-        for key in ("station", "date"):
-            if key not in self.columns:
-                raise ValueError(f"columns needs '{key}'")
-        for var in self.units:
-            if var not in self.columns:
-                raise ValueError(f"units names '{var}' which has no column mapping")
-        return self
-
-
-PhenomenonCode = Literal["ice_cover", "ice_drift", "ice_jam", "frazil", "shore_ice",
-                         "ice_on_bank", "open_water"]
-
-
-class QCLimits(Strict):
-    """QC limits of one variable (see hydro.qc): a quantity with a unit of the variable's
-    dimension, a duration for flat_for / max_gap / rating_window, a fraction for the
-    relative tolerances, or "off"; an absent key keeps the default."""
-
-    min: Any = None
-    max: Any = None
-    max_change_per_day: Any = None
-    flat_for: Any = None
-    max_gap: Any = None
-    party_tolerance: Any = None
-    party_relative_tolerance: Any = None
-    duplicate_tolerance: Any = None
-    duplicate_relative_tolerance: Any = None
-    rating_tolerance: Any = None
-    rating_window: Any = None
-    note: str = ""
-
-
-class QCVariables(Strict):
-    """Limits per stored variable; each quantity is parsed with its variable's dimension."""
-
-    stage: QCLimits | None = None
-    discharge: QCLimits | None = None
-    level: QCLimits | None = None
-    volume: QCLimits | None = None
-    inflow: QCLimits | None = None
-    outflow: QCLimits | None = None
-    spill: QCLimits | None = None
-    evaporation: QCLimits | None = None
-
-    @model_validator(mode="after")
-    def _units(self) -> QCVariables:
-        from hydro.qc import VARIABLE_DIMENSION
-
-        kind = {"flat_for": "duration", "max_gap": "duration", "rating_window": "duration",
-                "rating_tolerance": "stage", "party_relative_tolerance": None,
-                "duplicate_relative_tolerance": None}
-        for var, dim in VARIABLE_DIMENSION.items():
-            lim = getattr(self, var)
-            if lim is None:
-                continue
-            update: dict[str, Any] = {}
-            for key in QCLimits.model_fields:
-                raw = getattr(lim, key)
-                if raw is None or key == "note":
-                    continue
-                if isinstance(raw, str) and raw.strip().lower() == "off":
-                    update[key] = "off"
-                    continue
-                d = kind.get(key, dim)
-                if d is None:
-                    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw < 1:
-                        raise ValueError(f"{var}.{key}: expected a fraction in [0, 1), got {raw!r}")
-                    update[key] = float(raw)
-                    continue
-                try:
-                    q = parse_quantity(raw, d)
-                    q.to(d)
-                except UnitError as e:
-                    raise ValueError(f"{var}.{key}: {e}") from None
-                update[key] = q
-            object.__setattr__(self, var, lim.model_copy(update=update))
-        return self
-
-
-class QCStation(QCVariables):
-    """Limits of one station, overriding the defaults."""
-
-    station: str
-
-
-class QCSettings(Strict):
-    defaults: QCVariables = Field(default_factory=QCVariables)
-    stations: list[QCStation] = Field(default_factory=list)
-
-
-class SourcesFile(Strict):
-    phenomena: dict[str, PhenomenonCode] = Field(default_factory=dict)
-    layouts: list[AgencyLayout] = Field(default_factory=list)
-    sources: list[Source] = Field(default_factory=list)
-    qc: QCSettings = Field(default_factory=QCSettings)
-
-
-class QualityParameter(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
-    unit: str
-    names: Names
-
-    @field_validator("unit")
-    @classmethod
-    def _unit(cls, v: str) -> str:
-        from hydro.units import dimension_of
-
-        try:
-            dim = dimension_of(v)
-        except UnitError as e:
-            raise ValueError(str(e)) from None
-        if dim not in ("concentration", "ph", "temperature", "dimensionless"):
-            raise ValueError(f"unit '{v}' is not a concentration, pH or temperature unit")
-        return v
-
-
-class QualityParametersFile(Strict):
-    parameters: list[QualityParameter] = Field(min_length=1)
-
-
-class StoreSettings(Strict):
-    url: str = "sqlite:///var/hydrorisk.sqlite"
-
-
-class PathSettings(Strict):
-    inbox: str = "data/inbox"
-    archive: str = "data/archive"
-    quarantine: str = "data/quarantine"
-    bundled: str = "data/gauges"
-
-
-class DashboardSettings(Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8050, ge=1, le=65535)
-    language: Literal["kk", "ru", "en"] = "en"
-    stale_after_days: float = Field(default=3.0, gt=0)
-
-
-class AccountingSettings(Strict):
-    """How the commission's border accounting is done (hydro.balance)."""
-
-    norm_base_period: tuple[int, int] = (1991, 2020)
-    min_base_fraction: float = Field(default=0.8, gt=0, le=1)
-    water_year_start_month: int = Field(default=3, ge=1, le=12)
-
-    @field_validator("norm_base_period")
-    @classmethod
-    def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
-        if v[0] > v[1]:
-            raise ValueError(f"norm_base_period {list(v)}: the first year is after the last")
-        return v
-
-
-class SettingsFile(Strict):
-    accounting: AccountingSettings = AccountingSettings()
-    store: StoreSettings = StoreSettings()
-    paths: PathSettings = PathSettings()
-    dashboard: DashboardSettings = DashboardSettings()
-
-
-# --------------------------------------------------------------------------- loading
 
 def _f(unit: str, dim: str) -> float:
-    from hydro.units import factor
-
     return factor(unit, dim)
 
 
 def _check_unit(unit: str, dimension: str, key: str) -> None:
-    from hydro.units import factor
-
     if not unit:
         raise ValueError(f"missing unit: '{key}' is empty")
     try:
         factor(unit, dimension)
     except UnitError as e:
         raise ValueError(f"{key}: {e}") from None
-
-
-def read_toml(path: Path) -> dict:
-    """Parse a TOML file; a missing or malformed file is a ConfigError naming it."""
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-
-
-def _loc_to_key(raw: dict, loc: Iterable[Any]) -> str:
-    """Render a pydantic error location, naming list items by their id where they have one."""
-    parts: list[str] = []
-    node: Any = raw
-    for item in loc:
-        if isinstance(item, int):
-            ident = None
-            if isinstance(node, list) and 0 <= item < len(node) and isinstance(node[item], dict):
-                ident = (node[item].get("id") or node[item].get("station")
-                         or node[item].get("name"))
-            parts[-1] = f"{parts[-1]}[id={ident}]" if ident and parts else (
-                f"{parts[-1]}[{item}]" if parts else f"[{item}]")
-            node = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
-        else:
-            parts.append(str(item))
-            node = node.get(item) if isinstance(node, dict) else None
-    return ".".join(parts)
-
-
-def _validate(model: type[BaseModel], raw: dict, path: Path):
-    try:
-        return model.model_validate(raw)
-    except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            loc = [x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-"))]
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (misspelt?)"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            lines.append(f"{path}: {_loc_to_key(raw, loc) or '<top>'}: {msg}")
-        raise ConfigError("\n".join(lines)) from None
 
 
 @dataclass(frozen=True)
@@ -727,52 +455,14 @@ class Network:
         return [n for n in self.nodes.values() if n.kind == "border"]
 
 
-@dataclass(frozen=True)
-class Config:
-    """Everything in ``config/``, validated."""
 
-    root: Path
-    settings: SettingsFile
-    network: Network
-    thresholds: list[Threshold]
-    sources: SourcesFile
-    quality_parameters: dict[str, QualityParameter]
+def build_network(raw: Any, path: object = "network") -> Network:
+    """Join basins, gauges, reservoirs, nodes and reaches into a :class:`Network`.
 
-    def thresholds_for(self, station: str) -> list[Threshold]:
-        return [t for t in self.thresholds if t.station == station]
-
-    def layout(self, layout_id: str) -> AgencyLayout:
-        for lay in self.sources.layouts:
-            if lay.id == layout_id:
-                return lay
-        raise KeyError(layout_id)
-
-    def source(self, source_id: str) -> Source:
-        for s in self.sources.sources:
-            if s.id == source_id:
-                return s
-        raise KeyError(source_id)
-
-    @property
-    def project_root(self) -> Path:
-        return self.root.parent
-
-    def resolve(self, relative: str) -> Path:
-        p = Path(relative)
-        return p if p.is_absolute() else self.project_root / p
-
-    @property
-    def store_url(self) -> str:
-        url = os.environ.get("HYDRORISK_DB_URL") or self.settings.store.url
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-            rel = url.removeprefix("sqlite:///")
-            if rel and rel != ":memory:":
-                url = "sqlite:///" + str(self.resolve(rel))
-        return url
-
-
-def build_network(raw: BasinsFile, path: Path) -> Network:
-    """Cross-object checks: unique ids, known references, one outflow per node, no cycles."""
+    ``raw`` has the lists ``basins``, ``gauges``, ``reservoirs``, ``nodes`` and ``reaches``
+    (a validated ``basins.toml``, or any object with those attributes); ``path`` names
+    where they came from in error messages.  Cross-object checks: unique ids, known
+    references, one downstream reach per node, no cycles (:class:`ConfigError`)."""
     seen: dict[str, str] = {}
     for section in ("gauges", "reservoirs", "nodes", "reaches", "basins"):
         for obj in getattr(raw, section):
@@ -824,66 +514,3 @@ def build_network(raw: BasinsFile, path: Path) -> Network:
         raise ConfigError(f"{path}: reaches: the network has a cycle: {cycle}") from None
     return Network(basins, gauges, reservoirs, nodes, list(raw.reaches), order)
 
-
-def default_config_dir() -> Path:
-    env = os.environ.get("HYDRORISK_CONFIG")
-    if env:
-        return Path(env)
-    here = Path.cwd() / "config"
-    if (here / "basins.toml").exists():
-        return here
-    return Path(__file__).resolve().parent.parent / "config"
-
-
-def load_config(config_dir: str | Path | None = None) -> Config:
-    """Load and validate every file in the config folder; raise :class:`ConfigError`."""
-    root = Path(config_dir) if config_dir is not None else default_config_dir()
-    if not root.is_dir():
-        raise ConfigError(f"{root}: config folder not found (set HYDRORISK_CONFIG or --config)")
-    settings_path = root / "settings.toml"
-    settings = (_validate(SettingsFile, read_toml(settings_path), settings_path)
-                if settings_path.exists() else SettingsFile())
-    basins_path = root / "basins.toml"
-    basins_raw = _validate(BasinsFile, read_toml(basins_path), basins_path)
-    network = build_network(basins_raw, basins_path)
-
-    thr_path = root / "thresholds.toml"
-    thr = _validate(ThresholdsFile, read_toml(thr_path), thr_path)
-    gauge_ids = set(network.gauges) | set(network.reservoirs)
-    for t in thr.thresholds:
-        if t.station not in gauge_ids:
-            raise ConfigError(
-                f"{thr_path}: thresholds[station={t.station}].station: unknown station '{t.station}'"
-            )
-    src_path = root / "sources.toml"
-    sources = _validate(SourcesFile, read_toml(src_path), src_path)
-    layout_ids = [lay.id for lay in sources.layouts]
-    if len(set(layout_ids)) != len(layout_ids):
-        dup = next(x for x in layout_ids if layout_ids.count(x) > 1)
-        raise ConfigError(f"{src_path}: layouts[id={dup}].id: duplicate id '{dup}'")
-    source_ids = [s.id for s in sources.sources]
-    if len(set(source_ids)) != len(source_ids):
-        dup = next(x for x in source_ids if source_ids.count(x) > 1)
-        raise ConfigError(f"{src_path}: sources[id={dup}].id: duplicate id '{dup}'")
-    for s in sources.sources:
-        if s.format == "agency_csv" and s.layout not in layout_ids:
-            raise ConfigError(
-                f"{src_path}: sources[id={s.id}].layout: unknown layout '{s.layout}' "
-                f"(known: {', '.join(layout_ids) or 'none'})"
-            )
-    seen_qc: set[str] = set()
-    for q in sources.qc.stations:
-        where = f"{src_path}: qc.stations[station={q.station}].station"
-        if q.station not in gauge_ids:
-            raise ConfigError(f"{where}: unknown station '{q.station}'")
-        if q.station in seen_qc:
-            raise ConfigError(f"{where}: duplicate entry for '{q.station}'")
-        seen_qc.add(q.station)
-    qp_path = root / "quality" / "parameters.toml"
-    qp = _validate(QualityParametersFile, read_toml(qp_path), qp_path)
-    params: dict[str, QualityParameter] = {}
-    for p in qp.parameters:
-        if p.name in params:
-            raise ConfigError(f"{qp_path}: parameters[id={p.name}].name: duplicate name '{p.name}'")
-        params[p.name] = p
-    return Config(root, settings, network, list(thr.thresholds), sources, params)
