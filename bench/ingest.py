@@ -7,7 +7,7 @@ of ``config/`` with the synthetic benchmark gauges appended, then measures in th
 process, side by side:
 
 * **baseline** -- a plain ``pandas.read_csv(path, sep=";", engine="pyarrow")`` of every file;
-* **ingest**   -- :func:`hydro.ingest.ingest_files` (what ``hydrorisk ingest`` runs) of every
+* **ingest**   -- :func:`hydro.services.ingest.ingest_files` (what ``hydrorisk ingest`` runs) of every
   file into a fresh SQLite store (hash, parse, validate, time zones, QC, revision merge,
   segment write, commit; one transaction per file), with its phases.  The next file is read
   and parsed in a background thread while the current one is written, so the phases add up
@@ -146,7 +146,7 @@ def baseline(files: list[Path], encoding: str) -> tuple[float, int]:
 
 
 def ingest_all(files: list[Path], config, url: str, quarantine: Path, read_ahead: bool = True):
-    from hydro.ingest import ingest_files
+    from hydro.services.ingest import ingest_files
     from hydro.store.db import open_store
 
     engine = open_store(url, config.network)

@@ -30,10 +30,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hydro import scenario_cli as C  # noqa: E402
 from hydro import scenarios as S  # noqa: E402
 from hydro.config import load_config  # noqa: E402
 from hydro.reservoirs import DailyRelease, operate  # noqa: E402
+from hydro.services import scenarios as C  # noqa: E402
 from hydro.units import discharge_to_volume, volume_to_discharge  # noqa: E402
 
 
@@ -87,8 +87,11 @@ def pywr_comparison(ctx, members: int) -> None:
         from pywr.core import Scenario
         from pywr.model import Model
         from pywr.nodes import Catchment, Output, Storage
-        from pywr.parameters import (AggregatedParameter, DataFrameParameter,
-                                     InterpolatedVolumeParameter)
+        from pywr.parameters import (
+            AggregatedParameter,
+            DataFrameParameter,
+            InterpolatedVolumeParameter,
+        )
         from pywr.recorders import NumpyArrayNodeRecorder, NumpyArrayStorageRecorder
     except ImportError as e:  # pragma: no cover
         print(f"pywr comparison skipped: pywr is not installed ({e})")

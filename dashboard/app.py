@@ -20,13 +20,13 @@ from urllib.parse import parse_qsl
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
-from sqlalchemy import Engine
 
-from hydro.config import Config
 from dashboard.context import AppContext, attach
 from dashboard.i18n import LANGUAGE_NAMES, LANGUAGES, query_string, resolve_lang, t
 from dashboard.ids import Shell
 from dashboard.provider import DataProvider, make_provider
+from hydro.config import Config
+from hydro.services.context import Store
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_DIR = PACKAGE_DIR / "pages"
@@ -37,7 +37,7 @@ VIEW_MODULES = ("dashboard.views.stations",)
 LANG_IDS = {"kk": Shell.LANG_KK, "ru": Shell.LANG_RU, "en": Shell.LANG_EN}
 
 
-def create_app(config: Config, engine: Engine | None = None,
+def create_app(config: Config, engine: Store | None = None,
                provider: DataProvider | None = None) -> dash.Dash:
     """Build the dashboard for ``config``.
 
@@ -45,7 +45,7 @@ def create_app(config: Config, engine: Engine | None = None,
     ----------
     config : Config
         The deployment configuration (``load_config(...)``).
-    engine : sqlalchemy.Engine, optional
+    engine : hydro.services.context.Store, optional
         The store; opened from ``config.store_url`` when not given.
     provider : DataProvider, optional
         The data provider; a :class:`~dashboard.provider.StoreProvider` over ``engine`` when

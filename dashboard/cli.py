@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from hydro.cli import config_from_args, open_store_for
+from hydro.services.context import load, open_store
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from dashboard.app import create_app
 
-    config = config_from_args(args)
-    engine = open_store_for(config)
+    config = load(args.config)
+    engine = open_store(config)
     host = args.host or config.settings.dashboard.host
     port = args.port or config.settings.dashboard.port
     app = create_app(config, engine)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import dash
 
-from hydro.config import Config
 from dashboard.provider import DataProvider
+from hydro.config import Config
 
 _ATTRIBUTE = "hydrorisk_context"
 

@@ -15,12 +15,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from hydro.config import Config
-from hydro.errors import UnitError
-from hydro.store import api
-from hydro.units import VARIABLE_DIMENSION, convert
 from dashboard.status import (
     CHANGE_MAX_GAP,
     GAUGE_VARIABLES,
@@ -32,6 +26,11 @@ from dashboard.status import (
     day_end_utc,
     network_timezones,
 )
+from hydro.config import Config
+from hydro.errors import UnitError
+from hydro.services import observations as api
+from hydro.services.context import Store as Engine
+from hydro.units import VARIABLE_DIMENSION, convert
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +171,9 @@ class InMemoryProvider(DataProvider):
 def make_provider(config: Config, engine: Engine | None = None) -> DataProvider:
     """The provider for a deployment: the store at ``config.store_url`` (or ``engine``)."""
     if engine is None:
-        from hydro.store.db import open_store
+        from hydro.services.context import open_store
 
-        engine = open_store(config.store_url, config.network)
+        engine = open_store(config)
     return StoreProvider(config, engine)
 
 

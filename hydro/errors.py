@@ -44,7 +44,7 @@ class StoreError(HydroriskError, RuntimeError):
     """The store cannot be opened or is at a schema version this code cannot read."""
 
 
-def _error_key(raw: object, loc: "tuple[object, ...] | list[object]") -> str:
+def _error_key(raw: object, loc: tuple[object, ...] | list[object]) -> str:
     """Render a pydantic error location as the key a user wrote: list items are named by
     their ``id`` (or ``station``, ``name``) where they have one, keys holding ``:`` or ``.``
     are quoted, and the tags pydantic adds for unions and validators are left out."""
@@ -74,7 +74,7 @@ def _error_key(raw: object, loc: "tuple[object, ...] | list[object]") -> str:
     return ".".join(parts)
 
 
-def validate(model: "type[Any]", raw: object, source: object) -> Any:
+def validate(model: type[Any], raw: object, source: object) -> Any:
     """Validate ``raw`` (a parsed file) with the pydantic ``model``; every error becomes one
     line ``<source>: <key>: <message>`` of a single :class:`ConfigError`.  The one formatter
     of validation errors for config, scenario and model files."""

@@ -441,7 +441,7 @@ class FloodFrequencyFit:
         return _scalar_or_array(t, value)
 
     def confidence_interval(self, T: ArrayLike, level: float = 0.9, n_boot: int = 1000,
-                            seed: int | np.random.Generator | None = None,
+                            seed: int | np.random.Generator = 0,
                             kind: CIKind = "parametric") -> pd.DataFrame:
         """Confidence interval of the return levels.
 
@@ -453,8 +453,10 @@ class FloodFrequencyFit:
             Two-sided confidence level, e.g. 0.9 for the 5 % and 95 % limits.
         n_boot : int
             Bootstrap replicates (ignored by ``kind="b17b"``).
-        seed : int or numpy.random.Generator, optional
-            Makes the bootstrap reproducible.
+        seed : int or numpy.random.Generator
+            Seed of the bootstrap (default 0): the same data and seed give the same
+            limits on every run.  ``None`` is refused: an unseeded draw is an input nobody
+            can repeat.  The seed used is in ``.attrs["seed"]`` of the result.
         kind : {"parametric", "nonparametric", "b17b"}
             ``"parametric"`` (default): ``n_boot`` samples of size ``n`` drawn from the
             fitted distribution, each refitted with the same dist and method.
@@ -496,6 +498,9 @@ class FloodFrequencyFit:
         else:
             if int(n_boot) < 10:
                 raise ValueError(f"n_boot must be at least 10, got {n_boot}")
+            if seed is None:
+                raise ValueError("seed is required (an int or a numpy Generator): an "
+                                 "unseeded bootstrap gives different limits on every run")
             rng = np.random.default_rng(seed)
             z = self._z()
             if kind == "parametric":
@@ -520,7 +525,8 @@ class FloodFrequencyFit:
             n_used = int(n_boot)
         out = pd.DataFrame({"lower": lower, "return_level": estimate, "upper": upper},
                            index=pd.Index(t, name="return_period"))
-        out.attrs.update(level=level, kind=kind, n_boot=n_used, failed=failed)
+        out.attrs.update(level=level, kind=kind, n_boot=n_used, failed=failed,
+                         seed=seed if isinstance(seed, int) else None)
         return out
 
     def _z(self) -> np.ndarray:
@@ -681,7 +687,7 @@ def annual_maxima(series: pd.Series, start_month: int = 1, min_fraction: float =
 
 def return_level_table(fit: FloodFrequencyFit, periods: ArrayLike = DEFAULT_PERIODS,
                        level: float | None = None, n_boot: int = 1000,
-                       seed: int | np.random.Generator | None = None,
+                       seed: int | np.random.Generator = 0,
                        kind: CIKind = "parametric") -> pd.DataFrame:
     """Return levels for the standard return periods.
 

@@ -17,7 +17,7 @@ what they depend on, which decides where they are computed:
 
 Every function here is pure (arrays and frames in, flags out); the store-side bookkeeping
 (which stored values to re-flag, writing a revision when a flag changes) is in
-:mod:`hydro.ingest`.
+:mod:`hydro.services.ingest`.
 
 Limits and their defaults
 -------------------------

@@ -49,7 +49,6 @@ from hydro.quality_tables import (
     MpcRow,
     MpcTable,
     UkizvScoring,
-    default_table,
 )
 
 __all__ = [
@@ -77,6 +76,17 @@ KZ2025_START: Final = date(2025, 1, 1)
 #: other names users give the editions (the 2025 one was approved by order No. 70 of 2024)
 _EDITION_ALIASES: Final[dict[str, str]] = {"2016": "kz2016", "2024": "kz2025", "2025": "kz2025",
                                            "kz2024": "kz2025"}
+
+
+def _bundled_table(system: str) -> Any:
+    """The table of ``system`` bundled with hydrorisk, for calls that pass none.
+
+    The one place this pure module reaches an edge (declared in the import contracts):
+    the bundled tables are part of the package, not a deployment's input; services always
+    pass the deployment's tables (:meth:`hydro.config.Config.quality_table`)."""
+    from hydro.config.quality_tables import default_table
+
+    return default_table(system)
 
 
 class QualityError(HydroriskError, ValueError):
@@ -449,7 +459,7 @@ def classify_kz(sample: Mapping[str, object], *, edition: str | None = None,
         are accepted as aliases.
     table : KzTable, optional
         Class-limit table; by default the edition's table in ``config/quality/`` (the only
-        I/O, done once by :func:`hydro.quality_tables.default_table`).
+        I/O, done once by :func:`hydro.config.quality_tables.default_table`).
     background_class : int or mapping, optional
         The site's background class for ions of natural origin (one class for all of them, or
         per parameter).  Such an ion whose class does not exceed its background class does not
@@ -489,7 +499,7 @@ def classify_kz(sample: Mapping[str, object], *, edition: str | None = None,
         edition = edition or "kz2016"
         if edition not in KZ_EDITIONS:
             raise ValueError(f"unknown edition '{edition}' (known: {', '.join(KZ_EDITIONS)})")
-        table = default_table(edition)
+        table = _bundled_table(edition)
     elif edition is not None and edition != table.edition:
         raise ValueError(f"edition '{edition}' does not match the table's ({table.edition})")
     values = _sample_items(sample)
@@ -726,8 +736,8 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
     exceeding when its detection limit is at or below the MPC, and is left out (``n``) when
     the limit is above it.
     """
-    mpc = mpc if mpc is not None else default_table("ru")
-    scoring = scoring if scoring is not None else default_table("ru-ukizv")
+    mpc = mpc if mpc is not None else _bundled_table("ru")
+    scoring = scoring if scoring is not None else _bundled_table("ru-ukizv")
     records = _collect(samples)
     series: dict[str, list[float | Censored]] = {}
     for r in records:

@@ -47,8 +47,8 @@ from pydantic import (
 from scipy import stats
 
 from hydro import network_sim, snowmelt
-from hydro.network import Names, Network, Strict, quantity_type
 from hydro.errors import ConfigError, UnitError, validate
+from hydro.network import Names, Network, Strict, quantity_type
 from hydro.units import Quantity, factor, parse_quantity, runoff_depth_to_discharge
 
 __all__ = [

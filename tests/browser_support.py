@@ -32,7 +32,6 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
-
 from conftest import env_flag
 
 CHROMIUM = "/usr/bin/chromium"

@@ -18,9 +18,8 @@ import os
 
 import pytest
 import sqlalchemy
-from sqlalchemy import exc as sa_exc
-
 from conftest import env_flag
+from sqlalchemy import exc as sa_exc
 
 
 def pg_url_or_skip() -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hydro.config.files import read_toml
 from hydro.config.schema import (  # noqa: F401  (re-exported: the file schemas)
@@ -50,6 +51,7 @@ from hydro.network import (  # noqa: F401  (re-exported: the domain model config
     build_network,
 )
 
+
 @dataclass(frozen=True)
 class Config:
     """Everything in ``config/``, validated."""
@@ -75,6 +77,18 @@ class Config:
             if s.id == source_id:
                 return s
         raise KeyError(source_id)
+
+    @property
+    def quality_dir(self) -> Path:
+        """The deployment's classification tables: ``<config>/quality``."""
+        return self.root / "quality"
+
+    def quality_table(self, system: str) -> Any:
+        """The deployment's classification table of ``system`` ("kz2016", "kz2025", "ru",
+        "ru-ukizv"), read from :attr:`quality_dir` (once per file version)."""
+        from hydro.config.quality_tables import default_table
+
+        return default_table(system, self.quality_dir)
 
     @property
     def project_root(self) -> Path:

@@ -248,20 +248,6 @@ def write_netcdf(observations: pd.DataFrame, path: str | Path, config: Any = Non
     return path
 
 
-def export_store(engine, path: str | Path, config: Any, stations: list[str] | None = None,
-                 variables: tuple[str, ...] = ("stage", "discharge"),
-                 start: dt.datetime | None = None, end: dt.datetime | None = None,
-                 party: str | None = None, sources: list[str] | None = None,
-                 as_of: dt.datetime | None = None) -> Path:
-    """Write a store selection (current values, or as known at ``as_of``) as CF-NetCDF."""
-    from hydro.store import api
-
-    obs = api.observations(engine, stations=stations, variables=variables, start=start,
-                           end=end, party=party, sources=sources, as_of=as_of)
-    if obs.empty:
-        raise ValueError("the selection holds no observations")
-    return write_netcdf(obs, path, config)
-
 
 # --------------------------------------------------------------------------- reading
 

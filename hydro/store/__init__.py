@@ -1,7 +1,9 @@
-"""The system of record: SQLAlchemy models, engine set-up and the query API.
+"""The system of record: SQLAlchemy models, schema upgrades, segments and the query API —
+every table and every SQL statement of hydrorisk.
 
-The dashboard reads through :mod:`hydro.store.api`; nothing outside ``hydro.store`` and
-``hydro.ingest`` writes SQL.
+May import: the science modules (hydro.qc, hydro.units, hydro.errors).  Never config
+files, readers, services, the CLI or the worker.  Front-ends reach it only through
+:mod:`hydro.services`.
 """
 
-from hydro.store.db import open_store, SCHEMA_VERSION  # noqa: F401
+from hydro.store.db import SCHEMA_VERSION, open_store  # noqa: F401

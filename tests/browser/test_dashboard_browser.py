@@ -12,7 +12,6 @@ import sys
 import textwrap
 
 import pytest
-
 from browser_support import chrome_driver, free_port, serve_in_subprocess
 from conftest import ROOT
 
@@ -28,7 +27,7 @@ SERVER = textwrap.dedent("""
     config = load_config({config!r})
     store = Path(sys.argv[1])
     if os.environ.get("HYDRORISK_SCREENSHOT"):
-        from hydro.ingest import bundled_files, ingest_file
+        from hydro.services.ingest import bundled_files, ingest_file
         from hydro.store.db import open_store
         engine = open_store("sqlite:///" + str(store), config.network)
         for path in bundled_files(config):

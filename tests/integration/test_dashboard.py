@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 from sqlalchemy import insert
 
-from conftest import ROOT
 from hydro.qc import QC
-from hydro.store.db import open_store
 from hydro.store import segments
+from hydro.store.db import open_store
 from hydro.store.models import IngestRun
 from hydro.warning import WarningStatus
 

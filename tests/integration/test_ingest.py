@@ -6,10 +6,10 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 from sqlalchemy import select
 
-from conftest import ROOT
-from hydro.ingest import ingest_file
+from hydro.services.ingest import ingest_file
 from hydro.store import api
 from hydro.store.models import IngestRun
 
@@ -164,7 +164,7 @@ def test_quality_censored_values_are_kept(store, config, tmp_path):
 @pytest.mark.slow
 def test_bundled_data_loads_completely(tmp_path, config):
     """Every bundled file loads (the demo's first step) — a whole-network smoke test."""
-    from hydro.ingest import bundled_files
+    from hydro.services.ingest import bundled_files
     from hydro.store.db import open_store
 
     engine = open_store(f"sqlite:///{tmp_path / 'all.sqlite'}", config.network)

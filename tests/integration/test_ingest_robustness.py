@@ -23,10 +23,10 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from hydro.store import api
 
 DATA = ROOT / "data" / "gauges"
@@ -61,7 +61,7 @@ def _hourly_file(path, codes, year, seed=7):
 CHILD = r"""
 import sys
 import time
-import hydro.ingest as ing
+import hydro.services.ingest as ing
 real = ing._insert_observations
 
 def spy(conn, rows, received_at, run_id):
@@ -112,7 +112,7 @@ def _wait_for_line(proc, pattern, timeout):
 def test_sigkill_mid_file_leaves_no_partial_file_and_a_rerun_completes(config_copy, tmp_path,
                                                                        monkeypatch, how):
     from hydro.config import load_config
-    from hydro.ingest import ingest_file
+    from hydro.services.ingest import ingest_file
     from hydro.store import api
     from hydro.store.db import open_store
     from hydro.worker import poll_inbox
@@ -243,7 +243,7 @@ def _state(engine):
 @given(scenarios())
 def test_overlapping_files_in_any_order_any_number_of_times_give_the_same_store(
         strict_config, tmp_path_factory, scenario):
-    from hydro.ingest import check_store, ingest_file
+    from hydro.services.ingest import check_store, ingest_file
     from hydro.store.db import open_store
 
     kz, ru, ice, files, order = scenario
@@ -365,7 +365,7 @@ BROKEN_MORE = {
 
 @pytest.mark.parametrize("case", list(BROKEN_MORE), ids=list(BROKEN_MORE))
 def test_more_broken_files_are_rejected_and_the_store_untouched(store, config, tmp_path, case):
-    from hydro.ingest import ingest_file
+    from hydro.services.ingest import ingest_file
     from hydro.store import api
 
     ingest_file(store, config, DATA / "reservoirs" / "KZ_SERGEEVKA.csv",

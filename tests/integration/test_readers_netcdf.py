@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-
 from conftest import ROOT
 
 DATA = ROOT / "data" / "gauges"
@@ -75,8 +74,8 @@ def test_cf_attributes(config, observations, tmp_path):
 
 def test_store_export_round_trip(store, config, tmp_path):
     """Ingest files, export the store selection, ingest the export into a new store."""
-    from hydro.ingest import ingest_file
-    from hydro.readers.netcdf import export_store
+    from hydro.services.exports import export_store
+    from hydro.services.ingest import ingest_file
     from hydro.store import api
     from hydro.store.db import open_store
 
@@ -151,7 +150,7 @@ def _nc(tmp_path, name, **change):
 ])
 def test_broken_netcdf_is_quarantined_and_store_untouched(store, config, tmp_path, case,
                                                           message):
-    from hydro.ingest import ingest_file
+    from hydro.services.ingest import ingest_file
     from hydro.store import api
 
     good = _nc(tmp_path, "good.nc")

@@ -6,9 +6,9 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
-from hydro.ingest import ingest_file
+
+from hydro.services.ingest import ingest_file
 
 DATA = ROOT / "data" / "gauges"
 
@@ -22,10 +22,9 @@ def loaded(store, config, tmp_path):
 
 
 def test_border_report_matches_direct_computation(loaded, config):
-    from hydro.balance import border_volumes
+    from hydro.balance import border_volumes, daily_series
     from hydro.readers import read_file
-    from hydro.balance import daily_series
-    from hydro.reports import border_report
+    from hydro.services.reports import border_report
 
     table, trends = border_report(loaded, config, "ural")
     ural = table[table["border_id"] == "BORDER:ural-ru-kz"]
@@ -39,7 +38,7 @@ def test_border_report_matches_direct_computation(loaded, config):
 
 
 def test_reservoir_report_closes(loaded, config):
-    from hydro.reports import reservoir_report
+    from hydro.services.reports import reservoir_report
 
     t = reservoir_report(loaded, config, "RU:IRIKLINSK")
     assert len(t) >= 179 and not t["flagged"].any()
@@ -47,7 +46,7 @@ def test_reservoir_report_closes(loaded, config):
 
 
 def test_return_level_report(loaded, config):
-    from hydro.reports import return_level_report
+    from hydro.services.reports import return_level_report
 
     t = return_level_report(loaded, config, "RU:ORSK", "gev", "lmom")
     assert list(t.index) == [2, 5, 10, 20, 50, 100]
@@ -92,7 +91,7 @@ def test_quality_import_table_cli(tmp_path):
 
 def test_quality_report_both_systems(store, config, tmp_path):
     from hydro.quality import classify_kz, period_mean, samples_from_long, ukizv
-    from hydro.reports import quality_report
+    from hydro.services.reports import quality_report
 
     ingest_file(store, config, DATA / "quality/ural.csv", quarantine_dir=tmp_path / "q")
     rep = quality_report(store, config, "KZ:19073", 2023)

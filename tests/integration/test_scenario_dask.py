@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import distributed  # noqa: E402  (the dask extra, installed by make test)
 import pytest
 import xarray as xr
 
-import distributed  # noqa: E402  (the dask extra, installed by make test)
-
-from hydro import scenario_cli as C  # noqa: E402
+from hydro.services import scenarios as C  # noqa: E402
 
 
 def test_local_cluster_run_is_identical_to_in_process(config):
@@ -35,7 +34,9 @@ def test_cli_dask_flag_runs_on_a_local_cluster_of_processes(tmp_path, capsys):
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", default=str(Path(__file__).resolve().parents[2] / "config"))
-    C.add_commands(parser.add_subparsers(dest="command", required=True))
+    from hydro.cli.scenario import add_commands
+
+    add_commands(parser.add_subparsers(dest="command", required=True))
     out = tmp_path / "run.nc"
     args = parser.parse_args(["scenario", "run", "ural-2024-style", "--members", "4",
                               "--chunk", "2", "--dask", "--out", str(out)])

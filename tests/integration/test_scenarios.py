@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from hydro import scenario_cli as C
 from hydro import scenarios as S
 from hydro import schedules as SC
 from hydro.errors import ConfigError
 from hydro.network_sim import PassInflow, mass_balance, select_nodes, simulate
+from hydro.services import scenarios as C
 
 ROOT = Path(__file__).resolve().parents[2]
 URAL = ROOT / "config" / "scenarios" / "ural-2024-style.toml"
@@ -387,7 +387,9 @@ def _cli(argv):
     p = argparse.ArgumentParser()
     p.add_argument("--config", default=str(ROOT / "config"))
     sub = p.add_subparsers(dest="command", required=True)
-    C.add_commands(sub)
+    from hydro.cli.scenario import add_commands
+
+    add_commands(sub)
     args = p.parse_args(argv)
     return args.func(args)
 

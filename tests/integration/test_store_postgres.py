@@ -6,7 +6,6 @@ elsewhere these tests skip unless that variable is set."""
 import datetime as dt
 
 import pytest
-
 from conftest import ROOT
 from postgres_support import fresh_pg_url
 
@@ -16,7 +15,7 @@ DATA = ROOT / "data" / "gauges"
 
 
 def test_postgres_round_trip(config, tmp_path):
-    from hydro.ingest import ingest_file
+    from hydro.services.ingest import ingest_file
     from hydro.store import api
     from hydro.store.db import SCHEMA_VERSION, current_version, open_store
 

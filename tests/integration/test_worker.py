@@ -4,7 +4,6 @@ import shutil
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
 
 
@@ -77,9 +76,9 @@ def _engine(project):
 
 
 def test_store_failure_is_retried_and_the_file_is_not_lost(project, monkeypatch, caplog):
-    import hydro.worker as worker
     from sqlalchemy.exc import OperationalError
 
+    import hydro.worker as worker
     from hydro.store import api
 
     inbox = project.parent / "data/inbox/kazhydromet"
@@ -105,9 +104,9 @@ def test_store_failure_is_retried_and_the_file_is_not_lost(project, monkeypatch,
 
 
 def test_a_run_that_keeps_failing_gives_the_file_back(project, monkeypatch):
-    import hydro.worker as worker
     from sqlalchemy.exc import OperationalError
 
+    import hydro.worker as worker
     from hydro.store import api
 
     inbox = project.parent / "data/inbox/kazhydromet"
@@ -190,7 +189,7 @@ def test_job_status_is_recorded_from_scheduler_events(project):
         JobSubmissionEvent,
     )
 
-    from hydro.ingest import IngestResult
+    from hydro.services.ingest import IngestResult
     from hydro.store import api
     from hydro.worker import JobStatusRecorder
 
@@ -226,9 +225,9 @@ def test_real_scheduler_picks_up_archives_quarantines_and_keeps_running(project,
     tick and logged, and the dashboard can read each job's last run, next run and error."""
     import time
 
-    import hydro.worker as worker
     from sqlalchemy.exc import OperationalError
 
+    import hydro.worker as worker
     from hydro.config import load_config
     from hydro.store import api
 

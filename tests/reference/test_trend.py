@@ -133,6 +133,7 @@ def test_ural_border_trend_on_bundled_data(config, pmk):
     """Annual volumes across the Ural RU->KZ border (Yanvartsevo; SYNTHETIC data): the test
     and the slope agree with pymannkendall."""
     from conftest import ROOT
+
     from hydro.balance import border_table, daily_series
     from hydro.readers import read_file
 

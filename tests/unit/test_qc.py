@@ -8,8 +8,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ROOT
+
 from hydro.errors import ConfigError
 from hydro.qc import (
     QC,
@@ -215,7 +215,7 @@ def _agency(tmp_path, name, station, start, values, phen=""):
 
 
 def _ingest(store, config, path, tmp_path, source="kazhydromet", when=None):
-    from hydro.ingest import ingest_file
+    from hydro.services.ingest import ingest_file
 
     r = ingest_file(store, config, path, source_id=source, quarantine_dir=tmp_path / "q",
                     received_at=when)
@@ -349,7 +349,7 @@ def test_two_sources_of_one_party_disagreeing(store, config, tmp_path):
 def test_check_store_after_ingest_changes_nothing_and_applies_new_limits(store, config,
                                                                          config_copy, tmp_path):
     from hydro.config import load_config
-    from hydro.ingest import check_store
+    from hydro.services.ingest import check_store
     from hydro.store import api
 
     for src, path in (("kazhydromet", DATA / "agency" / "kazhydromet" / "ural_2019.csv"),

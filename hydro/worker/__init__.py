@@ -12,7 +12,7 @@ Reliability:
   race skips it.  A claim left by a worker that died (its process no longer exists on this
   host) is returned to the inbox by the next poll.
 * **Bad content vs. a failing store.**  A file that cannot be read is quarantined with the
-  reason (:func:`hydro.ingest.ingest_file`) and the job carries on.  A failure of the store
+  reason (:func:`hydro.services.ingest.ingest_file`) and the job carries on.  A failure of the store
   (locked, unreachable, disk full) rolls the file's transaction back, returns the file to
   the inbox and fails the run; :func:`run_ingest_job` retries it with a growing pause
   (:data:`RETRY_ATTEMPTS`, :data:`RETRY_BACKOFF_S`), then the next scheduled run tries again.
@@ -52,7 +52,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hydro.config import Config, Source, load_config
 from hydro.errors import StoreError
-from hydro.ingest import IngestResult, ingest_file
+from hydro.services.ingest import IngestResult, ingest_file
 from hydro.units import factor
 
 log = logging.getLogger("hydrorisk.worker")

@@ -16,6 +16,9 @@ from hydro.floods import annual_maxima, fit_annual_maxima, return_level_table
 from hydro.store import api
 from hydro.trend import border_trends
 
+#: seed of the return-level bootstrap unless one is given (printed with every report)
+DEFAULT_BOOTSTRAP_SEED = 20240405
+
 
 def discharge_series(engine: Engine, config: Config, gauge_id: str,
                      party: str | None = None) -> pd.Series:
@@ -76,8 +79,11 @@ def reservoir_report(engine: Engine, config: Config, reservoir_id: str,
 
 
 def return_level_report(engine: Engine, config: Config, gauge_id: str, dist: str = "gev",
-                        method: str = "lmom", variable: str = "discharge") -> pd.DataFrame:
-    """Return levels (2–100 years) of a gauge's annual maxima of daily values."""
+                        method: str = "lmom", variable: str = "discharge",
+                        seed: int = DEFAULT_BOOTSTRAP_SEED) -> pd.DataFrame:
+    """Return levels (2–100 years) of a gauge's annual maxima of daily values, with 90 %
+    parametric-bootstrap limits drawn with ``seed`` (in ``.attrs["seed"]``): the same
+    store and seed give the same table on every run."""
     gauge = config.network.gauges[gauge_id]
     obs = api.series(engine, gauge_id, variable, party=gauge.country)
     if obs.empty:
@@ -87,7 +93,8 @@ def return_level_report(engine: Engine, config: Config, gauge_id: str, dist: str
     daily = daily_series(obs, gauge.timezone, party=gauge.country)
     peaks = annual_maxima(daily)
     fit = fit_annual_maxima(peaks.to_numpy(), dist=dist, method=method)
-    table = return_level_table(fit, level=0.9)
+    table = return_level_table(fit, level=0.9, seed=seed)
+    table.attrs["seed"] = seed
     table.attrs["n_years"] = len(peaks)
     table.attrs["years"] = (int(peaks.index.min()), int(peaks.index.max()))
     return table
@@ -114,7 +121,10 @@ def quality_report(engine: Engine, config: Config, site_id: str, year: int,
     })
     samples = samples_from_long(long)
     means = period_mean(samples)
-    kz = {ed: classify_kz(means, edition=ed, background_class=background_class)
+    # the deployment's tables (those of ``config``), never the environment's or the bundled
+    kz = {ed: classify_kz(means, edition=ed, background_class=background_class,
+                          table=config.quality_table(ed))
           for ed in ("kz2016", "kz2025")}
+    u = ukizv(samples, mpc=config.quality_table("ru"), scoring=config.quality_table("ru-ukizv"))
     return {"site": site_id, "year": year, "n_samples": len(samples), "means": means,
-            "kz": kz, "ukizv": ukizv(samples)}
+            "kz": kz, "ukizv": u}

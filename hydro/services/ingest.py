@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,7 @@ from pandas.api.types import union_categoricals
 from sqlalchemy import Engine, and_, func, insert, select, text, update
 
 from hydro.config import Config
-from hydro.errors import IngestError
+from hydro.errors import HydroriskError, IngestError
 from hydro.qc import (
     CROSS_FLAGS,
     READER_FLAGS,
@@ -652,3 +652,42 @@ def bundled_files(config: Config) -> list[Path]:
     for pattern in order:
         files.extend(sorted(root.glob(pattern)))
     return files
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """The data files named by ``paths``: files as given, folders searched recursively for
+    ``.csv``, ``.txt`` and ``.nc`` (skipping files a worker is processing)."""
+    files: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files.extend(sorted(f for f in path.rglob("*") if f.is_file()
+                                and f.suffix.lower() in (".csv", ".txt", ".nc")
+                                and ".processing" not in f.parts))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise HydroriskError(f"{p}: no such file or folder")
+    return files
+
+
+def ingest_paths(config: Config, engine: Engine, files: list[Path], source: str | None = None,
+                 progress: Callable[[int, int, Path], None] | None = None
+                 ) -> list[IngestResult]:
+    """Ingest ``files`` in order (the next one read ahead), one transaction each; a write
+    the store refuses stops the run with a :class:`HydroriskError` naming the file (its
+    transaction was rolled back, so nothing of it is stored).  ``progress(i, n, file)`` is
+    called after each file."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    results = []
+    done = ingest_files(engine, config, files, source_id=source)
+    for i, f in enumerate(files, 1):
+        try:
+            results.append(next(done))
+        except SQLAlchemyError as e:  # the file's transaction was rolled back
+            raise HydroriskError(f"{f}: the store refused the write, nothing of the file was "
+                                 f"stored: {getattr(e, 'orig', e)}") from None
+        if progress is not None:
+            progress(i, len(files), f)
+    return results

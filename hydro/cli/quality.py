@@ -1,25 +1,22 @@
-"""``hydrorisk quality …`` commands: load an agency's official classification table.
-
-Wire into :func:`hydro.cli.build_parser` with ``add_commands(sub)`` (``sub`` being the
-top-level subparsers).  The command reports a bad table as one line naming file, line and
-field (a :class:`~hydro.quality_tables.QualityTableError`, a ``HydroriskError``).
-"""
+"""``hydrorisk quality import-table``: install an agency's official classification table
+into the deployment's ``config/quality`` (:mod:`hydro.services.quality`).  A bad table is
+reported as one line naming file, line and field."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from hydro.quality_tables import TABLE_FILES, import_table
+from hydro.cli.args import config_from_args
+from hydro.quality_tables import TABLE_FILES
 
 
 def cmd_import_table(args: argparse.Namespace) -> int:
     """Validate ``args.file`` as a table of ``args.system`` and write it into config/quality."""
-    from hydro.config import default_config_dir
+    from hydro.services.quality import install_table
 
-    config_dir = Path(args.config) if getattr(args, "config", None) else default_config_dir()
-    report = import_table(args.file, system=args.system, out=args.out,
-                          quality_dir=config_dir / "quality", force=args.force)
+    config = config_from_args(args)
+    report = install_table(config, args.file, system=args.system, out=args.out,
+                           force=args.force)
     counts = ", ".join(f"{n} {s}" for s, n in report.status_counts.items())
     unit = "scoring elements" if report.system == "ru-ukizv" else "rows"
     print(f"{args.file}: valid {report.system} table, {report.rows} {unit} ({counts})")

@@ -1,12 +1,13 @@
-"""``hydrorisk report ...``: the commission's tables from the store, on the terminal or CSV."""
+"""``hydrorisk report border|reservoir|return-levels|quality``: the commission's tables
+(computed by :mod:`hydro.services.reports`), on the terminal or as CSV."""
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-
+from hydro.cli.args import config_from_args, open_store_for
 from hydro.errors import HydroriskError
 
 if TYPE_CHECKING:
@@ -30,25 +31,20 @@ def _emit(table: pd.DataFrame, csv: str | None, title: str, note: str | None = N
 
 
 def _context(args):
-    from hydro.cli import config_from_args, open_store_for
-
     config = config_from_args(args)
     return config, open_store_for(config)
 
 
 def _synthetic_note(engine) -> str | None:
-    from hydro.store import api
+    from hydro.services.observations import synthetic_note
 
-    if api.ingested_from(engine, ["data/gauges", "data\\gauges"]):
-        return ("NOTE: the store holds the bundled SYNTHETIC demonstration data; these figures "
-                "are not measurements.")
-    return None
+    return synthetic_note(engine)
 
 
 def cmd_border(args) -> int:
     import pandas as pd
 
-    from hydro.reports import border_report
+    from hydro.services.reports import border_report
 
     config, engine = _context(args)
     if args.basin and args.basin not in config.network.basins:
@@ -81,7 +77,7 @@ def cmd_border(args) -> int:
 
 
 def cmd_reservoir(args) -> int:
-    from hydro.reports import reservoir_report
+    from hydro.services.reports import reservoir_report
 
     config, engine = _context(args)
     if args.reservoir not in config.network.reservoirs:
@@ -97,14 +93,16 @@ def cmd_reservoir(args) -> int:
 
 
 def cmd_return_levels(args) -> int:
-    from hydro.reports import return_level_report
+    from hydro.services.reports import DEFAULT_BOOTSTRAP_SEED, return_level_report
 
+    if args.seed is None:
+        args.seed = DEFAULT_BOOTSTRAP_SEED
     config, engine = _context(args)
     if args.gauge not in config.network.gauges:
         raise HydroriskError(f"unknown gauge '{args.gauge}'")
     try:
         table = return_level_report(engine, config, args.gauge, args.dist, args.method,
-                                    args.variable)
+                                    args.variable, seed=args.seed)
     except ValueError as e:
         raise HydroriskError(str(e)) from None
     first, last = table.attrs["years"]
@@ -112,14 +110,15 @@ def cmd_return_levels(args) -> int:
     _emit(table, args.csv,
           f"Return levels of annual maximum daily {args.variable} ({unit}) at {args.gauge}: "
           f"{args.dist.upper()} by {args.method}, {table.attrs['n_years']} years {first}-{last}, "
-          "90 % bootstrap limits", _synthetic_note(engine))
+          f"90 % parametric bootstrap limits (1000 samples, seed {table.attrs['seed']})",
+          _synthetic_note(engine))
     return 0
 
 
 def cmd_quality(args) -> int:
     import pandas as pd
 
-    from hydro.reports import quality_report
+    from hydro.services.reports import quality_report
 
     config, engine = _context(args)
     if args.site not in config.network.gauges:
@@ -187,6 +186,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--dist", choices=["gev", "gumbel", "lp3"], default="gev")
     s.add_argument("--method", choices=["lmom", "mle", "mom"], default="lmom")
     s.add_argument("--variable", choices=["discharge", "stage"], default="discharge")
+    s.add_argument("--seed", type=int, default=None,
+                   help="seed of the bootstrap limits (default: the report's fixed seed, "
+                        "printed with the table)")
     s.add_argument("--csv", metavar="FILE")
     s.set_defaults(func=cmd_return_levels)
 

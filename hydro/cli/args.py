@@ -1,0 +1,34 @@
+"""What every ``hydrorisk`` command shares: the config and store of ``--config``, date
+arguments, the exit status of a user error.  Argument handling only."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from hydro.config import Config
+from hydro.errors import HydroriskError
+from hydro.services import context
+
+EXIT_USER_ERROR = 2
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The validated config of ``--config`` (or the default folder)."""
+    return context.load(getattr(args, "config", None))
+
+
+def open_store_for(config: Config) -> context.Store:
+    """The store of ``config``, schema created or upgraded, stations synced."""
+    return context.open_store(config)
+
+
+def time_arg(text: str | None) -> dt.datetime | None:
+    """A UTC date or date-time given on the command line."""
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise HydroriskError(f"'{text}' is not a date/time (use YYYY-MM-DD or "
+                             "YYYY-MM-DDTHH:MM, UTC)") from None

@@ -1,0 +1,37 @@
+"""Opening a deployment: its validated config and its store (schema created or
+upgraded, stations mirrored).  Every front-end starts here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from hydro.config import Config, load_config
+
+#: the handle front-ends pass back into the services (a SQLAlchemy engine; front-ends
+#: never use it for SQL themselves)
+Store = Engine
+
+
+def load(config_dir: str | Path | None = None) -> Config:
+    """The validated config of ``config_dir`` (default: ``$HYDRORISK_CONFIG``, ./config,
+    or the repository's config/)."""
+    return load_config(config_dir)
+
+
+def open_store(config: Config) -> Store:
+    """The store of ``config``, schema created or upgraded, stations synced."""
+    from hydro.store.db import open_store as _open
+
+    return _open(config.store_url, config.network)
+
+
+def safe_url(url: str) -> str:
+    """A store URL with its password hidden, for printing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url

@@ -1,0 +1,313 @@
+"""Scenario runs: load scenario files and the calibrated model, assemble the forcing and
+the season climatology, run ensembles (in this process or on Dask), write runs as NetCDF.
+
+The service behind ``hydrorisk scenario …`` and the dashboard's scenario lab; the science
+is in :mod:`hydro.scenarios`, :mod:`hydro.schedules` and :mod:`hydro.network_sim`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hydro import network_sim
+from hydro.config import Config, read_toml
+from hydro.errors import ConfigError, HydroriskError
+from hydro.network import Network
+from hydro.scenarios import (
+    EnsemblePerturbations,
+    HistoricalForcing,
+    ModelFile,
+    ScenarioFile,
+    SeasonClimatology,
+    perturbations,
+    plan_schedules,
+    run_members,
+)
+
+
+class ScenarioError(HydroriskError, ValueError):
+    """A scenario command was asked something the scenario cannot answer."""
+
+
+#: the synthetic demonstration world's forcing (hydro.synthetic) — a stand-in for the
+#: station or reanalysis temperature and precipitation a deployment would supply
+DEMO_FORCING_DESCRIPTION = (
+    "SYNTHETIC: daily basin temperature and precipitation of the synthetic demonstration "
+    "world (hydro.synthetic.climate.basin_climate, seed {seed}), the forcing behind the "
+    "bundled data in data/gauges; not observations")
+
+
+def demo_forcing(config: Config, seed: int | None = None) -> HistoricalForcing:
+    """The basin forcing of the bundled synthetic demonstration data (2010–2024)."""
+    from hydro.synthetic.climate import CLIMATES, basin_climate
+    from hydro.synthetic.generate import DEFAULT_SEED, END, START
+
+    seed = DEFAULT_SEED if seed is None else seed
+    days = pd.date_range(START, END, freq="D")
+    temp, precip = {}, {}
+    for b in sorted(config.network.basins):
+        temp[b], precip[b] = basin_climate(
+            days, CLIMATES[b], np.random.default_rng([seed, zlib.crc32(b.encode())]))
+    return HistoricalForcing(days.to_numpy().astype("datetime64[D]"), temp, precip, True,
+                             DEMO_FORCING_DESCRIPTION.format(seed=seed))
+
+
+def bundled_observations(config: Config, basins: list[str], dates: pd.DatetimeIndex,
+                         folder: Path | None = None
+                         ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Observed inflow and outflow (m³/s) per gauge and reservoir of ``basins`` from the
+    bundled files (GRDC discharge; reservoir operations), on ``dates`` (NaN where missing).
+    """
+    from hydro.balance import daily_series
+    from hydro.readers import read_file
+
+    net = config.network
+    root = folder or config.resolve(config.settings.paths.bundled)
+    inflow: dict[str, np.ndarray] = {}
+    outflow: dict[str, np.ndarray] = {}
+    for gid, g in net.gauges.items():
+        if g.basin not in basins:
+            continue
+        path = root / "grdc" / f"{gid.replace(':', '_')}_Q_Day.Cmd.txt"
+        if not path.exists():
+            continue
+        obs = read_file(path, config).observations
+        obs = obs[obs["variable"] == "discharge"]
+        s = daily_series(obs[["time", "value"]], g.timezone).reindex(dates)
+        inflow[gid] = outflow[gid] = s.to_numpy()
+    for rid, r in net.reservoirs.items():
+        if r.basin not in basins:
+            continue
+        path = root / "reservoirs" / f"{rid.replace(':', '_')}.csv"
+        if not path.exists():
+            continue
+        obs = read_file(path, config).observations
+        for var, table in (("inflow", inflow), ("outflow", outflow)):
+            sel = obs[obs["variable"] == var]
+            table[rid] = daily_series(sel[["time", "value"]], r.timezone).reindex(dates).to_numpy()
+    if not inflow:
+        raise ConfigError(f"{root}: no bundled series for basins {', '.join(basins)}")
+    return inflow, outflow
+
+
+# =========================================================================== loading
+
+SCENARIO_DIR = "scenarios"
+MODEL_FILE = "_model.toml"
+
+
+def scenario_paths(config: Config) -> list[Path]:
+    """Scenario files: ``config/scenarios/*.toml`` except those starting with ``_``."""
+    folder = config.root / SCENARIO_DIR
+    return sorted(p for p in folder.glob("*.toml") if not p.name.startswith("_"))
+
+
+def load_scenario(config: Config, name: str | Path) -> ScenarioFile:
+    """A scenario by id (``config/scenarios/<id>.toml``) or path, validated."""
+    from hydro.scenarios import parse_scenario
+
+    path = Path(name)
+    if not path.suffix:
+        path = config.root / SCENARIO_DIR / f"{name}.toml"
+        if not path.exists():
+            known = ", ".join(p.stem for p in scenario_paths(config)) or "none"
+            raise ConfigError(f"{path}: no such scenario (known: {known})")
+    sc = parse_scenario(read_toml(path), str(path), config.network)
+    if path.stem != sc.id:
+        raise ConfigError(f"{path}: scenario.id: '{sc.id}' differs from the file name "
+                          f"'{path.stem}'")
+    return sc
+
+
+def load_model(config: Config) -> ModelFile:
+    """The calibrated snowmelt model (``config/scenarios/_model.toml``)."""
+    from hydro.scenarios import parse_model
+
+    path = config.root / SCENARIO_DIR / MODEL_FILE
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found; run `hydrorisk scenario calibrate --write`")
+    return parse_model(read_toml(path), str(path))
+
+
+@dataclass
+class Context:
+    """Everything a scenario command needs, loaded once."""
+
+    config: Config
+    scenario: ScenarioFile
+    model: ModelFile
+    climatology: SeasonClimatology
+    levels: dict
+
+
+def context(config: Config, name: str) -> Context:
+    """Load a scenario, the model and the forcing; build the climatology."""
+    from hydro.scenarios import season_climatology
+    from hydro.schedules import gauge_levels
+
+    sc = load_scenario(config, name)
+    model = load_model(config)
+    forcing = demo_forcing(config)
+    first, last = model.calibration.calibration_years
+    clim = season_climatology(config.network, sc.scenario.basins, forcing, model,
+                              f"{sc.scenario.start:%m-%d}", (first, last),
+                              reference_years=tuple(model.calibration.validation_years))
+    gauges = [g for g in network_sim.select_nodes(config.network, sc.scenario.basins)
+              if g in config.network.gauges]
+    levels = gauge_levels(config.thresholds, gauges, sc.scenario.start)
+    return Context(config, sc, model, clim, levels)
+
+
+# =========================================================================== running
+
+def _run_chunk(network: Network, scenario: ScenarioFile, clim: SeasonClimatology,
+               pert: EnsemblePerturbations, plan: str) -> xr.Dataset:
+    """One chunk of members (top-level so that Dask can send it to a worker)."""
+    schedules = plan_schedules(scenario, plan, network)
+    return run_members(network, scenario, clim, pert, schedules)
+
+
+def run_ensemble(network: Network, scenario: ScenarioFile, clim: SeasonClimatology,
+                 plan: str = "default", *, members: int | None = None,
+                 chunk_members: int | None = None, dask: object = None,
+                 progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
+    """Run the scenario's ensemble under ``plan``, in member chunks.
+
+    Parameters
+    ----------
+    members : number of members (default: the scenario's)
+    chunk_members : members per chunk (default: ``[run].chunk_members``)
+    dask : ``None``/``False``: in this process; ``True`` or ``"local"``: a LocalCluster;
+        an address (``tcp://host:8786``): that scheduler; or a ``distributed.Client``.
+        Default: ``[run].dask``.
+    progress : called with (chunks done, chunks) after each chunk
+
+    Returns
+    -------
+    xarray.Dataset (member, node, time), identical whichever way it ran: the member
+    perturbations are drawn once, before chunking.
+    """
+    n = scenario.ensemble.members if members is None else members
+    size = chunk_members or scenario.run.chunk_members
+    pert = perturbations(scenario.ensemble, scenario.scenario.days, n)
+    chunks = [slice(i, min(i + size, n)) for i in range(0, n, size)]
+    target = scenario.run.dask if dask is None else dask
+    parts: list[xr.Dataset] = []
+    if not target:
+        for i, c in enumerate(chunks):
+            parts.append(_run_chunk(network, scenario, clim, pert.subset(c), plan))
+            if progress:
+                progress(i + 1, len(chunks))
+    else:
+        with dask_client(target) as client:
+            shared = client.scatter([network, scenario, clim], broadcast=True)
+            futures = [client.submit(_run_chunk, shared[0], shared[1], shared[2],
+                                     pert.subset(c), plan, pure=False) for c in chunks]
+            index = {f.key: i for i, f in enumerate(futures)}
+            from distributed import as_completed
+
+            done_parts: dict[int, xr.Dataset] = {}
+            for done, fut in enumerate(as_completed(futures), start=1):
+                done_parts[index[fut.key]] = fut.result()
+                if progress:
+                    progress(done, len(chunks))
+            parts = [done_parts[i] for i in range(len(chunks))]
+    ds = xr.concat(parts, dim="member", data_vars="minimal", coords="minimal",
+                   compat="override", join="override")
+    ds = ds.assign_coords(member=np.arange(n))
+    ds.attrs["members"] = n
+    ds.attrs["plan"] = plan
+    return ds
+
+
+@contextmanager
+def dask_client(address: object):
+    """A dask.distributed Client: ``address`` itself when it is a Client; a scheduler
+    address (``tcp://host:8786``); or, for ``True``/``"local"``, a LocalCluster of up to
+    four single-threaded worker processes (closed again on exit)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError("--dask needs dask.distributed: "
+                          "pip install 'dask[distributed]'") from None
+    if isinstance(address, Client):
+        yield address
+        return
+    if address is True or address == "local":
+        import os
+
+        cluster = LocalCluster(n_workers=max(1, min(4, os.cpu_count() or 1)),
+                               threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+    else:
+        client = Client(str(address))
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+def to_netcdf(ds: xr.Dataset, path: Path) -> Path:
+    """Write a run as CF-NetCDF (booleans as bytes; compressed where the engine can)."""
+    out = ds.copy()
+    if "terminal" in out.coords:
+        out = out.assign_coords(terminal=out["terminal"].astype("i1").assign_attrs(
+            long_name="node has no downstream reach in the run", flag_values="0 1"))
+    for name in out.data_vars:
+        if out[name].dtype == bool:
+            out[name] = out[name].astype("i1")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        encoding = {v: {"zlib": True, "complevel": 4} for v in out.data_vars
+                    if out[v].dtype.kind == "f"}
+        out.to_netcdf(path, engine="netcdf4", encoding=encoding)
+    except (ImportError, ValueError):
+        out.to_netcdf(path)
+    return path
+
+
+# =========================================================================== checks
+
+def check_plans(sc: ScenarioFile, *plans: str) -> None:
+    for plan in plans:
+        if plan not in sc.schedules:
+            raise ScenarioError(f"unknown plan '{plan}' of scenario '{sc.id}' "
+                                f"(plans: {', '.join(sc.schedules)})")
+
+def season(config: Config, name: str, *plans: str) -> Context:
+    """The context of scenario ``name`` with ``plans`` checked against it."""
+    ctx = context(config, name)
+    check_plans(ctx.scenario, *plans)
+    return ctx
+
+def check_reservoir(sc: ScenarioFile, reservoir: str) -> None:
+    names = sc.schedules["default"].reservoirs
+    if reservoir not in names:
+        raise ScenarioError(f"'{reservoir}' is not a reservoir of scenario '{sc.id}' "
+                            f"(reservoirs: {', '.join(names)})")
+
+def plan_forcing(ctx: Context, plan: str, net: Network, members: int):
+    """Perturbations, headwater inflows and release schedules of ``plan`` for ``members``
+    ensemble members, as :func:`run_members` takes them."""
+    from hydro.scenarios import headwater_inflows
+
+    sc = ctx.scenario
+    pert = perturbations(sc.ensemble, sc.scenario.days, members)
+    return pert, headwater_inflows(sc, ctx.climatology, pert), plan_schedules(sc, plan, net)
+
+def spawning(sc: ScenarioFile) -> tuple[str, str, str] | None:
+    s = sc.evaluation.spawning
+    return None if s is None else (s.node, s.start, s.end)
