@@ -3,8 +3,9 @@
 #   make venv    create .venv and install the package with test/dask/postgres extras
 #   make run     start the demo (SQLite store + bundled data + worker + dashboard
 #                on http://127.0.0.1:8050)
-#   make test    run the test suite (fails on test failures and when nothing is collected)
-#   make lint    ruff check (installs ruff into .venv on first use)
+#   make test    ruff, mypy and the whole test suite (fails on a lint or type error, a test
+#                failure, and when nothing is collected)
+#   make lint    ruff check
 #   make clean   remove .venv, var/ and .pytest_cache
 #
 # Variables: PYTHON (interpreter used to create the venv, default python3),
@@ -38,10 +39,11 @@ run: venv
 # pytest's exit code goes straight to make (no pipes, no '|| true'), so test
 # failures (1) and "no tests collected" (5) both fail the target.
 test: venv
+	$(VPY) -m ruff check hydro dashboard tests bench
+	$(VPY) -m mypy
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(VPY) -m ruff --version >/dev/null 2>&1 || $(VPY) -m pip install ruff
 	$(VPY) -m ruff check hydro dashboard tests bench
 
 clean:

@@ -28,7 +28,7 @@ from hydro.warning import (
     classify_reservoir_level,
     classify_stage,
     is_stale,
-    rate_of_rise,
+    stage_change_per_day,
     worst,
 )
 
@@ -300,7 +300,7 @@ def _gauge_rows(g: Gauge, readings: dict[tuple[str, str], Reading], config: Conf
                 and stage.time - stage.previous_time <= CHANGE_MAX_GAP:
             hours = (stage.time - stage.previous_time) / dt.timedelta(hours=1)
             if hours > 0:
-                change = rate_of_rise(stage.previous_value, stage.value, hours)
+                change = stage_change_per_day(stage.previous_value, stage.value, hours)
         # levels in force on the local date of the reading (the as-of day without one)
         day = to_local(stage.time, g.timezone).date() if stage is not None else as_of
         classification = classify_stage(stage.value if stage else None, thresholds, day,

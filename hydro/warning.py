@@ -40,7 +40,7 @@ __all__ = [
     "ReservoirClassification",
     "classify_stage",
     "classify_reservoir_level",
-    "rate_of_rise",
+    "stage_change_per_day",
     "is_stale",
     "worst",
 ]
@@ -387,7 +387,7 @@ def classify_reservoir_level(level_m: float | None, npu_m: float, fpu_m: float,
     return ReservoirClassification(status, level, npu_m - level, fpu_m - level, provisional)
 
 
-def rate_of_rise(prev_cm: float | None, cur_cm: float | None, hours: float) -> float | None:
+def stage_change_per_day(prev_cm: float | None, cur_cm: float | None, hours: float) -> float | None:
     """Rate of change of stage between two readings, cm/day (negative when falling).
 
     Parameters

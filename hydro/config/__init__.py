@@ -7,6 +7,15 @@ the network, duplicate ids) follow.  Every failure is a :class:`~hydro.errors.Co
 whose message names the file and the key, for example::
 
     config/basins.toml: reaches[id=ural-orsk-orenburg].downstream: unknown node 'RU:ORENBRG'
+
+The objects of the network are the domain model of :mod:`hydro.network`; the file
+schemas that hold them are :mod:`hydro.config.schema`; the water-quality tables are read
+by :mod:`hydro.config.quality_tables`.  Every path of a deployment hangs off
+:class:`Config` (``root``, ``quality_dir``, ``resolve``); the environment is read in one
+place only, :func:`default_config_dir` (``$HYDRORISK_CONFIG``) and ``Config.store_url``
+(``$HYDRORISK_DB_URL``).
+
+May import: the science modules.  Never readers, store, services, the worker or the CLI.
 """
 
 from __future__ import annotations

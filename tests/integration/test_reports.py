@@ -106,3 +106,50 @@ def test_quality_report_both_systems(store, config, tmp_path):
     assert rep["kz"]["kz2016"].provisional and rep["ukizv"].provisional
     with pytest.raises(ValueError, match="no water-quality samples for KZ:19073 in 1990"):
         quality_report(store, config, "KZ:19073", 1990)
+
+
+def _cli(env, *args):
+    return subprocess.run([sys.executable, "-m", "hydro.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_return_levels_report_is_reproducible_and_prints_its_seed(tmp_path):
+    """Regression (issue 9): two runs on the same store gave 100-year limits of 5305-23079
+    and 5504-22402; the bootstrap is now seeded and the seed printed."""
+    env = dict(os.environ, HYDRORISK_DB_URL=f"sqlite:///{tmp_path / 's.sqlite'}")
+    assert _cli(env, "ingest", str(DATA / "grdc/RU_ORSK_Q_Day.Cmd.txt")).returncode == 0
+    a = _cli(env, "report", "return-levels", "RU:ORSK")
+    b = _cli(env, "report", "return-levels", "RU:ORSK")
+    assert a.returncode == 0, a.stderr
+    assert a.stdout == b.stdout
+    assert "seed 20240405" in a.stdout
+    c = _cli(env, "report", "return-levels", "RU:ORSK", "--seed", "7")
+    assert "seed 7" in c.stdout and c.stdout != a.stdout
+
+
+def test_report_quality_classifies_with_the_tables_of_the_given_config(tmp_path, config_copy):
+    """Regression (issue 9): `hydrorisk --config OTHER report quality` classified with the
+    tables of $HYDRORISK_CONFIG (or the working directory), not those of OTHER."""
+    table = config_copy / "quality" / "kz2016_classes.csv"
+    lines = table.read_text(encoding="utf-8").splitlines()
+    stricter = []
+    for line in lines:
+        cells = line.split(",")
+        if (not line.startswith("#") and len(cells) > 8 and cells[2] == "max"
+                and cells[0] != "pH"):
+            cells[3:8] = ["0.0001", "0.0002", "0.0003", "0.0004", "0.0005"]  # all class 6
+        stricter.append(",".join(cells))
+    table.write_text("\n".join(stricter) + "\n", encoding="utf-8")
+    env = dict(os.environ, HYDRORISK_DB_URL=f"sqlite:///{tmp_path / 's.sqlite'}",
+               HYDRORISK_CONFIG=str(ROOT / "config"))
+    assert _cli(env, "ingest", str(DATA / "quality/ural.csv")).returncode == 0
+    default = _cli(env, "report", "quality", "KZ:19073", "--year", "2023")
+    other = _cli(env, "--config", str(config_copy), "report", "quality", "KZ:19073",
+                 "--year", "2023")
+    assert default.returncode == 0 and other.returncode == 0, default.stderr + other.stderr
+
+    def kz2016_line(out: str) -> str:
+        return next(x for x in out.splitlines() if "(kz2016)" in x)
+
+    assert "class 6" not in kz2016_line(default.stdout).lower()
+    assert kz2016_line(other.stdout) != kz2016_line(default.stdout)

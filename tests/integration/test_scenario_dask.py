@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import distributed  # noqa: E402  (the dask extra, installed by make test)
+import distributed  # noqa: E402  (in the test extra)
 import pytest
 import xarray as xr
 

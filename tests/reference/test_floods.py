@@ -289,7 +289,7 @@ def test_bootstrap_is_reproducible_and_brackets_estimate(series):
     pd.testing.assert_frame_equal(a, b)
     assert list(a.columns) == ["lower", "return_level", "upper"]
     assert (a["lower"] < a["return_level"]).all() and (a["return_level"] < a["upper"]).all()
-    assert a.attrs == {"level": 0.9, "kind": "parametric", "n_boot": 1000, "failed": 0}
+    assert a.attrs == {"level": 0.9, "kind": "parametric", "n_boot": 1000, "failed": 0, "seed": 42}
     # a wider confidence level gives a wider interval
     w = fit.confidence_interval([10, 100], level=0.99, seed=42)
     assert (w["lower"] < a["lower"]).all() and (w["upper"] > a["upper"]).all()
@@ -493,3 +493,12 @@ def test_hydrosos_needs_enough_years_and_labels_every_class():
         percentile_thresholds(_daily(range(2001, 2004), lambda d: 1.0))
     for language in ("en", "ru", "kk"):
         assert set(LABELS[language]) == set(HydroSOSStatus)
+
+
+def test_an_unseeded_bootstrap_is_refused(series):
+    """Regression (issue 9): an unseeded bootstrap gave different 100-year limits on every
+    run of `hydrorisk report return-levels`; a seed is now required, 0 by default."""
+    fit = fit_annual_maxima(series["fishkill_1945_1968"], "gev", "lmom")
+    with pytest.raises(ValueError, match="seed is required"):
+        fit.confidence_interval([100], seed=None)
+    pd.testing.assert_frame_equal(fit.confidence_interval([100]), fit.confidence_interval([100]))

@@ -15,7 +15,7 @@ from hydro.warning import (
     classify_reservoir_level,
     classify_stage,
     is_stale,
-    rate_of_rise,
+    stage_change_per_day,
     worst,
 )
 
@@ -208,17 +208,17 @@ def test_status_order_by_severity():
 # ---------------------------------------------------------------- rate of rise, staleness
 
 def test_rate_of_rise_in_cm_per_day():
-    assert rate_of_rise(800, 830, 24) == pytest.approx(30.0)
-    assert rate_of_rise(800, 830, 12) == pytest.approx(60.0)
-    assert rate_of_rise(830, 800, 48) == pytest.approx(-15.0)
-    assert rate_of_rise(None, 800, 24) is None
-    assert rate_of_rise(800, float("nan"), 24) is None
+    assert stage_change_per_day(800, 830, 24) == pytest.approx(30.0)
+    assert stage_change_per_day(800, 830, 12) == pytest.approx(60.0)
+    assert stage_change_per_day(830, 800, 48) == pytest.approx(-15.0)
+    assert stage_change_per_day(None, 800, 24) is None
+    assert stage_change_per_day(800, float("nan"), 24) is None
 
 
 @pytest.mark.parametrize("hours", [0, -6, float("nan")])
 def test_rate_of_rise_rejects_non_positive_intervals(hours):
     with pytest.raises(ValueError, match="hours between readings must be a positive number"):
-        rate_of_rise(800, 830, hours)
+        stage_change_per_day(800, 830, hours)
 
 
 def test_is_stale_after_the_configured_age():
