@@ -21,6 +21,8 @@ does not know, a lone CR in the header lines, a blank, short or long line, a val
 not convert, an unknown station, stages that look like metres, ...), and the exact path then
 reads the file again: a file is never accepted by one path and refused by the other.  Both
 hand the same columns to :func:`_assemble` (series order, repeated rows, output frame).
+:func:`read` tries one then the other; :func:`read_fast` (None when the fast path declines)
+and :func:`read_exact` take one path only (tests/property/test_agency_fast.py).
 """
 
 from __future__ import annotations
@@ -86,11 +88,33 @@ class _Rows:
 
 def read(path: Path, data: bytes, config: Config, layout: AgencyLayout,
          party: str | None = None) -> Batch:
+    """The file's observations: the fast path's when it takes the file, else the exact
+    path's."""
     resolver = StationResolver(config)
+    batch = read_fast(path, data, config, layout, party, resolver=resolver)
+    if batch is None:
+        batch = read_exact(path, data, config, layout, party, resolver=resolver)
+    return batch
+
+
+def read_fast(path: Path, data: bytes, config: Config, layout: AgencyLayout,
+              party: str | None = None, *, resolver: StationResolver | None = None
+              ) -> Batch | None:
+    """The file's observations by the fast path alone, or None when it declines the file
+    (the exact path must then decide).  When it takes the file it may still raise
+    IngestError from the shared assembly (times going backwards, a repeated time with
+    another value), as the exact path would."""
+    resolver = resolver or StationResolver(config)
     rows = _rows_fast(path, data, config, layout, resolver)
-    if rows is None:
-        rows = _rows_exact(path, data, config, layout, resolver)
-    return _assemble(path, rows, party, resolver)
+    return None if rows is None else _assemble(path, rows, party, resolver)
+
+
+def read_exact(path: Path, data: bytes, config: Config, layout: AgencyLayout,
+               party: str | None = None, *, resolver: StationResolver | None = None
+               ) -> Batch:
+    """The file's observations by the exact path alone (every error with its line)."""
+    resolver = resolver or StationResolver(config)
+    return _assemble(path, _rows_exact(path, data, config, layout, resolver), party, resolver)
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -231,7 +255,7 @@ def _assemble(path: Path, rows: _Rows, party: str | None, resolver: StationResol
         var = None if var is None else var[keep]
     m = len(value)
     # string columns as categoricals: codes the reader already has, nothing hashed again
-    # (the ingest groups by them; see hydro.ingest)
+    # (the ingest groups by them; see hydro.services.ingest)
     if var is None:
         variable, unit = _const(names[j], m), _const(_unit(names[j]), m)
     else:

@@ -2,25 +2,29 @@
 
 The fast path (hydro.readers.agency._rows_fast) reads the raw cp1251/UTF-8 bytes with
 pyarrow and converts each distinct text once; on anything irregular it hands the file to the
-exact path.  Every file here -- the bundled tables, large hourly tables like the ingest
-benchmark's, and broken variants of them -- must give the same observations (same columns,
-dtypes, order and bits) or the same error message both ways.  The exact path is forced by
-hiding pyarrow.csv, as in test_ingest_robustness.py.
+exact path.  Every file the fast path takes -- the bundled tables, large hourly tables like
+the ingest benchmark's, and odd variants of them -- must give the same observations (same
+columns, dtypes, order and bits) or the same error message as the exact line-by-line path
+(forced by hiding pyarrow.csv, as in test_ingest_robustness.py).  Each comparison first
+checks that the fast path did take the file (hydro.readers.agency.read_fast is not None):
+it declines silently, and a declined file would only compare the exact path with itself.
+The files it must decline are listed as such, and the tests check that it declines them.
 
 The time-zone conversion (hydro.readers.common.local_to_utc) and the frame assembly are
 shared by both paths, so they are also checked against straightforward reference versions
 of themselves.
 """
 
+import re
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import ROOT
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from hydro.errors import IngestError
 from hydro.readers import agency, read_file
 from hydro.readers.common import StationResolver, check_order, local_to_utc
@@ -42,19 +46,31 @@ def _outcome(path, config, source, data):
         return f"IngestError: {e}"
 
 
-def _both(path, config, source, data, monkeypatch):
-    """(outcome through read_file, outcome of the exact line-by-line path)."""
-    fast = _outcome(path, config, source, data)
+def _fast_outcome(path, config, source, data):
+    """The observations by the fast path alone, its error message, or None when it
+    declines the file."""
+    src = config.source(source)
+    try:
+        batch = agency.read_fast(path, data, config, config.layout(src.layout), party=src.party)
+    except IngestError as e:
+        return f"IngestError: {e}"
+    return None if batch is None else batch.observations
+
+
+def _exact_outcome(path, config, source, data, monkeypatch):
+    """The outcome through read_file with pyarrow hidden: the exact line-by-line path."""
     with monkeypatch.context() as m:
         m.setitem(sys.modules, "pyarrow.csv", None)  # no pyarrow: the exact path
-        assert _fast_rows(path, config, source, data) is None
-        exact = _outcome(path, config, source, data)
-    return fast, exact
+        assert _fast_outcome(path, config, source, data) is None
+        return _outcome(path, config, source, data)
 
 
-def _fast_rows(path, config, source, data):
-    layout = config.layout(config.source(source).layout)
-    return agency._rows_fast(path, data, config, layout, StationResolver(config))
+def _both(path, config, source, data, monkeypatch):
+    """(outcome of the fast path, which must take the file; outcome of the exact
+    line-by-line path)."""
+    fast = _fast_outcome(path, config, source, data)
+    assert fast is not None, "the fast path declined the file"
+    return fast, _exact_outcome(path, config, source, data, monkeypatch)
 
 
 def _assert_identical(a, b):
@@ -136,8 +152,7 @@ def test_bundled_tables_read_the_same_both_ways(config, monkeypatch, folder):
     assert files
     for f in files:
         data = f.read_bytes()
-        assert _fast_rows(f, config, folder, data) is not None, f  # the fast path is taken
-        fast, exact = _both(f, config, folder, data, monkeypatch)
+        fast, exact = _both(f, config, folder, data, monkeypatch)  # the fast path takes it
         _assert_identical(fast, exact)
         assert len(fast) > 0
 
@@ -148,7 +163,6 @@ def test_benchmark_style_hourly_table_reads_the_same_both_ways(config, tmp_path,
     """A year of hourly stage of every KZ post, one term after another (bench/ingest.py)."""
     lines = _hourly_kz(config, start="2024-01-01", days=366, discharge=encoding == "utf-8")
     data = _bytes(lines, encoding=encoding)
-    assert _fast_rows(tmp_path / "b.csv", config, "kazhydromet", data) is not None
     obs = _same_both_ways(tmp_path, config, "kazhydromet", data, monkeypatch, "b.csv")
     n_posts = len(_kz_posts(config))
     assert len(obs) == 24 * 366 * n_posts * (2 if encoding == "utf-8" else 1)
@@ -161,7 +175,6 @@ def test_benchmark_style_hourly_table_reads_the_same_both_ways(config, tmp_path,
 def test_hourly_table_through_a_clock_change_reads_the_same_both_ways(config, tmp_path,
                                                                       monkeypatch):
     data = _bytes(_hourly_ru(), encoding="utf-8")
-    assert _fast_rows(tmp_path / "r.csv", config, "roshydromet", data) is not None
     obs = _same_both_ways(tmp_path, config, "roshydromet", data, monkeypatch)
     orsk = obs[obs["station_id"] == "RU:ORSK"]
     assert orsk["time"].is_monotonic_increasing and orsk["time"].is_unique
@@ -176,7 +189,6 @@ def test_irregular_times_read_the_same_both_ways(config, tmp_path, monkeypatch):
         for t in pd.Timestamp("2024-01-01") + pd.to_timedelta(minutes, unit="min"):
             lines.append(f"{code};п;{t:%d.%m.%Y};{t:%H:%M};{rng.integers(100, 400)};;;")
     data = _bytes(lines)
-    assert _fast_rows(tmp_path / "t.csv", config, "kazhydromet", data) is not None
     obs = _same_both_ways(tmp_path, config, "kazhydromet", data, monkeypatch)
     assert len(obs) == 2100
 
@@ -287,28 +299,72 @@ KZ_CASES = {
 }
 
 
+REFUSED, READ = "refused", "read"
+
+#: the files the fast path must decline, and what the exact path then makes of them: it
+#: refuses them, or reads them as it reads the regular table (line numbers aside).  Every
+#: other case must be taken by the fast path.
+DECLINED = {
+    "text in the stage column": REFUSED,
+    "decimal point in a decimal-comma layout": REFUSED,
+    "nan is not a number": REFUSED,
+    "short line": REFUSED,
+    "long line": REFUSED,
+    "blank line": READ,
+    "whitespace line": READ,
+    "line of empty fields": REFUSED,
+    "comment line in the body": REFUSED,
+    "CR line ends (old Mac)": READ,
+    "a lone CR in the banner": REFUSED,
+    "CR CR LF": READ,
+    "blank lines and spaces at the end": READ,
+    "unknown station": REFUSED,
+    "no station code": REFUSED,
+    "unknown ice phenomenon": REFUSED,
+    "not a date": REFUSED,
+    "not a time": REFUSED,
+    "stage in metres": REFUSED,
+    "quote opening a code": REFUSED,
+    "0x98 (undefined in cp1251)": REFUSED,
+    "UTF-8 cut inside a character": REFUSED,
+    "header only": REFUSED,
+    "header only, not terminated": REFUSED,
+    "no header": REFUSED,
+    "empty file": REFUSED,
+    "blank file": REFUSED,
+    "no station column": REFUSED,
+    "an unused header name twice": READ,
+    "trailing delimiter in the header": REFUSED,
+    "tab-separated": REFUSED,
+}
+FAST_CASES = [c for c in KZ_CASES if c not in DECLINED]
+
+
 @pytest.mark.parametrize("discharge", [False, True], ids=["stage", "stage+discharge"])
-@pytest.mark.parametrize("case", list(KZ_CASES), ids=list(KZ_CASES))
-def test_broken_and_odd_tables_give_the_same_outcome_both_ways(config, tmp_path, monkeypatch,
-                                                               case, discharge):
+@pytest.mark.parametrize("case", FAST_CASES, ids=FAST_CASES)
+def test_odd_tables_taken_by_the_fast_path_give_the_same_outcome_both_ways(
+        config, tmp_path, monkeypatch, case, discharge):
     data = KZ_CASES[case](_hourly_kz(config, days=12, discharge=discharge))
-    _same_both_ways(tmp_path, config, "kazhydromet", data, monkeypatch)
+    fast = _same_both_ways(tmp_path, config, "kazhydromet", data, monkeypatch)
+    # and read_file (hydro.readers.agency.read) gives the fast path's outcome
+    _assert_identical(_outcome(tmp_path / "t.csv", config, "kazhydromet", data), fast)
 
 
-@pytest.mark.parametrize("case", ["regular", "stations one after another", "decimal comma",
-                                  "empty stage cells", "one stage throughout",
-                                  "one discharge throughout", "one term written two ways",
-                                  "one date written two ways",
-                                  "a repeated time with the same value", "LF line ends",
-                                  "blank line at the end", "CR CR LF at the end",
-                                  "last line not terminated", "empty time (the 08:00 term)",
-                                  "a lone CR in the body",
-                                  "one station under its id and its post code",
-                                  "phenomena in capitals and open water",
-                                  "quotes in a name", "UTF-8 with a byte order mark"])
-def test_regular_variants_take_the_fast_path(config, tmp_path, case):
-    data = KZ_CASES[case](_hourly_kz(config, days=12))
-    assert _fast_rows(tmp_path / "t.csv", config, "kazhydromet", data) is not None
+@pytest.mark.parametrize("discharge", [False, True], ids=["stage", "stage+discharge"])
+@pytest.mark.parametrize("case", list(DECLINED), ids=list(DECLINED))
+def test_irregular_tables_are_declined_by_the_fast_path(config, tmp_path, case, discharge):
+    lines = _hourly_kz(config, days=12, discharge=discharge)
+    data = KZ_CASES[case](lines)
+    p = tmp_path / "t.csv"
+    p.write_bytes(data)
+    assert _fast_outcome(p, config, "kazhydromet", data) is None
+    got = _outcome(p, config, "kazhydromet", data)      # read_file: the exact path decides
+    if DECLINED[case] == REFUSED:
+        assert isinstance(got, str) and got.startswith("IngestError: "), got
+    else:
+        assert not isinstance(got, str), got
+        regular = _fast_outcome(p, config, "kazhydromet", KZ_CASES["regular"](lines))
+        _assert_identical(got.drop(columns="line"), regular.drop(columns="line"))
 
 
 NAMED = {  # data line 40 is file line 43 (two banner lines, the header)
@@ -325,7 +381,8 @@ NAMED = {  # data line 40 is file line 43 (two banner lines, the header)
 
 @pytest.mark.parametrize("case", list(NAMED))
 def test_broken_variants_name_the_line(config, tmp_path, case):
-    """The messages come from the exact path, with the file's line numbers."""
+    """The messages name the file's lines (the exact path's; the shared assembly's when
+    times go backwards)."""
     data = KZ_CASES[case](_hourly_kz(config, days=12))
     p = tmp_path / "t.csv"
     p.write_bytes(data)
@@ -352,39 +409,118 @@ def test_clock_change_variants_give_the_same_outcome_both_ways(config, tmp_path,
 
 # --------------------------------------------------------------------------- random tables
 
-CODES = ["19071", "19073", "KZ:19071", " 19132", "19195", "99999", ""]
-DATES = ["01.03.2024", "29.02.2024", "02.03.2024", "2024-03-01", "1.3.2024", ""]
-CLOCKS = ["00:00", "08:00", "23:30", "", " 08:00", "8:00", "24:00", "x"]
-STAGES = ["250", "251", "250,5", "", "-3", "0", "12.5", "abc", " 7 ", "1e3", "nan", "2,50"]
-PHEN = ["", "ледостав", "Ледостав", "чисто", "шуга", "мусор"]
-EOLS = ["\r\n", "\n", "\r"]
+# cells the fast path takes (odd spellings included) ...
+CODES = ["19071", "19073", "KZ:19071", " 19132", "19195", "11003", "KZ:12009"]
+DATES = {"29.02.2024": "2024-02-29", "01.03.2024": "2024-03-01", "1.3.2024": "2024-03-01",
+         "02.03.2024": "2024-03-02"}
+CLOCKS = {"00:00": 0, "08:00": 8, "": 8, " 08:00": 8, "8:00": 8, "23:30": 23.5, "24:00": 24}
+BIG_STAGES = ["250", "251", "250,5", "+251", "2,5e2", "1e3"]
+STAGES = [*BIG_STAGES, "", "-3", "0", " 7 ", "2,50", "inf"]
+DISCHARGES = ["", "", "1,5", "0,75"]
+PHEN = ["", "ледостав", "Ледостав", " Ледостав ", "чисто", "шуга"]
+NAMES = ["р. Урал", "", '"р. Урал, г. Орск"']
+# ... and what makes it decline a file: (field, bad cells); the exact path refuses them all
+BAD_CELLS = {"unknown station": (0, ["99999", "", '"19071']),
+             "not a date": (2, ["32.01.2024", "2024-03-01", ""]),
+             "not a time": (3, ["x", "8h00"]),
+             "not a number": (4, ["abc", "12.5", "nan"]),
+             "discharge not a number": (6, ["x"]),
+             "unknown ice phenomenon": (7, ["мусор"])}
+REFUSING = [*BAD_CELLS, "short or long line", "stage in metres"]
+# declined too, but the exact path reads them as the table without them (lines aside)
+HARMLESS = ["irregular line in the body", "CR line ends"]
 
 
 @st.composite
 def _tables(draw):
+    """(file bytes, the same table made regular, why the fast path must decline it: empty
+    for most tables)."""
     n = draw(st.integers(1, 25))
     rows = []
-    for _ in range(n):
-        fields = [draw(st.sampled_from(CODES)), "р. Урал", draw(st.sampled_from(DATES)),
-                  draw(st.sampled_from(CLOCKS)), draw(st.sampled_from(STAGES)), "",
-                  draw(st.sampled_from(["", "", "1,5", "x"])), draw(st.sampled_from(PHEN))]
-        cut = draw(st.sampled_from([8] * 12 + [7, 9]))
-        rows.append(";".join((fields + ["9"])[:cut]))
-        if draw(st.integers(0, 15)) == 0:
-            rows.append(draw(st.sampled_from(["", " ", ";;;;;;;"])))
-    eol = draw(st.sampled_from(EOLS))
-    text = BANNER.replace("\r\n", eol) + eol.join([HEADER_KZ, *rows])
-    if draw(st.booleans()):
-        text += eol
-    return text.encode(draw(st.sampled_from(["cp1251", "utf-8", "utf-8-sig"])))
+    for i in range(n):
+        rows.append([draw(st.sampled_from(CODES)), draw(st.sampled_from(NAMES)),
+                     draw(st.sampled_from(list(DATES))), draw(st.sampled_from(list(CLOCKS))),
+                     draw(st.sampled_from(BIG_STAGES if i == 0 else STAGES)),  # not metres
+                     draw(st.sampled_from(["", "+1"])), draw(st.sampled_from(DISCHARGES)),
+                     draw(st.sampled_from(PHEN))])
+
+    def when(r):
+        return pd.Timestamp(DATES[r[2]]) + pd.Timedelta(hours=CLOCKS[r[3]])
+
+    if draw(st.sampled_from([True, True, True, False])):  # one reading per station and time
+        first = {}                                         # (else often a conflicting one)
+        for r in rows:
+            first.setdefault((r[0].strip().removeprefix("KZ:"), when(r)), r)
+        rows = list(first.values())
+        n = len(rows)
+    if draw(st.sampled_from([True, True, True, False])):  # in time order (else often not)
+        rows.sort(key=when)
+    enc = draw(st.sampled_from(["cp1251", "utf-8", "utf-8-sig"]))
+    eol = draw(st.sampled_from(["\r\n", "\n"]))
+    trailing = [""] * draw(st.sampled_from([0, 0, 0, 1, 2]))  # blank lines at the end
+    final = draw(st.booleans())                                # the last line ended
+
+    def encode(rows, eol, inserted=()):
+        lines = [";".join(r) for r in rows]
+        for at, line in sorted(inserted, reverse=True):
+            lines.insert(at, line)
+        text = BANNER.replace("\r\n", eol) + eol.join([HEADER_KZ, *lines, *trailing])
+        return (text + eol if final else text).encode(enc)
+
+    regular = encode(rows, eol)
+    why = []
+    if draw(st.sampled_from([False] * 5 + [True])):  # one table in six the fast path declines
+        why = draw(st.lists(st.sampled_from(REFUSING + HARMLESS), min_size=1, max_size=2,
+                            unique=True))
+    rows = [list(r) for r in rows]
+    inserted = []
+    for reason in sorted(why, key=lambda r: r == "short or long line"):  # cells first
+        i = draw(st.integers(0, n - 1))
+        if reason in BAD_CELLS:
+            col, cells = BAD_CELLS[reason]
+            rows[i][col] = draw(st.sampled_from(cells))
+        elif reason == "short or long line":
+            rows[i] = rows[i][:-1] if draw(st.booleans()) else [*rows[i], "9"]
+        elif reason == "stage in metres":
+            for r in rows:
+                r[4] = draw(st.sampled_from(["1,25", "2,5", "0,5", "12,62"]))
+        elif reason == "irregular line in the body":
+            line = draw(st.sampled_from(["", " ", "  \t", ";" * 7]))
+            if line == ";" * 7:      # a row of empty fields: no station, refused
+                why = [*why, "unknown station"]
+            inserted.append((i, line))   # before data line i: never among those at the end
+        else:
+            eol = "\r"
+    return encode(rows, eol, inserted), regular, why
+
+
+def _without_lines(outcome):
+    return (re.sub(r", line \d+", "", outcome) if isinstance(outcome, str)
+            else outcome.drop(columns="line"))
 
 
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=_tables())
+@given(table=_tables())
 def test_random_small_tables_give_the_same_outcome_both_ways(config, tmp_path, monkeypatch,
-                                                             data):
-    _same_both_ways(tmp_path, config, "kazhydromet", data, monkeypatch)
+                                                             table):
+    data, regular, why = table
+    p = tmp_path / "t.csv"
+    p.write_bytes(data)
+    if not why:
+        event("the fast path takes the table")
+        fast, exact = _both(p, config, "kazhydromet", data, monkeypatch)
+        _assert_identical(fast, exact)
+        return
+    event("the fast path declines the table")
+    assert _fast_outcome(p, config, "kazhydromet", data) is None, why
+    got = _outcome(p, config, "kazhydromet", data)      # read_file: the exact path decides
+    if set(why) & set(REFUSING):
+        assert isinstance(got, str) and got.startswith("IngestError: "), got
+    else:                                               # blank lines, CR line ends
+        want = _fast_outcome(p, config, "kazhydromet", regular)
+        assert want is not None
+        _assert_identical(_without_lines(got), _without_lines(want))
 
 
 @settings(max_examples=300, deadline=None)

@@ -12,22 +12,12 @@ import math
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
-from hydro.quality import (
-    Censored,
-    QualityError,
-    classify_kz,
-    kz_edition_for,
-    parse_value,
-    period_mean,
-    samples_from_long,
-    ukizv,
-)
-from hydro.quality_cli import add_commands
-from hydro.quality_tables import (
+from hydro.cli.quality import add_commands
+from hydro.config.quality_tables import (
     STATUSES,
     TABLE_FILES,
     KzLimitRow,
@@ -39,6 +29,16 @@ from hydro.quality_tables import (
     load_kz_table,
     load_mpc_table,
     load_ukizv_scoring,
+)
+from hydro.quality import (
+    Censored,
+    QualityError,
+    classify_kz,
+    kz_edition_for,
+    parse_value,
+    period_mean,
+    samples_from_long,
+    ukizv,
 )
 
 DATA = ROOT / "tests" / "reference" / "data" / "quality"
@@ -87,35 +87,12 @@ def test_bundled_mpc_table_lists_what_it_leaves_out():
 
 # --------------------------------------------------------------------------- KZ boundaries
 
-def _boundary_cases():
-    cases = []
-    for edition, table in KZ.items():
-        for row in table.rows:
-            for k, lim in enumerate(row.limits, start=1):
-                worse = math.nextafter(lim, math.inf if row.direction == "max" else -math.inf)
-                better = math.nextafter(lim, -math.inf if row.direction == "max" else math.inf)
-                name = f"{edition}-{row.parameter}-{row.direction}-class{k}"
-                cases += [pytest.param(edition, row.parameter, lim, k, id=f"{name}-at"),
-                          pytest.param(edition, row.parameter, worse, k + 1, id=f"{name}-worse"),
-                          pytest.param(edition, row.parameter, better, k, id=f"{name}-better")]
-    return cases
-
-
 def test_bundled_kz_limits_are_strictly_monotone():
-    # the boundary cases below assume no empty class
+    # the boundary properties below assume no empty class
     for table in KZ.values():
         for r in table.rows:
             lim = r.limits if r.direction == "max" else tuple(-x for x in r.limits)
             assert all(a < b for a, b in zip(lim[:-1], lim[1:], strict=True)), r.parameter
-
-
-@pytest.mark.parametrize("edition,parameter,value,expected", _boundary_cases())
-def test_kz_class_at_just_above_and_just_below_each_limit(edition, parameter, value, expected):
-    # "worse" = just above a max limit / just below a min limit (dissolved oxygen, low pH)
-    r = classify_kz({parameter: value}, edition=edition)
-    assert r.per_parameter[parameter].klass == expected
-    assert r.klass == expected and r.klass_upper == expected
-    assert r.limiting == ((parameter,) if expected > 1 else ())
 
 
 def _table(*rows, edition="kz2016"):
@@ -131,6 +108,102 @@ TOY = _table(("copper", "max", (0.001, 0.01, 0.05, 0.5, 1.0), False, "official")
              ("magnesium", "max", (20.0, 40.0, 50.0, 70.0, 100.0), True, "official"),
              ("chloride", "max", (150.0, 300.0, 350.0, 500.0, 1000.0), True, "official"),
              ("mineralization", "max", (500.0, 1000.0, 1500.0, 2000.0, 3000.0), True, "official"))
+
+# A table small enough to work out by hand (not the bundled one): a limit belongs to the
+# better class (max rows: up to and including it; min rows: down to and including it);
+# beyond the fifth limit is class 6.  pH has two rows and takes the worse.
+BOUNDARY_TOY = _table(("nitrite", "max", (0.02, 0.08, 0.5, 1.0, 3.0), False, "official"),
+                      ("dissolved_oxygen", "min", (7.0, 6.0, 5.0, 4.0, 3.0), False, "official"),
+                      ("pH", "min", (6.5, 6.0, 5.5, 5.0, 4.5), False, "official"),
+                      ("pH", "max", (8.5, 8.7, 9.0, 9.5, 10.0), False, "official"))
+
+
+@pytest.mark.parametrize("parameter,value,klass", [
+    # nitrite (max): just below / at / just above each limit
+    ("nitrite", 0.0, 1),
+    ("nitrite", 0.019, 1), ("nitrite", 0.02, 1), ("nitrite", 0.021, 2),
+    ("nitrite", 0.079, 2), ("nitrite", 0.08, 2), ("nitrite", 0.081, 3),
+    ("nitrite", 0.49, 3), ("nitrite", 0.5, 3), ("nitrite", 0.51, 4),
+    ("nitrite", 0.99, 4), ("nitrite", 1.0, 4), ("nitrite", 1.01, 5),
+    ("nitrite", 2.99, 5), ("nitrite", 3.0, 5), ("nitrite", 3.01, 6),
+    ("nitrite", math.nextafter(0.02, 1.0), 2),      # the smallest step past a limit
+    # dissolved oxygen (min): just above (better) / at / just below (worse) each limit
+    ("dissolved_oxygen", 12.0, 1),
+    ("dissolved_oxygen", 7.1, 1), ("dissolved_oxygen", 7.0, 1), ("dissolved_oxygen", 6.9, 2),
+    ("dissolved_oxygen", 6.1, 2), ("dissolved_oxygen", 6.0, 2), ("dissolved_oxygen", 5.9, 3),
+    ("dissolved_oxygen", 5.1, 3), ("dissolved_oxygen", 5.0, 3), ("dissolved_oxygen", 4.9, 4),
+    ("dissolved_oxygen", 4.1, 4), ("dissolved_oxygen", 4.0, 4), ("dissolved_oxygen", 3.9, 5),
+    ("dissolved_oxygen", 3.1, 5), ("dissolved_oxygen", 3.0, 5), ("dissolved_oxygen", 2.9, 6),
+    ("dissolved_oxygen", 0.0, 6),
+    ("dissolved_oxygen", math.nextafter(7.0, 0.0), 2),
+    # pH, low side (min row; the max row says class 1 there)
+    ("pH", 7.5, 1),
+    ("pH", 6.6, 1), ("pH", 6.5, 1), ("pH", 6.4, 2),
+    ("pH", 6.1, 2), ("pH", 6.0, 2), ("pH", 5.9, 3),
+    ("pH", 5.6, 3), ("pH", 5.5, 3), ("pH", 5.4, 4),
+    ("pH", 5.1, 4), ("pH", 5.0, 4), ("pH", 4.9, 5),
+    ("pH", 4.6, 5), ("pH", 4.5, 5), ("pH", 4.4, 6),
+    # pH, high side (max row; the min row says class 1 there)
+    ("pH", 8.4, 1), ("pH", 8.5, 1), ("pH", 8.6, 2),
+    ("pH", 8.65, 2), ("pH", 8.7, 2), ("pH", 8.8, 3),
+    ("pH", 8.9, 3), ("pH", 9.0, 3), ("pH", 9.1, 4),
+    ("pH", 9.4, 4), ("pH", 9.5, 4), ("pH", 9.6, 5),
+    ("pH", 9.9, 5), ("pH", 10.0, 5), ("pH", 10.1, 6),
+])
+def test_kz_class_at_and_either_side_of_each_limit_of_a_hand_worked_table(parameter, value,
+                                                                          klass):
+    r = classify_kz({parameter: value}, table=BOUNDARY_TOY)
+    assert r.per_parameter[parameter].klass == klass
+    assert r.klass == klass and r.klass_upper == klass
+    assert r.limiting == ((parameter,) if klass > 1 else ())
+
+
+def _per_parameter_class(table, parameter, value):
+    return classify_kz({parameter: value}, table=table).per_parameter[parameter].klass
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_kz_class_is_monotone_in_the_concentration_over_the_bundled_tables(data):
+    """More of a pollutant (less dissolved oxygen) never gives a better class; for pH, which
+    has a low and a high side, the class worsens away from the class-1 band either way."""
+    table = KZ[data.draw(st.sampled_from(sorted(KZ)), label="edition")]
+    parameter = data.draw(st.sampled_from(table.parameters), label="parameter")
+    rows = table.rows_for(parameter)
+    limits = sorted({x for r in rows for x in r.limits})
+    values = st.sampled_from(limits) | st.floats(0.0, 2.5 * limits[-1], allow_nan=False)
+    a, b = sorted([data.draw(values, label="a"), data.draw(values, label="b")])
+    ka, kb = (_per_parameter_class(table, parameter, x) for x in (a, b))
+    directions = {r.direction for r in rows}
+    if directions == {"max"}:
+        assert ka <= kb
+    elif directions == {"min"}:
+        assert ka >= kb
+    else:
+        low = next(r for r in rows if r.direction == "min").limits[0]
+        high = next(r for r in rows if r.direction == "max").limits[0]
+        if b <= high:                 # the low side: worse as the value falls
+            assert ka >= kb
+        if a >= low:                  # the high side: worse as the value rises
+            assert ka <= kb
+        if low <= a <= b <= high:
+            assert ka == kb == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_kz_value_at_a_bundled_class_limit_is_in_that_class(data):
+    """The tables' convention (config/quality/kz*_classes.csv): a class holds values up to and
+    including its limit (max rows) or down to and including it (min rows); the next value
+    past the limit on the worse side is in the next class."""
+    table = KZ[data.draw(st.sampled_from(sorted(KZ)), label="edition")]
+    row = data.draw(st.sampled_from(table.rows), label="row")
+    k = data.draw(st.integers(1, len(row.limits)), label="class")
+    limit = row.limits[k - 1]
+    worse = math.inf if row.direction == "max" else -math.inf
+    assert _per_parameter_class(table, row.parameter, limit) == k
+    assert _per_parameter_class(table, row.parameter, math.nextafter(limit, -worse)) == k
+    assert _per_parameter_class(table, row.parameter, math.nextafter(limit, worse)) == k + 1
 
 
 @pytest.mark.parametrize("sample,klass,limiting", [
