@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 import dash
@@ -61,7 +62,9 @@ def create_app(config: Config, engine: Store | None = None,
     app = dash.Dash(
         "dashboard",
         title=TITLE,
-        update_title=None,
+        # dash (4.x) annotates update_title as str, though its docstring documents None for
+        # "leave the page title alone while callbacks run"
+        update_title=None,  # type: ignore[arg-type]
         use_pages=True,
         pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR),
@@ -87,6 +90,9 @@ def shell_layout(lang: str) -> html.Div:
                  className=state["lang_classes"][code], title=LANGUAGE_NAMES[code])
         for code in LANGUAGES
     ]
+    # aria-* attributes are not identifiers: they go through the component's **kwargs (Any:
+    # mypy checks a **dict against every typed keyword)
+    group_attrs: dict[str, Any] = {"aria-label": t("nav.language", lang)}
     navbar = dbc.Navbar(
         dbc.Container([
             html.A(TITLE, href="/", className="navbar-brand brand"),
@@ -94,8 +100,7 @@ def shell_layout(lang: str) -> html.Div:
             html.Div([
                 dcc.Link(state["nav_stations"], id=Shell.NAV_STATIONS,
                          href=state["stations_href"], className="nav-page active"),
-                html.Div(lang_links, className="lang-switch", role="group",
-                         **{"aria-label": t("nav.language", lang)}),
+                html.Div(lang_links, className="lang-switch", role="group", **group_attrs),
             ], className="navbar-right"),
         ], fluid=True),
         color="dark", dark=True, className="app-navbar",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import html
@@ -306,8 +307,10 @@ def gauge_table(report: StationReport, lang: str, basin_names: dict[str, str]) -
                     diff = row.kz_minus_ru_cm
                     cells.append(html.Td(fmt_number(diff, signed=True) if diff is not None
                                          else "", rowSpan=span, className="num"))
-                body.append(html.Tr(cells, className=f"state-{row.state}",
-                                    **{"data-station": sid, "data-party": row.party}))
+                # data-* attributes are not identifiers: they go through the component's
+                # **kwargs (Any: mypy checks a **dict against every typed keyword)
+                data: dict[str, Any] = {"data-station": sid, "data-party": row.party}
+                body.append(html.Tr(cells, className=f"state-{row.state}", **data))
     return dbc.Table([header, html.Tbody(body)], id=Stations.GAUGE_TABLE, bordered=False,
                      hover=True, size="sm", className="station-table gauge-table")
 
@@ -358,6 +361,8 @@ def reservoir_table(report: StationReport, lang: str, basin_names: dict[str, str
             if r.volume_from_table and r.volume_hm3 is not None:
                 volume.append(html.Div(t("cell.volume_from_table", lang), className="cell-note"))
             to_npu = r.classification.to_npu_m if r.has_data else None
+            # a data-* attribute goes through the component's **kwargs (see gauge_table)
+            data: dict[str, Any] = {"data-station": r.station_id}
             body.append(html.Tr([
                 html.Td([html.Div(r.names.get(lang), className="station-name"),
                          html.Div(r.station_id, className="station-id")]),
@@ -379,6 +384,6 @@ def reservoir_table(report: StationReport, lang: str, basin_names: dict[str, str
                 html.Td(fmt_discharge(r.inflow_m3s), className="num"),
                 html.Td(fmt_discharge(r.outflow_m3s), className="num"),
                 html.Td(_reservoir_status(r, lang), className="status"),
-            ], className=f"state-{r.state}", **{"data-station": r.station_id}))
+            ], className=f"state-{r.state}", **data))
     return dbc.Table([header, html.Tbody(body)], id=Stations.RESERVOIR_TABLE, bordered=False,
                      hover=True, size="sm", className="station-table reservoir-table")

@@ -14,6 +14,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 from dashboard.status import (
     CHANGE_MAX_GAP,
@@ -31,6 +32,9 @@ from hydro.errors import UnitError
 from hydro.services import observations as api
 from hydro.services.context import Store as Engine
 from hydro.units import VARIABLE_DIMENSION, convert
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +110,12 @@ class StoreProvider(DataProvider):
                         ) -> list[Reading]:
         at = cutoff - dt.timedelta(microseconds=1)
         frame = api.latest(self.engine, variables=variables, at=at)
-        stage_keys = [(r.station_id, r.party, r.time) for r in frame.itertuples(index=False)
+        stage_keys = [(r.station_id, r.party, r.time) for r in _rows(frame)
                       if r.variable == "stage"]
         before = api.previous_values(self.engine, stage_keys, "stage", CHANGE_MAX_GAP)
-        previous = {(r.station_id, r.party): r for r in before.itertuples(index=False)}
+        previous = {(r.station_id, r.party): r for r in _previous_rows(before)}
         readings = []
-        for row in frame.itertuples(index=False):
+        for row in _rows(frame):
             value = _canonical(row.value, row.unit, row.variable, row.station_id)
             time = _py(row.time)
             if time is None:  # not possible for a stored observation; skip defensively
@@ -178,6 +182,35 @@ def make_provider(config: Config, engine: Engine | None = None) -> DataProvider:
 
 
 # --------------------------------------------------------------------------- helpers
+
+class _PreviousRow(Protocol):
+    """A row (``itertuples``) of :func:`hydro.services.observations.previous_values`."""
+
+    station_id: str
+    party: str
+    time: dt.datetime  # a pandas Timestamp
+    value: float | None
+    unit: str
+
+
+class _LatestRow(_PreviousRow, Protocol):
+    """A row (``itertuples``) of :func:`hydro.services.observations.latest`."""
+
+    variable: str
+    qc_flags: int | None
+    phenomena: str | float | None  # None or NaN: no phenomenon
+    source: str
+
+
+# pandas-stubs type every field of an itertuples row as any scalar; the columns and their
+# types are the ones these observations functions document (the casts say so).
+def _rows(frame: pd.DataFrame) -> Iterable[_LatestRow]:
+    return cast("Iterable[_LatestRow]", frame.itertuples(index=False))
+
+
+def _previous_rows(frame: pd.DataFrame) -> Iterable[_PreviousRow]:
+    return cast("Iterable[_PreviousRow]", frame.itertuples(index=False))
+
 
 def _py(value) -> dt.datetime | None:
     """pandas Timestamp / datetime / None -> naive datetime or None."""

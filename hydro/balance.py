@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Literal, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -185,6 +185,7 @@ def _percent(residual: pd.Series, throughput: pd.Series) -> pd.Series:
 def _by_month(daily: pd.DataFrame, sum_cols: list[str]) -> pd.DataFrame:
     """Monthly sums over the days whose balance is complete (``valid``)."""
     ok = daily[daily["valid"]]
+    assert isinstance(ok.index, pd.DatetimeIndex)  # the daily frames are indexed by _span's days
     month = ok.index.to_period("M")
     out = ok[sum_cols].groupby(month).sum()
     out["n_days"] = ok.groupby(month).size()
@@ -554,6 +555,11 @@ def segment_balance(network: Network, downstream_id: str, downstream: pd.Series,
     river = getattr(network.node(downstream_id), "river", None)
     notes: list[str] = []
 
+    @overload
+    def timed(series: pd.Series, path: tuple[Reach, ...], name: str) -> pd.Series: ...
+    @overload
+    def timed(series: float, path: tuple[Reach, ...], name: str) -> float: ...
+
     def timed(series: pd.Series | float, path: tuple[Reach, ...], name: str) -> pd.Series | float:
         if not route or not isinstance(series, pd.Series):
             return series  # a constant is unchanged by routing
@@ -862,6 +868,7 @@ def border_volumes(discharge: pd.Series, *, period: AccountingPeriod = "water_ye
     if q.notna().sum() == 0:
         return pd.DataFrame(columns=columns)
     q = q.loc[q.first_valid_index():q.last_valid_index()]
+    assert isinstance(q.index, pd.DatetimeIndex)  # _as_daily gives a DatetimeIndex
     per = period_of(q.index, period, water_year_start_month, seasons)
     frame = per.assign(q=q.to_numpy(), vol=discharge_to_volume(q.to_numpy(), days=DAY))
     frame = frame[frame["group"].notna()]
@@ -916,7 +923,8 @@ def border_volumes(discharge: pd.Series, *, period: AccountingPeriod = "water_ye
         in_sample = set(sample.index)
         for i in rows:
             norm[table.index.get_loc(i)] = values.mean()
-            x = table.at[i, "volume_hm3"]
+            # volume_hm3 is a float64 column: .at gives a numpy float64, a float
+            x = cast(float, table.at[i, "volume_hm3"])
             if not np.isnan(x):
                 s = values if i in in_sample else np.append(values, x)
                 pct[table.index.get_loc(i)] = _percentile(x, s)

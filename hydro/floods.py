@@ -756,9 +756,10 @@ def threshold_table(fits: FloodFrequencyFit | Mapping[str, FloodFrequencyFit],
 
 def _as_time_numbers(times: ArrayLike) -> tuple[np.ndarray, bool, bool]:
     """Times as float numbers (ns since the epoch for datetimes), is-datetime, is-tz-aware."""
-    if isinstance(times, (pd.DatetimeIndex, pd.Series)) or np.asarray(times).dtype.kind in "Mo":
+    arr = times if isinstance(times, (pd.DatetimeIndex, pd.Series)) else np.asarray(times)
+    if isinstance(arr, (pd.DatetimeIndex, pd.Series)) or arr.dtype.kind in "Mo":
         try:
-            idx = pd.DatetimeIndex(pd.to_datetime(times))
+            idx = pd.DatetimeIndex(pd.to_datetime(arr))
         except (TypeError, ValueError):
             raise ValueError("trace_times must be numbers or datetimes") from None
         aware = idx.tz is not None

@@ -210,8 +210,8 @@ def summary(ev: xr.Dataset, quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> pd.
         has_a = bool(np.isfinite(float(e["adverse"])))
         has_d = bool(np.isfinite(float(e["dangerous"])))
         add("peak_stage", g, e["peak_stage"].values, "cm",
-            p_adverse=float((~fa.isna()).mean()) if has_a else np.nan,
-            p_dangerous=float((~fd.isna()).mean()) if has_d else np.nan,
+            p_adverse=float(np.mean(fa.notna())) if has_a else np.nan,
+            p_dangerous=float(np.mean(fd.notna())) if has_d else np.nan,
             first_dangerous_median=_fmt_day(fd.dropna().sort_values()[len(fd.dropna()) // 2])
             if len(fd.dropna()) else "")
         add("peak_discharge", g, e["peak_discharge"].values, "m3 s-1")
@@ -446,6 +446,7 @@ def release_response(ds_base: xr.Dataset, ds_new: xr.Dataset, network: Network,
         moved = diff[abs(diff) >= 1.0]
         lv = levels[g]
         peak_t = sn.idxmax()
+        assert isinstance(peak_t, pd.Timestamp)  # the stage is indexed by the season's times
         cat = classify_stage(float(sn.max()), [t for t in ths if t.station == g], peak_t.date())
         over_a = sn[sn >= lv.adverse] if np.isfinite(lv.adverse) else sn.iloc[:0]
         over_d = sn[sn >= lv.dangerous] if np.isfinite(lv.dangerous) else sn.iloc[:0]
@@ -572,7 +573,7 @@ def drawdown_check(ds: xr.Dataset, network: Network, reservoir: str, flood_start
     if not times[0] <= t0 <= times[-1]:
         raise ValueError(f"flood start {t0.date()} is outside the season "
                          f"{times[0].date()}..{times[-1].date()}")
-    k = int(times.get_indexer([t0])[0])
+    k = int(times.get_indexer(pd.DatetimeIndex([t0]))[0])
     vol = ds["volume"].sel(reservoir=reservoir).values                 # (M, T) end of step
     v_start = ds["initial_volume"].sel(reservoir=reservoir).values if k == 0 else vol[:, k - 1]
     after = vol[:, k:]

@@ -52,7 +52,9 @@ def read(path: Path, data: bytes, config: Config) -> Batch:
     units = frame["unit"].str.strip()
     converted = values.copy()
     out_unit = params.map(lambda p: config.quality_parameters[p].unit)
-    for (param, unit), idx in pd.DataFrame({"p": params, "u": units}).groupby(["p", "u"]).groups.items():
+    for key, idx in pd.DataFrame({"p": params, "u": units}).groupby(["p", "u"]).groups.items():
+        assert isinstance(key, tuple)  # grouped by two columns: (parameter, unit)
+        param, unit = key
         target = config.quality_parameters[param].unit
         try:
             dim = dimension_of(target)
