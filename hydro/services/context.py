@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from hydro.config import Config, load_config
+from hydro.store import Engine
 
 #: the handle front-ends pass back into the services (a SQLAlchemy engine; front-ends
 #: never use it for SQL themselves)
@@ -29,9 +28,6 @@ def open_store(config: Config) -> Store:
 
 def safe_url(url: str) -> str:
     """A store URL with its password hidden, for printing."""
-    from sqlalchemy.engine import make_url
+    from hydro.store.db import display_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return display_url(url)

@@ -40,7 +40,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
-from sqlalchemy import Engine, and_, func, insert, select, text, update
 
 from hydro.config import Config
 from hydro.errors import HydroriskError, IngestError
@@ -57,13 +56,11 @@ from hydro.qc import (
     sort_order,
 )
 from hydro.readers import Batch, read_file
-from hydro.store import segments
-from hydro.store.models import IngestRun, QualitySample
+from hydro.store import Connection, Engine, SQLAlchemyError, segments, writes
+from hydro.store.writes import PG_INGEST_LOCK  # noqa: F401  (its home is the store)
 
 #: values equal within this are the same value (a re-read of the same text)
 SAME_VALUE_ATOL = 1e-9
-#: PostgreSQL advisory-lock key that serialises ingests ("HYDR")
-PG_INGEST_LOCK = 0x48594452
 
 
 @dataclass
@@ -94,26 +91,17 @@ def _source_label(config: Config, batch: Batch, source_id: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- store access
+# Every statement is in hydro.store.writes; the ingest owns the transactions and passes
+# their connection.
 
-_STATE_COLUMNS = ["station_id", "variable", "time", "party", "source", "value", "unit",
-                  "qc_flags", "phenomena", "revision"]
-
-
-def _fetch_current(conn, stations: list[str], variables: list[str], t0: dt.datetime,
-                   t1: dt.datetime) -> pd.DataFrame:
-    """Current revision of every stored value of ``stations`` x ``variables`` in [t0, t1]."""
-    if not stations or not variables:
-        return pd.DataFrame(columns=_STATE_COLUMNS)
-    df = segments.read(conn, stations=stations, variables=variables, start=t0, end=t1,
-                       categorical=True)
-    return df[_STATE_COLUMNS]
+_fetch_current = writes.fetch_current
 
 
-def _insert_observations(conn, rows: pd.DataFrame, received_at: dt.datetime, run_id: int
-                         ) -> None:
-    """Store planned rows (columns of _STATE_COLUMNS + ``flags``) inside the transaction:
-    one segment per series (:mod:`hydro.store.segments`)."""
-    segments.write(conn, rows, received_at, run_id)
+def _insert_observations(conn: Connection, rows: pd.DataFrame, received_at: dt.datetime,
+                         run_id: int) -> None:
+    """Store planned rows (columns of :data:`hydro.store.writes.STATE_COLUMNS` + ``flags``)
+    inside the transaction (a module-level name, so a test can interpose on it)."""
+    writes.insert_observations(conn, rows, received_at, run_id)
 
 
 # --------------------------------------------------------------------------- QC planning
@@ -346,27 +334,13 @@ def _new_revisions(existing: pd.DataFrame, incoming: pd.DataFrame, keys: list[st
     return out[[c for c in incoming.columns] + ["revision"]]
 
 
-def _current_quality(conn, site: str, party: str, source: str, tmin, tmax) -> pd.DataFrame:
-    q_ = QualitySample
-    cur = (select(q_.time, q_.parameter, func.max(q_.revision).label("revision"))
-           .where(q_.site_id == site, q_.party == party, q_.source == source,
-                  q_.time >= tmin, q_.time <= tmax)
-           .group_by(q_.time, q_.parameter).subquery())
-    q = (select(q_.time, q_.parameter, q_.value, q_.censored, q_.revision)
-         .join(cur, and_(q_.time == cur.c.time, q_.parameter == cur.c.parameter,
-                         q_.revision == cur.c.revision))
-         .where(q_.site_id == site, q_.party == party, q_.source == source))
-    return pd.DataFrame(conn.execute(q).all(),
-                        columns=["time", "parameter", "value", "censored", "revision"])
-
-
 def _write_quality(conn, qual: pd.DataFrame, source: str, run_id: int,
                    received_at: dt.datetime) -> tuple[int, int]:
     written = flags = 0
     for (site, party), grp in qual.groupby(["site_id", "party"], sort=False):
-        existing = _current_quality(conn, site, party, source,
-                                    grp["time"].min().to_pydatetime(),
-                                    grp["time"].max().to_pydatetime())
+        existing = writes.current_quality(conn, site, party, source,
+                                          grp["time"].min().to_pydatetime(),
+                                          grp["time"].max().to_pydatetime())
         if len(existing):
             existing["time"] = pd.to_datetime(existing["time"])
             existing["censored"] = existing["censored"].astype(bool)
@@ -379,7 +353,7 @@ def _write_quality(conn, qual: pd.DataFrame, source: str, run_id: int,
                      parameter=r.parameter, value=float(r.value), censored=bool(r.censored),
                      unit=r.unit, revision=int(r.revision))
                 for r in rows.itertuples(index=False)]
-        conn.execute(insert(QualitySample), recs)
+        writes.insert_quality(conn, recs)
         written += len(recs)
         flags += int(rows["censored"].sum())
     return written, flags
@@ -423,13 +397,6 @@ def quarantine(path: Path, reason: str, quarantine_dir: Path, move: bool) -> Pat
         f"{'moved here from the inbox' if move else 'copied here; the original was left in place'}\n",
         encoding="utf-8")
     return target
-
-
-def _lock_for_ingest(conn) -> None:
-    """Serialise ingests: SQLite takes its write lock at the first write (the run row);
-    PostgreSQL takes a transaction-scoped advisory lock."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_INGEST_LOCK})
 
 
 @dataclass
@@ -488,23 +455,17 @@ def _apply(engine: Engine, config: Config, prep: _Prepared, received_at: dt.date
     timings: dict[str, float] = {"read": prep.seconds}
     source = _source_label(config, batch, prep.source_id)
     with engine.begin() as conn:
-        prior = conn.execute(
-            select(func.count()).select_from(IngestRun).where(
-                IngestRun.content_hash == prep.digest,
-                IngestRun.outcome.in_(["loaded", "unchanged"]),
-                IngestRun.source == source)).scalar_one()
-        _lock_for_ingest(conn)
-        run_id = conn.execute(insert(IngestRun).values(
-            path=str(path), source=source, format=batch.format, content_hash=prep.digest,
-            started_at=prep.started, outcome="running", rows_read=batch.rows)
-        ).inserted_primary_key
-        run_id = int(run_id[0])  # type: ignore[index]
+        prior = writes.count_loaded(conn, prep.digest, source)
+        writes.lock_for_ingest(conn)
+        run_id = writes.start_run(conn, path=str(path), source=source, format=batch.format,
+                                  content_hash=prep.digest, started_at=prep.started,
+                                  rows_read=batch.rows)
         written, flags = (0, 0) if prior else write_batch(conn, batch, source, run_id,
                                                           received_at, config, timings)
         outcome = "loaded" if written else "unchanged"
-        conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(
-            finished_at=utcnow(), outcome=outcome, rows_written=written, flags_raised=flags,
-            message=("identical file already ingested" if prior else None)))
+        writes.finish_run(conn, run_id, finished_at=utcnow(), outcome=outcome,
+                          rows_written=written, flags_raised=flags,
+                          message=("identical file already ingested" if prior else None))
         t_commit = time.perf_counter()
     timings["commit"] = time.perf_counter() - t_commit
     return IngestResult(str(path), outcome, batch.rows, written, flags,
@@ -557,11 +518,10 @@ def ingest_files(engine: Engine, config: Config, paths: Iterable[str | Path],
 def _record_rejected(engine, path, source_id, digest, started, t0, message, target
                      ) -> IngestResult:
     with engine.begin() as conn:
-        run_id = conn.execute(insert(IngestRun).values(
-            path=str(path), source=source_id, format=None, content_hash=digest,
-            started_at=started, finished_at=utcnow(), outcome="rejected", rows_read=0,
-            rows_written=0, flags_raised=0, message=message,
-            quarantined_to=str(target) if target else None)).inserted_primary_key[0]
+        run_id = writes.record_rejected(conn, path=str(path), source=source_id,
+                                        content_hash=digest, started_at=started,
+                                        finished_at=utcnow(), message=message,
+                                        quarantined_to=str(target) if target else None)
     return IngestResult(str(path), "rejected", message=message, run_id=run_id,
                         seconds=time.perf_counter() - t0,
                         quarantined_to=str(target) if target else None)
@@ -601,15 +561,14 @@ def check_store(engine: Engine, config: Config, stations: list[str] | None = Non
         todo = [s for s in segments.stations_with_values(conn)
                 if stations is None or s in stations]
     with engine.begin() as conn:
-        result.run_id = conn.execute(insert(IngestRun).values(
-            path="(qc check)", source=None, format="qc", content_hash="",
-            started_at=received_at, outcome="running", rows_read=0)
-        ).inserted_primary_key[0]  # type: ignore[index]
+        result.run_id = writes.start_run(conn, path="(qc check)", source=None, format="qc",
+                                         content_hash="", started_at=received_at,
+                                         rows_read=0)
     lo_all = start or dt.datetime(1800, 1, 1)
     hi_all = end or dt.datetime(2200, 1, 1)
     for station in todo:
         with engine.begin() as conn:
-            _lock_for_ingest(conn)
+            writes.lock_for_ingest(conn)
             variables = segments.variables_of(conn, station)
             reach = max(limits(station, v).context_hours() for v in variables)
             span = dt.timedelta(hours=reach)
@@ -637,10 +596,13 @@ def check_store(engine: Engine, config: Config, stations: list[str] | None = Non
             counts[flag.name] = n
     result.flagged = counts
     with engine.begin() as conn:
-        conn.execute(update(IngestRun).where(IngestRun.id == result.run_id).values(
-            finished_at=utcnow(), outcome="loaded" if result.revisions_written else "unchanged",
-            rows_read=result.values_checked, rows_written=result.revisions_written,
-            flags_raised=sum(result.flagged.values()), message="store-level QC check"))
+        writes.finish_run(conn, result.run_id,
+                          finished_at=utcnow(),
+                          outcome="loaded" if result.revisions_written else "unchanged",
+                          rows_read=result.values_checked,
+                          rows_written=result.revisions_written,
+                          flags_raised=sum(result.flagged.values()),
+                          message="store-level QC check")
     return result
 
 
@@ -678,8 +640,6 @@ def ingest_paths(config: Config, engine: Engine, files: list[Path], source: str 
     the store refuses stops the run with a :class:`HydroriskError` naming the file (its
     transaction was rolled back, so nothing of it is stored).  ``progress(i, n, file)`` is
     called after each file."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     results = []
     done = ingest_files(engine, config, files, source_id=source)
     for i, f in enumerate(files, 1):

@@ -8,12 +8,18 @@ it was computed from.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Engine
 
-from hydro.balance import border_gauges, border_table, daily_series, reservoir_balance
+from hydro.balance import (
+    AccountingPeriod,
+    Period,
+    border_gauges,
+    border_table,
+    daily_series,
+    reservoir_balance,
+)
 from hydro.config import Config
-from hydro.floods import annual_maxima, fit_annual_maxima, return_level_table
-from hydro.store import api
+from hydro.floods import Dist, Method, annual_maxima, fit_annual_maxima, return_level_table
+from hydro.store import Engine, api
 from hydro.trend import border_trends
 
 #: seed of the return-level bootstrap unless one is given (printed with every report)
@@ -35,7 +41,7 @@ def discharge_series(engine: Engine, config: Config, gauge_id: str,
 
 
 def border_report(engine: Engine, config: Config, basin: str | None = None,
-                  period: str = "water_year") -> tuple[pd.DataFrame, pd.DataFrame]:
+                  period: AccountingPeriod = "water_year") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(volume table, Mann–Kendall trends) for the border nodes of ``basin`` (or all)."""
     net = config.network
     acc = config.settings.accounting
@@ -62,7 +68,7 @@ def border_report(engine: Engine, config: Config, basin: str | None = None,
 
 
 def reservoir_report(engine: Engine, config: Config, reservoir_id: str,
-                     period: str = "month") -> pd.DataFrame:
+                     period: Period = "month") -> pd.DataFrame:
     """Water balance of one reservoir from its stored series (hm³ and % of throughput)."""
     res = config.network.reservoirs[reservoir_id]
     series = {}
@@ -78,8 +84,8 @@ def reservoir_report(engine: Engine, config: Config, reservoir_id: str,
                              tolerance_percent=res.balance_tolerance_percent)
 
 
-def return_level_report(engine: Engine, config: Config, gauge_id: str, dist: str = "gev",
-                        method: str = "lmom", variable: str = "discharge",
+def return_level_report(engine: Engine, config: Config, gauge_id: str, dist: Dist = "gev",
+                        method: Method = "lmom", variable: str = "discharge",
                         seed: int = DEFAULT_BOOTSTRAP_SEED) -> pd.DataFrame:
     """Return levels (2–100 years) of a gauge's annual maxima of daily values, with 90 %
     parametric-bootstrap limits drawn with ``seed`` (in ``.attrs["seed"]``): the same

@@ -12,7 +12,8 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 
-from hydro.store import segments
+from hydro.store import jobs, segments
+from hydro.store.jobs import JOB_STATUS_COLUMNS  # noqa: F401
 from hydro.store.models import IngestRun, QualitySample, Station
 
 
@@ -193,45 +194,19 @@ def flag_counts(engine: Engine, start: dt.datetime | None = None,
             .sort_values(["station_id", "variable", "party", "flag"]).reset_index(drop=True))
 
 
-JOB_STATUS_COLUMNS = ["job_id", "name", "last_started_at", "last_finished_at", "last_outcome",
-                      "last_success_at", "last_error_at", "last_error", "consecutive_failures",
-                      "runs", "failures", "last_files_loaded", "last_files_rejected",
-                      "next_run"]
-
-
 def job_status(engine: Engine) -> pd.DataFrame:
     """Status of every scheduled job, for the dashboard: one row per job.
 
-    Columns: job_id, name, last_started_at, last_finished_at, last_outcome (running | ok |
-    error | missed), last_success_at, last_error_at, last_error, consecutive_failures,
-    runs, failures, last_files_loaded, last_files_rejected, next_run — times naive UTC.
-    Recorded by the worker (``job_status`` table, :mod:`hydro.worker`) and read with the
-    next run time from APScheduler's job store (``apscheduler_jobs``); a job that has not
-    run yet has only its id and next run.  Empty when no worker has ever run.
+    Columns (:data:`JOB_STATUS_COLUMNS`): job_id, name, last_started_at, last_finished_at,
+    last_outcome (running | ok | error | missed), last_success_at, last_error_at,
+    last_error, consecutive_failures, runs, failures, last_files_loaded,
+    last_files_rejected, next_run — times naive UTC.  All recorded by the worker in the
+    store's ``job_status`` table (:mod:`hydro.store.jobs`), the next run time whenever the
+    worker schedules or runs a job; a job that has not run yet has only its id, name and
+    next run; a job no longer scheduled has no next run.  Empty when no worker has ever
+    run.
     """
-    from sqlalchemy import column, inspect, table
-
-    insp = inspect(engine)
-    have_status = insp.has_table("job_status")
-    have_jobs = insp.has_table("apscheduler_jobs")
-    status = pd.DataFrame(columns=JOB_STATUS_COLUMNS[:-1])
-    jobs = pd.DataFrame(columns=["job_id", "next_run"])
-    with engine.connect() as conn:
-        if have_status:
-            t = table("job_status", *[column(c) for c in JOB_STATUS_COLUMNS[:-1]])
-            status = pd.read_sql(select(t), conn)
-        if have_jobs:
-            j = table("apscheduler_jobs", column("id"), column("next_run_time"))
-            jobs = pd.read_sql(select(j.c.id, j.c.next_run_time), conn).rename(
-                columns={"id": "job_id", "next_run_time": "next_run"})
-    if len(jobs):
-        jobs["next_run"] = pd.to_datetime(jobs["next_run"].astype(float), unit="s")
-    out = status.merge(jobs, on="job_id", how="outer")
-    for col in ("last_started_at", "last_finished_at", "last_success_at", "last_error_at"):
-        out[col] = pd.to_datetime(out[col])
-    for col in ("consecutive_failures", "runs", "failures"):
-        out[col] = out[col].fillna(0).astype(int)
-    return out[JOB_STATUS_COLUMNS].sort_values("job_id").reset_index(drop=True)
+    return jobs.job_status(engine)
 
 
 def ingested_from(engine: Engine, path_fragments: list[str]) -> bool:

@@ -12,7 +12,7 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _to_segments(engine: Engine) -> None:
@@ -21,9 +21,28 @@ def _to_segments(engine: Engine) -> None:
     upgrade_from_rows(engine)
 
 
+def _to_owned_jobs_and_alert_history(engine: Engine) -> None:
+    from hydro.store.alerts import upgrade_alert_events
+    from hydro.store.jobs import upgrade_job_status
+
+    upgrade_job_status(engine)
+    upgrade_alert_events(engine)
+
+
+def _job_status_of_an_old_worker(engine: Engine) -> None:
+    """A job_status table an old worker made before the schema existed (create_all left it
+    alone) gets the columns of today's."""
+    from hydro.store.jobs import upgrade_job_status
+
+    upgrade_job_status(engine)
+
+
 # version reached -> function(engine) that upgrades from version - 1 to it
 _UPGRADES: dict[int, object] = {
     2: _to_segments,  # observations as packed segments (hydro.store.segments)
+    # job_status is the store's (the worker declared it before; it gains next_run_at, rows
+    # kept) and alerts get their history (alert_events, filled from the alerts' columns)
+    3: _to_owned_jobs_and_alert_history,
 }
 
 
@@ -63,6 +82,7 @@ def upgrade(engine: Engine) -> int:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     if version is None:
         Base.metadata.create_all(engine)
+        _job_status_of_an_old_worker(engine)
         with engine.begin() as conn:
             conn.execute(SchemaVersion.__table__.insert().values(version=SCHEMA_VERSION,
                                                                  applied_at=now))
@@ -98,6 +118,17 @@ def sync_stations(engine: Engine, network) -> int:
             if r["id"] in existing:
                 conn.execute(Station.__table__.update().where(Station.id == r["id"]).values(**r))
     return len(rows)
+
+
+def display_url(url: str) -> str:
+    """A store URL with its password hidden, for printing (``url`` itself if it cannot be
+    parsed)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
 
 
 def open_store(url: str, network=None) -> Engine:

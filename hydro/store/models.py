@@ -154,3 +154,45 @@ class Alert(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_alert_open", "station_id", "rule", "closed_at"),)
+
+
+class AlertEvent(Base):
+    """One step of an alert's life (opened, acknowledged, closed): who, when and why.
+
+    Rows are only ever added: ``alerts`` holds each alert's current state, this table its
+    history (see :mod:`hydro.store.alerts`)."""
+
+    __tablename__ = "alert_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    event: Mapped[str] = mapped_column(String(16))       # opened | acknowledged | closed
+    by: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_alert_event_alert", "alert_id", "id"),)
+
+
+class JobStatus(Base):
+    """One row per scheduled job of the worker (:mod:`hydro.worker`): its last run, outcome,
+    error, counters and next run, written through :mod:`hydro.store.jobs`.
+
+    Schema 3 took over this table from the worker, which used to declare it itself (the same
+    columns, without ``next_run_at``); see :func:`hydro.store.jobs.upgrade_job_status`."""
+
+    __tablename__ = "job_status"
+    job_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    last_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # run submitted
+    last_finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))  # running|ok|error|missed
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_files_loaded: Mapped[int | None] = mapped_column(Integer)
+    last_files_rejected: Mapped[int | None] = mapped_column(Integer)
+    #: when the scheduler will next run the job (NULL: not scheduled any more)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -1,5 +1,8 @@
 """The ingest scheduler: APScheduler 3.x in its own process (``hydrorisk worker``).
 
+May import: hydro.services, hydro.store, hydro.config and science.  Never the CLI or the
+dashboard.
+
 Job ids derive from config/sources.toml (``ingest:<source id>``), so reloading the config
 adds and removes jobs idempotently; missed runs coalesce into one; the job store is the
 project's own database.  The job body (:func:`poll_inbox`) is a plain function, testable
@@ -17,9 +20,11 @@ Reliability:
   the inbox and fails the run; :func:`run_ingest_job` retries it with a growing pause
   (:data:`RETRY_ATTEMPTS`, :data:`RETRY_BACKOFF_S`), then the next scheduled run tries again.
 * **Status.**  Listeners on the scheduler's events record, per job, the last run, its
-  outcome, the last error and the number of consecutive failures in the ``job_status``
-  table; :func:`hydro.store.api.job_status` reads it with the next run time from the
-  APScheduler job store, for the dashboard.
+  outcome, the last error, the number of consecutive failures and the next run time in the
+  store's ``job_status`` table (through :mod:`hydro.store.jobs`; :func:`sync_jobs` records
+  the next run of every job it schedules); :func:`hydro.store.api.job_status` reads it for
+  the dashboard.  The worker writes no SQL itself: APScheduler's job store keeps its own
+  table (``apscheduler_jobs``), which nothing else reads.
 """
 
 from __future__ import annotations
@@ -33,26 +38,14 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hydro.config import Config, Source, load_config
 from hydro.errors import StoreError
 from hydro.services.ingest import IngestResult, ingest_file
+from hydro.store import Engine, OperationalError
+from hydro.store import jobs as job_store
 from hydro.units import factor
 
 log = logging.getLogger("hydrorisk.worker")
@@ -65,24 +58,6 @@ RETRY_BACKOFF_S = 5.0
 RETRYABLE = (OperationalError, StoreError, OSError)
 
 _CLAIM = re.compile(r"^(?P<host>[A-Za-z0-9.-]+)_(?P<pid>\d+)_(?P<name>.+)$")
-
-#: one row per scheduled job, written by the scheduler's event listeners
-job_status_table = Table(
-    "job_status", MetaData(),
-    Column("job_id", String(191), primary_key=True),
-    Column("name", String(200)),
-    Column("last_started_at", DateTime),       # UTC, when the last run was submitted
-    Column("last_finished_at", DateTime),
-    Column("last_outcome", String(16)),        # running | ok | error | missed
-    Column("last_success_at", DateTime),
-    Column("last_error_at", DateTime),
-    Column("last_error", Text),
-    Column("consecutive_failures", Integer, nullable=False, default=0),
-    Column("runs", Integer, nullable=False, default=0),
-    Column("failures", Integer, nullable=False, default=0),
-    Column("last_files_loaded", Integer),
-    Column("last_files_rejected", Integer),
-)
 
 
 def job_id(source: Source) -> str:
@@ -196,48 +171,25 @@ def run_ingest_job(config_dir: str, source_id: str) -> list[IngestResult]:
 # --------------------------------------------------------------------------- job status
 
 class JobStatusRecorder:
-    """APScheduler listener that keeps ``job_status`` up to date (one row per job)."""
+    """APScheduler listener that keeps the store's ``job_status`` up to date (one row per
+    job, through :mod:`hydro.store.jobs`): the outcome of each run, and the job's name and
+    next run time as the scheduler knows them."""
 
     def __init__(self, engine: Engine, scheduler=None) -> None:
         self.engine = engine
         self.scheduler = scheduler
-        job_status_table.create(engine, checkfirst=True)
 
-    def _name(self, jid: str) -> str | None:
+    def _schedule(self, jid: str) -> dict:
+        """``name`` and ``next_run`` of the job for the store (nothing when unknown)."""
         if self.scheduler is None:
-            return None
+            return {}
         try:
             job = self.scheduler.get_job(jid)
-        except Exception:  # the job store may be busy; the name is cosmetic
-            return None
-        return job.name if job is not None else None
-
-    def _upsert(self, jid: str, values: dict, counters: dict[str, int] | None = None,
-                reset: tuple[str, ...] = ()) -> None:
-        t = job_status_table
-        for _ in range(3):
-            try:
-                with self.engine.begin() as conn:
-                    row = conn.execute(select(t).where(t.c.job_id == jid)).mappings().first()
-                    if row is None:
-                        vals = {"job_id": jid, "consecutive_failures": 0, "runs": 0,
-                                "failures": 0, **values}
-                        for k, n in (counters or {}).items():
-                            vals[k] = n
-                        conn.execute(insert(t).values(**vals))
-                    else:
-                        vals = dict(values)
-                        for k, n in (counters or {}).items():
-                            vals[k] = (row[k] or 0) + n
-                        for k in reset:
-                            vals[k] = 0
-                        conn.execute(update(t).where(t.c.job_id == jid).values(**vals))
-                return
-            except IntegrityError:
-                continue  # two workers inserted the first row at once: update it instead
-            except SQLAlchemyError as e:
-                log.error("cannot record the status of job %s: %s", jid, e)
-                return
+        except Exception:  # the job store may be busy; keep what was recorded
+            return {}
+        if job is None:  # removed, or its trigger has no further run
+            return {"next_run": None}
+        return {"name": job.name, "next_run": getattr(job, "next_run_time", None)}
 
     def __call__(self, event) -> None:
         from apscheduler.events import (
@@ -249,31 +201,41 @@ class JobStatusRecorder:
 
         jid = event.job_id
         now = _utcnow()
-        name = {"name": n} if (n := self._name(jid)) else {}
-        if event.code == EVENT_JOB_SUBMITTED:
-            self._upsert(jid, {"last_started_at": now, "last_outcome": "running", **name})
-        elif event.code == EVENT_JOB_EXECUTED:
-            results = event.retval if isinstance(event.retval, list) else []
-            loaded = sum(1 for r in results if getattr(r, "outcome", "") != "rejected")
-            rejected = sum(1 for r in results if getattr(r, "outcome", "") == "rejected")
-            self._upsert(jid, {"last_finished_at": now, "last_outcome": "ok",
-                               "last_success_at": now, "last_files_loaded": loaded,
-                               "last_files_rejected": rejected, **name},
-                         counters={"runs": 1}, reset=("consecutive_failures",))
-        elif event.code == EVENT_JOB_ERROR:
-            exc = event.exception
-            tb = event.traceback or ""
-            last = tb.strip().splitlines()[-3:] if isinstance(tb, str) else []
-            message = f"{type(exc).__name__}: {exc}"
-            log.error("job %s failed: %s", jid, message)
-            self._upsert(jid, {"last_finished_at": now, "last_outcome": "error",
-                               "last_error_at": now,
-                               "last_error": message + ("\n" + "\n".join(last) if last else ""),
-                               **name},
-                         counters={"runs": 1, "failures": 1, "consecutive_failures": 1})
-        elif event.code == EVENT_JOB_MISSED:
-            log.warning("job %s missed its run at %s", jid, event.scheduled_run_time)
-            self._upsert(jid, {"last_outcome": "missed", **name})
+        sched = self._schedule(jid)
+        try:
+            if event.code == EVENT_JOB_SUBMITTED:
+                job_store.record_start(self.engine, jid, now, **sched)
+            elif event.code == EVENT_JOB_EXECUTED:
+                results = event.retval if isinstance(event.retval, list) else []
+                rejected = sum(1 for r in results if getattr(r, "outcome", "") == "rejected")
+                job_store.record_finish(self.engine, jid, now,
+                                        files_loaded=len(results) - rejected,
+                                        files_rejected=rejected, **sched)
+            elif event.code == EVENT_JOB_ERROR:
+                exc = event.exception
+                tb = event.traceback or ""
+                last = tb.strip().splitlines()[-3:] if isinstance(tb, str) else []
+                message = f"{type(exc).__name__}: {exc}"
+                log.error("job %s failed: %s", jid, message)
+                job_store.record_error(self.engine, jid, now,
+                                       message + ("\n" + "\n".join(last) if last else ""),
+                                       **sched)
+            elif event.code == EVENT_JOB_MISSED:
+                log.warning("job %s missed its run at %s", jid, event.scheduled_run_time)
+                job_store.record_missed(self.engine, jid, **sched)
+        except StoreError as e:  # a status row is not worth failing the job for
+            log.error("%s", e)
+
+
+def record_schedule(scheduler, engine: Engine, removed: Iterable[str] = ()) -> None:
+    """Record the name and next run time of every ingest job of ``scheduler`` (and that
+    the ``removed`` ones will not run again) in the store's ``job_status``."""
+    jobs = [(j.id, j.name, getattr(j, "next_run_time", None)) for j in scheduler.get_jobs()
+            if j.id.startswith(JOB_PREFIX)]
+    try:
+        job_store.record_schedule(engine, jobs, removed)
+    except StoreError as e:  # the schedule itself stands; the status catches up next run
+        log.error("%s", e)
 
 
 def build_scheduler(config: Config, config_dir: str):
@@ -288,9 +250,10 @@ def build_scheduler(config: Config, config_dir: str):
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from hydro.store.db import make_engine
+    from hydro.store.db import open_store
 
-    engine = make_engine(config.store_url)  # WAL and busy timeout, as every store engine
+    # WAL and busy timeout, as every store engine; the schema (job_status) made or upgraded
+    engine = open_store(config.store_url)
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
@@ -302,8 +265,13 @@ def build_scheduler(config: Config, config_dir: str):
     return scheduler
 
 
-def sync_jobs(scheduler, config: Config, config_dir: str) -> tuple[list[str], list[str]]:
-    """Add/replace one job per scheduled source and remove stale ones; (added, removed)."""
+def sync_jobs(scheduler, config: Config, config_dir: str, engine: Engine | None = None
+              ) -> tuple[list[str], list[str]]:
+    """Add/replace one job per scheduled source and remove stale ones; (added, removed).
+
+    The next run of every job (and that removed ones will not run again) is recorded in the
+    store's ``job_status`` (``engine``, default: the store of ``config``) when the
+    scheduler has been started (a scheduler not started yet has no run times)."""
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -326,7 +294,27 @@ def sync_jobs(scheduler, config: Config, config_dir: str) -> tuple[list[str], li
     for jid, (src, trigger) in wanted.items():
         scheduler.add_job(run_ingest_job, trigger=trigger, id=jid, name=f"ingest {src.id}",
                           args=[config_dir, src.id], replace_existing=True)
+    if scheduler.running:
+        _record_with(engine, config, lambda e: record_schedule(scheduler, e, removed))
     return sorted(set(wanted) - existing), removed
+
+
+def _record_with(engine: Engine | None, config: Config, write) -> None:
+    """``write(engine)``, with the store of ``config`` opened for it when ``engine`` is None."""
+    if engine is not None:
+        write(engine)
+        return
+    from hydro.store.db import open_store
+
+    try:
+        own = open_store(config.store_url)
+    except StoreError as e:
+        log.error("cannot record the job schedule: %s", e)
+        return
+    try:
+        write(own)
+    finally:
+        own.dispose()
 
 
 def job_status(scheduler) -> list[dict]:
@@ -369,6 +357,3 @@ def run_worker(config_dir: str, stop: threading.Event | None = None) -> None:
         scheduler.shutdown(wait=True)
         log.info("worker stopped")
 
-
-def default_config_dir(config: Config) -> str:
-    return str(Path(config.root).resolve())

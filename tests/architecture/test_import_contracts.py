@@ -52,6 +52,7 @@ def test_every_cli_command_module_is_under_the_independence_contract():
 @pytest.mark.parametrize("module, line, contract", [
     ("routing.py", "import hydro.store.api\n", "Science (modules directly in hydro/)"),
     ("services/reports.py", "import hydro.cli.args\n", "services never import the CLI"),
+    ("worker/__init__.py", "import sqlalchemy\n", "hydro.services and hydro.worker never"),
     ("cli/reports.py", "import hydro.cli.scenario\n", "CLI command modules never import"),
     ("readers/common.py", "import hydro.readers.registry\n", "No import cycles"),
     ("../dashboard/provider.py", "import hydro.store.api\n", "The dashboard reaches data"),
