@@ -14,9 +14,10 @@ in Python.  At each node
 * a withdrawal takes its configured rate when the river can give it (less otherwise);
 * a reservoir is operated by :func:`hydro.reservoirs.operate` under its schedule (or passes
   its inflow unchanged under :class:`PassInflow`, the *unregulated* case);
-* the outflow of the node enters its downstream reach: linear Muskingum, split into
-  sub-reaches as :func:`hydro.routing.muskingum_cascade` does and run as a first-order
-  IIR filter along the time axis (:func:`scipy.signal.lfilter`, ``axis=-1``), or a lag.
+* the outflow of the node enters its downstream reach, routed for all members at once by
+  :func:`hydro.routing.route_members` (linear Muskingum split into sub-reaches as
+  :func:`hydro.routing.muskingum_cascade`, or a lag), which also accounts for the water
+  in transit.
 
 The result is an :class:`xarray.Dataset` with dimensions ``(member, node, time)`` and CF
 attributes (see :func:`simulate`).  :func:`mass_balance` closes the books of a run: lateral
@@ -26,7 +27,6 @@ storage + change in the water travelling in the reaches.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +35,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
-from scipy.signal import lfilter
 
 from hydro.network import Network, Reach, Routing
-from hydro.routing import subreach_count
+from hydro.routing import route_members
 from hydro.units import Quantity, discharge_to_volume
 
 __all__ = [
@@ -84,46 +83,6 @@ class RoutedReach:
     transit_final_hm3: np.ndarray
 
 
-def _muskingum_members(q: np.ndarray, k: float, x: float, dt: float
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One Muskingum reach over rows of ``q`` (members, T); returns outflow and the
-    storage terms (m³/s·d) at start and end."""
-    d = 2.0 * k * (1.0 - x) + dt
-    c0 = (dt - 2.0 * k * x) / d
-    c1 = (dt + 2.0 * k * x) / d
-    c2 = (2.0 * k * (1.0 - x) - dt) / d
-    out = np.empty_like(q)
-    out[:, 0] = q[:, 0]
-    if q.shape[1] > 1:
-        forcing = c0 * q[:, 1:] + c1 * q[:, :-1]
-        zi = (c2 * out[:, 0])[:, None]
-        out[:, 1:], _ = lfilter([1.0], [1.0, -c2], forcing, axis=-1, zi=zi)
-    # S = k (x I + (1 - x) O); trapezoidal continuity gives
-    # Σ_t (I_t - O_t) dt = [S + dt/2 (I - O)]_end - [S + dt/2 (I - O)]_start
-    start = k * q[:, 0]
-    end = k * (x * q[:, -1] + (1.0 - x) * out[:, -1]) + 0.5 * dt * (q[:, -1] - out[:, -1])
-    return out, start, end
-
-
-def _lag_members(q: np.ndarray, lag: float, dt: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Translate rows of ``q`` by ``lag`` (fractional lags interpolated linearly, the first
-    value held before the wave arrives) as :func:`hydro.routing.lag_route` does."""
-    if lag == 0:
-        z = np.zeros(q.shape[0])
-        return q.copy(), z, z.copy()
-    steps = lag / dt
-    whole = int(math.floor(steps))
-    frac = steps - whole
-    n = q.shape[1]
-    padded = np.concatenate([np.repeat(q[:, :1], whole + 1, axis=1), q], axis=1)
-    out = (1.0 - frac) * padded[:, 1:1 + n] + frac * padded[:, 0:n]
-    # in transit: the last `whole` inflows and `frac` of the one before (in m³/s·steps)
-    end = padded[:, padded.shape[1] - whole:].sum(axis=1) + frac * padded[:, -(whole + 1)]
-    start = (whole + frac) * q[:, 0]
-    return out, start * dt, end * dt
-
-
 def _required(q: Quantity | None, dimension: str, what: str) -> float:
     if q is None:
         raise ValueError(f"{what} is missing")
@@ -154,13 +113,9 @@ def route(q: ArrayLike, routing: Routing, dt_days: float = 1.0) -> RoutedReach:
 
     Notes
     -----
-    Muskingum: the reach is split into ``n = subreach_count(K, x, dt)`` equal sub-reaches
-    (all coefficients non-negative where possible) exactly as
-    :func:`hydro.routing.muskingum_cascade`; each runs as the IIR filter
-    ``O[t+1] − C2 O[t] = C0 I[t+1] + C1 I[t]`` along ``axis=-1`` with ``O[0] = I[0]``.
-    The volume in transit is ``S + dt/2 (I − O)`` with ``S = K/n [x I + (1 − x) O]`` per
-    sub-reach, the form in which the scheme conserves volume exactly.
-    McCarthy (1938); Chow, Maidment & Mays, *Applied Hydrology* (1988), §8.4.
+    The numerics are :func:`hydro.routing.route_members` (Muskingum split into
+    ``subreach_count(K, x, dt)`` sub-reaches as :func:`hydro.routing.muskingum_cascade`,
+    or :func:`hydro.routing.lag_route`); here the transit terms are converted to hm³.
     """
     arr = np.asarray(q, dtype=float)
     single = arr.ndim == 1
@@ -168,18 +123,12 @@ def route(q: ArrayLike, routing: Routing, dt_days: float = 1.0) -> RoutedReach:
     if a.ndim != 2:
         raise ValueError(f"q must be (members, T) or (T,), got shape {arr.shape}")
     if routing.method == "lag":
-        out, start, end = _lag_members(a, _required(routing.lag, "duration", "lag"), dt_days)
+        r = route_members(a, "lag", dt_days, lag=_required(routing.lag, "duration", "lag"))
     else:
-        k = _required(routing.k, "duration", "muskingum k")
-        x = float(routing.x if routing.x is not None else 0.0)
-        n = subreach_count(k, x, dt_days)
-        out = a
-        start = np.zeros(a.shape[0])
-        end = np.zeros(a.shape[0])
-        for _ in range(n):
-            out, s0, s1 = _muskingum_members(out, k / n, x, dt_days)
-            start = start + s0
-            end = end + s1
+        r = route_members(a, "muskingum", dt_days,
+                          k=_required(routing.k, "duration", "muskingum k"),
+                          x=float(routing.x if routing.x is not None else 0.0))
+    out, start, end = r.outflow, r.transit_initial, r.transit_final
     res = RoutedReach(out, discharge_to_volume(start), discharge_to_volume(end))
     if single:
         return RoutedReach(out[0], res.transit_initial_hm3, res.transit_final_hm3)

@@ -213,6 +213,10 @@ class RuleCurve:
     day_of_year: np.ndarray
     level_m: np.ndarray
 
+    def level_on(self, day_of_year: ArrayLike) -> np.ndarray:
+        """Target level (m) on ``day_of_year`` (1..366, any real number wraps every 365 days)."""
+        return _rule_curve_levels(self, np.asarray(day_of_year, dtype=float))
+
 
 ReleaseSchedule = DailyRelease | TargetLevel | RuleCurve
 

@@ -18,32 +18,36 @@ from numpy.typing import ArrayLike
 
 
 def muskingum(inflow: ArrayLike, k: float, x: float, dt: float,
-              initial_outflow: float | None = None) -> np.ndarray:
+              initial_outflow: float | ArrayLike | None = None) -> np.ndarray:
     """Route an inflow hydrograph through a reach with the linear Muskingum method.
 
     Parameters
     ----------
-    inflow : array of discharge (m³/s), one value per time step.
+    inflow : array of discharge (m³/s), shape ``(T,)`` or ``(..., T)``: time on the last
+        axis; leading axes (e.g. ensemble members) are routed independently, all at once.
     k : storage constant, same time unit as ``dt`` (> 0).
     x : weighting factor, 0 <= x <= 0.5.
     dt : time step.
-    initial_outflow : outflow at the first step; the first inflow when not given.
+    initial_outflow : outflow at the first step (a scalar, or one per leading index); the
+        first inflow when not given.
 
     Returns
     -------
-    numpy.ndarray of outflow, same length as ``inflow``.
+    numpy.ndarray of outflow, same shape as ``inflow``.
 
     Notes
     -----
     ``O[t+1] = C0 I[t+1] + C1 I[t] + C2 O[t]`` with ``D = 2k(1-x) + dt``,
     ``C0 = (dt - 2kx)/D``, ``C1 = (dt + 2kx)/D``, ``C2 = (2k(1-x) - dt)/D`` (C0+C1+C2 = 1).
+    The recurrence is a first-order IIR filter, run along the last axis by
+    :func:`scipy.signal.lfilter` (in C, every leading index at once).
     The coefficients are all non-negative only when ``2kx <= dt <= 2k(1-x)``; use
     :func:`muskingum_cascade` to split a long reach into sub-reaches that satisfy it.
     Reference: McCarthy (1938); Chow, Maidment & Mays, *Applied Hydrology* (1988), §8.4.
     """
     i = np.asarray(inflow, dtype=float)
-    if i.ndim != 1:
-        raise ValueError(f"inflow must be one-dimensional, got shape {i.shape}")
+    if i.ndim == 0:
+        raise ValueError("inflow must be an array with time on the last axis, got a scalar")
     if not k > 0:
         raise ValueError(f"k must be positive, got {k}")
     if not 0.0 <= x <= 0.5:
@@ -51,20 +55,20 @@ def muskingum(inflow: ArrayLike, k: float, x: float, dt: float,
     if not dt > 0:
         raise ValueError(f"dt must be positive, got {dt}")
     out = np.empty_like(i)
-    if i.size == 0:
+    if i.shape[-1] == 0:
         return out
     d = 2.0 * k * (1.0 - x) + dt
     c0 = (dt - 2.0 * k * x) / d
     c1 = (dt + 2.0 * k * x) / d
     c2 = (2.0 * k * (1.0 - x) - dt) / d
-    out[0] = i[0] if initial_outflow is None else float(initial_outflow)
-    # The recurrence is a first-order IIR filter; scipy.signal.lfilter runs it in C.
-    from scipy.signal import lfilter, lfiltic
+    out[..., 0] = i[..., 0] if initial_outflow is None else np.broadcast_to(
+        np.asarray(initial_outflow, dtype=float), i.shape[:-1])
+    forcing = c0 * i[..., 1:] + c1 * i[..., :-1]
+    if forcing.shape[-1]:
+        from scipy.signal import lfilter
 
-    forcing = c0 * i[1:] + c1 * i[:-1]
-    if forcing.size:
-        zi = lfiltic([1.0], [1.0, -c2], y=[out[0]])
-        out[1:], _ = lfilter([1.0], [1.0, -c2], forcing, zi=zi)
+        zi = (c2 * out[..., 0])[..., None]  # the filter state that continues from O[0]
+        out[..., 1:], _ = lfilter([1.0], [1.0, -c2], forcing, axis=-1, zi=zi)
     return out
 
 
@@ -78,29 +82,121 @@ def subreach_count(k: float, x: float, dt: float) -> int:
     return max(1, math.ceil(2.0 * k * x / dt - 1e-12))
 
 
+@dataclass(frozen=True)
+class RoutedFlow:
+    """Outflow of a reach and the water travelling in it (see :func:`route_members`).
+
+    Attributes
+    ----------
+    outflow : array ``(..., T)``, the unit of the inflow (m³/s).
+    transit_initial, transit_final : arrays ``(...)``: the water in the reach at the start
+        of the first step and at the end of the last, in inflow unit × time unit of ``dt``
+        (m³/s·d in this project; :func:`hydro.units.discharge_to_volume` makes hm³), defined
+        so that ``Σ_t (I[t] − O[t]) dt = transit_final − transit_initial`` holds exactly.
+    """
+
+    outflow: np.ndarray
+    transit_initial: np.ndarray
+    transit_final: np.ndarray
+
+
+def _muskingum_transit(i: np.ndarray, o: np.ndarray, k: float, x: float, dt: float,
+                       t: int) -> np.ndarray:
+    """``S + dt/2 (I − O)`` at step ``t`` with ``S = k [x I + (1 − x) O]``: the volume in a
+    Muskingum reach in the form the scheme conserves exactly (trapezoidal continuity)."""
+    return k * (x * i[..., t] + (1.0 - x) * o[..., t]) + 0.5 * dt * (i[..., t] - o[..., t])
+
+
+def route_members(inflow: ArrayLike, method: Literal["muskingum", "lag"], dt: float, *,
+                  k: float | None = None, x: float | None = None,
+                  lag: float | None = None) -> RoutedFlow:
+    """Route through one reach, every leading index (ensemble member) at once, and account
+    for the water in transit.
+
+    Parameters
+    ----------
+    inflow : array of discharge (m³/s), shape ``(T,)`` or ``(..., T)`` (time last).
+    method : ``"muskingum"`` (needs ``k`` and ``x``; routed as :func:`muskingum_cascade`:
+        ``subreach_count(k, x, dt)`` equal sub-reaches of :func:`muskingum`, each starting
+        in steady state) or ``"lag"`` (needs ``lag``; :func:`lag_route`).
+    dt : time step; ``k`` and ``lag`` in the same time unit.
+
+    Returns
+    -------
+    RoutedFlow: outflow (same shape as ``inflow``) and the water in transit at the start
+    and the end.
+
+    Notes
+    -----
+    Muskingum: per sub-reach the volume in transit is ``S + dt/2 (I − O)`` with
+    ``S = (k/n) [x I + (1 − x) O]``, the form in which the scheme conserves volume exactly.
+    Lag: the inflows of the last ``floor(lag/dt)`` steps and the fraction
+    ``lag/dt − floor(lag/dt)`` of the one before, times ``dt``.
+    """
+    i = np.asarray(inflow, dtype=float)
+    if i.ndim == 0:
+        raise ValueError("inflow must be an array with time on the last axis, got a scalar")
+    if method not in ("muskingum", "lag"):
+        raise ValueError(f"unknown routing method '{method}' (use 'muskingum' or 'lag')")
+    if i.shape[-1] == 0:
+        z = np.zeros(i.shape[:-1])
+        return RoutedFlow(i.copy(), z, z.copy())
+    if method == "lag":
+        if lag is None:
+            raise ValueError("lag routing needs lag")
+        out = lag_route(i, lag, dt)
+        if lag == 0:
+            z = np.zeros(i.shape[:-1])
+            return RoutedFlow(out, z, z.copy())
+        steps = lag / dt
+        whole = int(math.floor(steps))
+        frac = steps - whole
+        n = i.shape[-1]
+        # in transit at the end: the last `whole` inflows and `frac` of the one before it
+        # (the first inflow stands in for the steps before the series began)
+        last = i[..., max(n - whole, 0):].sum(axis=-1) + max(whole - n, 0) * i[..., 0]
+        before = i[..., n - whole - 1] if n - whole - 1 >= 0 else i[..., 0]
+        end = (last + frac * before) * dt
+        start = (whole + frac) * i[..., 0] * dt
+        return RoutedFlow(out, start, end)
+    if k is None or x is None:
+        raise ValueError("muskingum routing needs k and x")
+    n_sub = subreach_count(k, x, dt)
+    start = np.zeros(i.shape[:-1])
+    end = np.zeros(i.shape[:-1])
+    out = i
+    for _ in range(n_sub):
+        upstream = out
+        out = muskingum(upstream, k / n_sub, x, dt)
+        start = start + _muskingum_transit(upstream, out, k / n_sub, x, dt, 0)
+        end = end + _muskingum_transit(upstream, out, k / n_sub, x, dt, -1)
+    return RoutedFlow(out, start, end)
+
+
 def muskingum_cascade(inflow: ArrayLike, k: float, x: float, dt: float) -> np.ndarray:
-    """Route through ``subreach_count(k, x, dt)`` identical Muskingum sub-reaches in series."""
-    out = np.asarray(inflow, dtype=float)
-    n = subreach_count(k, x, dt)
-    for _ in range(n):
-        out = muskingum(out, k / n, x, dt)
-    return out
+    """Route through ``subreach_count(k, x, dt)`` identical Muskingum sub-reaches in series
+    (``inflow`` of shape ``(T,)`` or ``(..., T)``, time last)."""
+    return route_members(inflow, "muskingum", dt, k=k, x=x).outflow
 
 
 def lag_route(inflow: ArrayLike, lag: float, dt: float) -> np.ndarray:
     """Translate a hydrograph by ``lag`` (same unit as ``dt``), linearly interpolating a
-    fractional lag; the first value is held for the steps before the wave arrives."""
+    fractional lag; the first value is held for the steps before the wave arrives.
+    ``inflow`` has shape ``(T,)`` or ``(..., T)`` (time last; leading axes routed at once)."""
     i = np.asarray(inflow, dtype=float)
+    if i.ndim == 0:
+        raise ValueError("inflow must be an array with time on the last axis, got a scalar")
     if lag < 0:
         raise ValueError(f"lag must not be negative, got {lag}")
-    if i.size == 0 or lag == 0:
+    if i.shape[-1] == 0 or lag == 0:
         return i.copy()
     steps = lag / dt
     whole = int(math.floor(steps))
     frac = steps - whole
-    padded = np.concatenate([np.full(whole + 1, i[0]), i])
-    shifted_a = padded[1: 1 + i.size]          # lag of `whole` steps
-    shifted_b = padded[0: i.size]              # lag of `whole + 1` steps
+    n = i.shape[-1]
+    padded = np.concatenate([np.repeat(i[..., :1], whole + 1, axis=-1), i], axis=-1)
+    shifted_a = padded[..., 1: 1 + n]          # lag of `whole` steps
+    shifted_b = padded[..., 0: n]              # lag of `whole + 1` steps
     return (1.0 - frac) * shifted_a + frac * shifted_b
 
 

@@ -1,10 +1,12 @@
 """Route synthetic lateral inflows through the configured network (demonstration only).
 
-Every node's inflow is the routed outflow of the nodes draining into it plus its own
-lateral inflow; gauges, borders and confluences pass water on; withdrawals take their
-configured rate when the river can give it; reservoirs follow a simple rule curve under
+The walk through the network is :func:`hydro.network_sim.simulate`: reaches are routed by
+:mod:`hydro.routing`, reservoirs are operated by :func:`hydro.reservoirs.operate` under
 their configured physics (outlet capacity by level, ramp limit, minimum release, dead
-storage, uncontrolled spill above ФПУ) and close their mass balance exactly.
+storage, uncontrolled spill above ФПУ; exact mass balance), withdrawals take their
+configured rate when the river can give it.  What is synthetic here is only the
+operating rule each reservoir follows (:func:`rule_curve`), the open-water evaporation
+(:func:`evaporation_mm_per_day`) and the state at the start.
 """
 
 from __future__ import annotations
@@ -14,12 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hydro.network import Network, Reservoir, Routing
-from hydro.routing import lag_route, muskingum_cascade
-from hydro.units import SECONDS_PER_DAY, M3_PER_HM3
-
-DAY = 1.0
-HM3_PER_M3S_DAY = SECONDS_PER_DAY / M3_PER_HM3  # hm³ passed by 1 m³/s in one day
+from hydro import network_sim
+from hydro.network import Network, Reservoir
+from hydro.reservoirs import RuleCurve
 
 #: share of the НПУ..УМО volume each reservoir empties before the spring flood (synthetic rule)
 DRAWDOWN_SHARE: dict[str, float] = {
@@ -28,6 +27,10 @@ DRAWDOWN_SHARE: dict[str, float] = {
     "KZ:KARATOMAR": 0.45, "KZ:ASTANA-RES": 0.45, "KZ:SERGEEVKA": 0.45,
     "KZ:PETROPAVLOVSK-RES": 0.3,
 }
+
+#: rule-curve knots (day of year): drawn down by mid-March, held to the start of April,
+#: refilled to НПУ by June, held full to 1 November, then drawn down again (periodic)
+DRAWN_DOWN_FROM, REFILL_FROM, FULL_FROM, DRAWDOWN_FROM = 75, 91, 152, 305
 
 
 @dataclass
@@ -48,12 +51,6 @@ class NetworkRun:
     reservoirs: dict[str, ReservoirSeries] = field(default_factory=dict)
 
 
-def route(q: np.ndarray, routing: Routing) -> np.ndarray:
-    if routing.method == "lag":
-        return lag_route(q, routing.lag.to("duration"), DAY)
-    return muskingum_cascade(q, routing.k.to("duration"), routing.x, DAY)
-
-
 def evaporation_mm_per_day(days: pd.DatetimeIndex) -> np.ndarray:
     """Open-water evaporation, mm/day: none Nov-Mar, a sine peaking at 5 mm/day in mid-July."""
     doy = days.day_of_year.to_numpy()
@@ -61,80 +58,53 @@ def evaporation_mm_per_day(days: pd.DatetimeIndex) -> np.ndarray:
     return np.where((doy >= 91) & (doy <= 305), np.clip(e, 0, None), 0.0)
 
 
-def target_volume(days: pd.DatetimeIndex, res: Reservoir) -> np.ndarray:
-    """Rule curve (hm³): full at НПУ Jun-Oct, drawn down Nov-mid-Mar, refilled Apr-May."""
+def rule_curve(res: Reservoir) -> RuleCurve:
+    """Synthetic operating rule: at НПУ Jun-Oct, drawn down Nov-mid-March to the level that
+    empties ``DRAWDOWN_SHARE`` of the НПУ..УМО volume, held there to April, refilled Apr-May.
+
+    Followed by :func:`hydro.reservoirs.operate` as a target level: each day it requests
+    the release that lands the volume on the curve, within the reservoir's limits.
+    """
     v_npu, v_dead = res.npu_volume_hm3, res.dead_volume_hm3
     v_pre = v_npu - DRAWDOWN_SHARE.get(res.id, 0.4) * (v_npu - v_dead)
-    doy = days.day_of_year.to_numpy().astype(float)
-    # drawdown from 1 Nov (doy 305, full) to mid-March (doy 75, empty to v_pre): 136 days
-    winter_days = 366 - 305 + 75
-    knots_x = [1, 75, 91, 152, 305, 366]
-    knots_y = [1 - 62 / winter_days, 0.0, 0.0, 1.0, 1.0, 1 - 61 / winter_days]
-    share = np.interp(doy, knots_x, knots_y)
-    return v_pre + share * (v_npu - v_pre)
-
-
-def operate(res: Reservoir, inflow: np.ndarray, days: pd.DatetimeIndex) -> ReservoirSeries:
-    """Daily rule-curve operation with exact mass balance (hm³, m³/s)."""
-    table = res.storage_table
-    n = inflow.size
-    v_dead, v_fpu, v_npu = res.dead_volume_hm3, res.fpu_volume_hm3, res.npu_volume_hm3
-    target = target_volume(days, res)
-    e_mm = evaporation_mm_per_day(days)
-    min_rel = res.min_release.to("discharge")
-    ramp = res.max_ramp_per_day.to("discharge")
-    vol = np.empty(n)
-    out = np.empty(n)
-    spill = np.zeros(n)
-    evap = np.empty(n)
-    v = float(target[0])
-    prev = max(min_rel, float(inflow[0]))
-    for t in range(n):
-        level = float(table.level_at(v))
-        cap = float(res.outlet_capacity.at(level))
-        nxt = target[min(t + 1, n - 1)]
-        wanted = inflow[t] + (v - nxt) / HM3_PER_M3S_DAY
-        if v > v_npu:  # flood operation: pass everything the outlets allow
-            wanted = max(wanted, cap)
-        release = min(max(wanted, min_rel), cap, prev + ramp)
-        release = max(release, prev - ramp, 0.0)
-        release = min(release, cap)
-        e = float(table.area_at(level)) * e_mm[t] * 1000.0 / SECONDS_PER_DAY
-        v_new = v + (inflow[t] - release - e) * HM3_PER_M3S_DAY
-        if v_new < v_dead:  # never release below dead storage
-            release = max(0.0, inflow[t] - e + (v - v_dead) / HM3_PER_M3S_DAY)
-            v_new = v + (inflow[t] - release - e) * HM3_PER_M3S_DAY
-            if v_new < v_dead:
-                e = max(0.0, inflow[t] + (v - v_dead) / HM3_PER_M3S_DAY)
-                v_new = v + (inflow[t] - release - e) * HM3_PER_M3S_DAY
-        s = 0.0
-        if v_new > v_fpu:  # uncontrolled spill above the forced level
-            s = (v_new - v_fpu) / HM3_PER_M3S_DAY
-            v_new = v_fpu
-        vol[t], out[t], spill[t], evap[t] = v_new, release + s, s, e
-        prev = release
-        v = v_new
-    level = table.level_at(vol)
-    return ReservoirSeries(level, vol, inflow.copy(), out, spill, evap)
+    low = float(res.storage_table.level_at(v_pre))
+    npu = float(res.storage_table.level_at(v_npu))
+    return RuleCurve(np.array([DRAWN_DOWN_FROM, REFILL_FROM, FULL_FROM, DRAWDOWN_FROM], float),
+                     np.array([low, low, npu, npu]))
 
 
 def simulate(network: Network, lateral: dict[str, np.ndarray], days: pd.DatetimeIndex) -> NetworkRun:
-    """Run the network in topological order; ``lateral`` maps node id -> m³/s per day."""
+    """Run the whole network; ``lateral`` maps node id -> m³/s per day.
+
+    Every reservoir follows its :func:`rule_curve` from the level the curve gives on the
+    first day, with the open-water evaporation of :func:`evaporation_mm_per_day`.
+    """
+    schedules = {rid: rule_curve(res) for rid, res in network.reservoirs.items()}
+    start_doy = float(days[0].day_of_year)
+    v0 = {rid: float(res.storage_table.volume_at(schedules[rid].level_on(start_doy)))
+          for rid, res in network.reservoirs.items()}
+    ds = network_sim.simulate(network, lateral, start=days[0], schedules=schedules,
+                              initial_volume_hm3=v0,
+                              evaporation_mm_per_day=evaporation_mm_per_day(days),
+                              basins=sorted(network.basins), n_steps=days.size)
+    ds = ds.isel(member=0)
+    outflow = ds["outflow"].values
+    node_index = {str(n): i for i, n in enumerate(ds["node"].values)}
     run = NetworkRun(days)
-    zero = np.zeros(days.size)
-    for node_id in network.order:
-        q_in = lateral.get(node_id, zero).copy()
-        for reach in network.upstream_reaches(node_id):
-            q_in += route(run.outflow[reach.upstream], reach.routing)
-        run.inflow[node_id] = q_in
-        if node_id in network.reservoirs:
-            series = operate(network.reservoirs[node_id], q_in, days)
-            run.reservoirs[node_id] = series
-            run.outflow[node_id] = series.outflow
-        elif node_id in network.nodes and network.nodes[node_id].kind == "withdrawal":
-            w = network.nodes[node_id].withdrawal.to("discharge")
-            taken = np.minimum(w, q_in / 3.0)
-            run.outflow[node_id] = q_in - taken
-        else:
-            run.outflow[node_id] = q_in
+    for nid, i in node_index.items():
+        run.outflow[nid] = outflow[i]
+        run.inflow[nid] = outflow[i]
+    for j, wid in enumerate(ds["withdrawal"].values):
+        run.inflow[str(wid)] = outflow[node_index[str(wid)]] + ds["withdrawn"].values[j]
+    for j, rid in enumerate(ds["reservoir"].values):
+        rid = str(rid)
+
+        def res_var(name: str, j: int = j) -> np.ndarray:
+            return ds[name].values[j]
+
+        run.inflow[rid] = res_var("reservoir_inflow")
+        run.reservoirs[rid] = ReservoirSeries(
+            level_m=res_var("level"), volume_hm3=res_var("volume"),
+            inflow=res_var("reservoir_inflow"), outflow=outflow[node_index[rid]],
+            spill=res_var("spill"), evaporation=res_var("evaporation"))
     return run

@@ -6,7 +6,6 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ROOT
 
 DATA = ROOT / "data" / "gauges"

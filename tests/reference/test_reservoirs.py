@@ -310,6 +310,8 @@ def test_rule_curve_periodic(box):
     r2 = operate(box, np.full(366, 100.0), curve, start_day_of_year=299,
                  initial_volume_hm3=100.0 * (target - 100.0) + 10.0)
     assert r2.level_m[0, 365] == pytest.approx(target, abs=1e-6)
+    # the curve read directly: the same target, periodic every 365 days
+    assert curve.level_on([300, 300 + 365, 181, 1]) == pytest.approx([target, target, 108, 105])
     with pytest.raises(ValueError, match="day 366 and day 1 give different levels"):
         operate(box, np.ones(2), RuleCurve(np.array([1, 366]), np.array([105.0, 106.0])))
 

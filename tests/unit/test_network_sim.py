@@ -23,7 +23,7 @@ from hydro.network_sim import (
     travel_time_days,
 )
 from hydro.reservoirs import DailyRelease, RuleCurve, TargetLevel
-from hydro.routing import lag_route, muskingum_cascade
+from hydro.routing import route_members
 from hydro.units import discharge_to_volume
 
 NAMES = {"kk": "x", "ru": "x", "en": "x"}
@@ -121,22 +121,23 @@ def _schedule(draw, kind: str, members: int, steps: int):
 
 # --------------------------------------------------------------------------- routing
 
-@pytest.mark.parametrize("k,x", [(1.0, 0.2), (3.0, 0.2), (5.0, 0.35), (0.6, 0.1)])
-def test_muskingum_members_match_routing_module(k, x):
+@pytest.mark.parametrize("routing,kwargs", [
+    ({"method": "muskingum", "k": "5 d", "x": 0.35}, {"k": 5.0, "x": 0.35}),
+    ({"method": "muskingum", "k": "36 h", "x": 0.2}, {"k": 1.5, "x": 0.2}),
+    ({"method": "lag", "lag": "2.75 d"}, {"lag": 2.75}),
+    ({"method": "lag", "lag": "12 h"}, {"lag": 0.5}),
+])
+def test_reach_routing_is_hydro_routing(routing, kwargs):
+    """network_sim routes a reach with hydro.routing (durations in days, transit in hm³)."""
     rng = np.random.default_rng(1)
     q = rng.gamma(2.0, 100.0, (5, 60))
-    out = route(q, Routing(method="muskingum", k=f"{k} d", x=x)).outflow
-    for m in range(5):
-        np.testing.assert_allclose(out[m], muskingum_cascade(q[m], k, x, 1.0), rtol=1e-12)
-
-
-@pytest.mark.parametrize("lag", [0.0, 1.0, 1.4, 2.75])
-def test_lag_members_match_routing_module(lag):
-    rng = np.random.default_rng(2)
-    q = rng.gamma(2.0, 100.0, (4, 30))
-    out = route(q, Routing(method="lag", lag=f"{lag} d")).outflow
-    for m in range(4):
-        np.testing.assert_allclose(out[m], lag_route(q[m], lag, 1.0), rtol=1e-12)
+    r = route(q, Routing.model_validate(routing))
+    ref = route_members(q, routing["method"], 1.0, **kwargs)
+    np.testing.assert_array_equal(r.outflow, ref.outflow)
+    np.testing.assert_allclose(r.transit_initial_hm3, discharge_to_volume(ref.transit_initial))
+    np.testing.assert_allclose(r.transit_final_hm3, discharge_to_volume(ref.transit_final))
+    np.testing.assert_array_equal(route(q[2], Routing.model_validate(routing)).outflow,
+                                  ref.outflow[2])
 
 
 @settings(max_examples=60, deadline=None)
