@@ -1,5 +1,5 @@
 """``hydrorisk quality import-table``: install an agency's official classification table
-into the deployment's ``config/quality`` (:mod:`hydro.services.quality`).  A bad table is
+into the deployment's ``config/quality`` (:mod:`hydro.services.water_quality`).  A bad table is
 reported as one line naming file, line and field."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hydro.quality_tables import TABLE_FILES
 
 def cmd_import_table(args: argparse.Namespace) -> int:
     """Validate ``args.file`` as a table of ``args.system`` and write it into config/quality."""
-    from hydro.services.quality import install_table
+    from hydro.services.water_quality import install_table
 
     config = config_from_args(args)
     report = install_table(config, args.file, system=args.system, out=args.out,

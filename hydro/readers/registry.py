@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from hydro.config import Config, Source
 from hydro.errors import IngestError
-from hydro.readers import agency, grdc, netcdf, quality, reservoir
+from hydro.readers import agency, grdc, netcdf, reservoir, water_quality
 from hydro.readers.common import Batch, decode, split_comments
 
 #: first bytes of a NetCDF file: classic / 64-bit offset / CDF-5, and HDF5 (NetCDF-4)
@@ -113,7 +113,7 @@ class ReservoirReader(Reader):
 
 @register
 class QualityReader(Reader):
-    """Water-quality samples CSV (:mod:`hydro.readers.quality`)."""
+    """Water-quality samples CSV (:mod:`hydro.readers.water_quality`)."""
 
     name = "quality_csv"
 
@@ -121,7 +121,7 @@ class QualityReader(Reader):
         return "" if _header(head).startswith("site;date;parameter") else None
 
     def read(self, path, data, config, layout, party):
-        return quality.read(path, data, config)
+        return water_quality.read(path, data, config)
 
 
 @register

@@ -23,7 +23,7 @@ from hydro.config import Config
 from hydro.network import Gauge, Rating
 from hydro.synthetic import DEFAULT_SEED
 from hydro.synthetic.climate import CLIMATES, basin_climate
-from hydro.synthetic.quality import QUALITY_SITES, samples
+from hydro.synthetic.water_quality import QUALITY_SITES, samples
 from hydro.synthetic.runoff import lateral_inflow
 from hydro.synthetic.simulate import NetworkRun, simulate
 
