@@ -168,6 +168,13 @@ for _v in ("inflow", "outflow", "spill", "evaporation"):
     DEFAULTS[_v] = Limits(minimum=0.0, maximum=50_000.0, max_gap_hours=36.0,
                           party_tolerance=1.0, party_relative=0.05, duplicate_tolerance=0.01,
                           duplicate_relative=0.01)
+# daily meteorological forcing (basin means or station series)
+DEFAULTS["air_temperature"] = Limits(minimum=-60.0, maximum=50.0, max_change_per_day=_OFF,
+                                     max_gap_hours=36.0, party_tolerance=0.5,
+                                     duplicate_tolerance=0.05)
+DEFAULTS["precipitation"] = Limits(minimum=0.0, maximum=300.0, max_gap_hours=36.0,
+                                   party_tolerance=0.5, party_relative=0.1,
+                                   duplicate_tolerance=0.05)
 
 #: config key (``[qc...]`` in sources.toml) -> Limits field, and how to read its value
 _CONFIG_FIELDS = {
@@ -287,7 +294,11 @@ def labels(column) -> tuple[np.ndarray, np.ndarray]:
 
     A categorical column gives its own codes (no hashing of strings)."""
     if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
-        cat = column.array if isinstance(column, pd.Series) else column
+        if isinstance(column, pd.Series):
+            cat = column.array
+            assert isinstance(cat, pd.Categorical)  # the array of a categorical dtype
+        else:
+            cat = column  # a Categorical or CategoricalIndex
         return cat.codes.astype(np.int64), np.asarray(cat.categories, dtype=object)
     codes, uniq = pd.factorize(np.asarray(column, dtype=object))
     return codes.astype(np.int64), np.asarray(uniq, dtype=object)
@@ -499,6 +510,8 @@ def cross_flags(frame: pd.DataFrame, limits: Callable[[str, str], Limits],
         sub = pd.DataFrame({"s": st_l[st_c[idx]], "v": var_l[var_c[idx]], "t": t[idx],
                             "p": party_l[party_c[idx]], "val": value[idx], "i": idx})
         for (s, v), g in sub.groupby(["s", "v"], sort=False):
+            # the keys are station and variable labels: strings (st_l, var_l)
+            assert isinstance(s, str) and isinstance(v, str)
             lim = limits(s, v)
             # same party, several sources
             grp = g.groupby(["t", "p"], sort=False)["val"]

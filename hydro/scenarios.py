@@ -2,7 +2,7 @@
 bundled history, and seeded ensembles of headwater inflows routed through the network.
 
 Pure functions: no file, database or clock access (reading and writing files is done by
-:mod:`hydro.scenario_cli`).  Temperatures in °C, depths in mm, discharge in m³/s, volumes
+:mod:`hydro.services.scenarios`).  Temperatures in °C, depths in mm, discharge in m³/s, volumes
 in hm³, stage in cm above gauge zero, levels in m (Baltic system), time steps in days.
 
 A scenario (``config/scenarios/<id>.toml``, validated by :func:`parse_scenario`) describes a
@@ -19,8 +19,10 @@ season from its start date (normally 1 March) for a number of days:
   (lognormal multiplier), the melt onset (the warm-up and rain-on-snow dates shift by a
   whole number of days) and the rain-on-snow depth (gamma multiplier), optionally with
   AR(1) temperature anomalies;
-* reservoir start levels, release schedules (``[schedules.<plan>]``), what to evaluate
-  (``[evaluation]``), the schedule search (``[search]``) and how to run (``[run]``).
+* reservoir start levels, release schedules (``[schedules.<plan>]``: for each reservoir a
+  release rule chosen by its ``kind`` from the registry :data:`RULES`; a new rule is one
+  class decorated with :func:`release_rule`), what to evaluate (``[evaluation]``), the
+  schedule search (``[search]``) and how to run (``[run]``).
 
 The snowmelt–runoff model is :mod:`hydro.snowmelt`; its parameters per basin are
 calibrated by :func:`calibrate` against local inflows derived from the bundled discharge
@@ -33,7 +35,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,8 @@ import xarray as xr
 from numpy.typing import ArrayLike
 from pydantic import (
     Field,
+    SerializeAsAny,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -68,6 +72,9 @@ __all__ = [
     "season_inputs",
     "headwater_inflows",
     "build_schedule",
+    "RULES",
+    "ReleaseRule",
+    "release_rule",
     "plan_schedules",
     "initial_volumes",
     "evaporation_climatology",
@@ -181,11 +188,63 @@ class ReservoirStart(Strict):
         return self
 
 
-class PassInflowSpec(Strict):
+# --------------------------------------------------------------------------- release rules
+#
+# A reservoir's schedule in a plan (``[schedules.<plan>.reservoirs."<id>"]``) is a release
+# rule chosen by its ``kind``.  Each rule is one class: its fields are what the scenario
+# file gives, :meth:`ReleaseRule.build` turns it into what :func:`hydro.network_sim.simulate`
+# takes, and the :func:`release_rule` decorator registers it in :data:`RULES`, from which
+# validation (:data:`ScheduleSpec`: the class its ``kind`` names) and :func:`build_schedule`
+# come.  A new rule is one new decorated class.
+
+#: schedule kind -> release rule class (filled by :func:`release_rule`)
+RULES: dict[str, type[ReleaseRule]] = {}
+
+
+def release_rule(cls: type[ReleaseRuleT]) -> type[ReleaseRuleT]:
+    """Register a :class:`ReleaseRule` subclass under its ``kind`` (the ``Literal`` of its
+    ``kind`` field)."""
+    annotation = cls.model_fields["kind"].annotation
+    kinds = get_args(annotation)
+    if len(kinds) != 1 or not isinstance(kinds[0], str):
+        raise TypeError(f"{cls.__name__}.kind must be a Literal of one string")
+    kind = kinds[0]
+    if kind in RULES and RULES[kind] is not cls:
+        raise ValueError(f"release rule kind '{kind}' is already registered "
+                         f"({RULES[kind].__name__})")
+    RULES[kind] = cls
+    return cls
+
+
+class ReleaseRule(Strict):
+    """Base class of the release rules (see :data:`RULES`)."""
+
+    def build(self, dates: pd.DatetimeIndex, *, reservoir: Any = None) -> Any:
+        """The :mod:`hydro.reservoirs` schedule (or :class:`hydro.network_sim.PassInflow`)
+        of this rule over ``dates``; ``reservoir`` is the :class:`hydro.network.Reservoir`
+        it is for (rules that need its storage table or limits use it)."""
+        raise NotImplementedError
+
+    def season_dates(self) -> list[dt.date]:
+        """The calendar dates the rule names (checked to lie inside the season)."""
+        return []
+
+
+ReleaseRuleT = TypeVar("ReleaseRuleT", bound=ReleaseRule)
+
+
+@release_rule
+class PassInflowSpec(ReleaseRule):
+    """The reservoir passes its inflow (the river without it)."""
+
     kind: Literal["pass_inflow"]
 
+    def build(self, dates: pd.DatetimeIndex, *, reservoir: Any = None) -> Any:
+        return network_sim.PassInflow()
 
-class DailyReleaseSpec(Strict):
+
+@release_rule
+class DailyReleaseSpec(ReleaseRule):
     """Piecewise-constant release: ``release[i]`` from ``dates[i]`` until the next date."""
 
     kind: Literal["daily_release"]
@@ -205,8 +264,15 @@ class DailyReleaseSpec(Strict):
             raise ValueError("release must not be negative")
         return self
 
+    def build(self, dates: pd.DatetimeIndex, *, reservoir: Any = None) -> Any:
+        from hydro import reservoirs as R
 
-class TargetLevelSpec(Strict):
+        f = factor(self.release_unit, "discharge")
+        return R.DailyRelease(_piecewise(dates, self.dates, np.asarray(self.release) * f))
+
+
+@release_rule
+class TargetLevelSpec(ReleaseRule):
     """Levels to reach on given dates (linear in between)."""
 
     kind: Literal["target_level"]
@@ -223,8 +289,19 @@ class TargetLevelSpec(Strict):
             raise ValueError("dates must be strictly increasing")
         return self
 
+    def build(self, dates: pd.DatetimeIndex, *, reservoir: Any = None) -> Any:
+        from hydro import reservoirs as R
 
-class RuleCurveSpec(Strict):
+        f = factor(self.level_unit, "elevation")
+        idx = np.array([(pd.Timestamp(d) - dates[0]).days for d in self.dates], dtype=float)
+        return R.TargetLevel(idx, np.asarray(self.level, dtype=float) * f)
+
+    def season_dates(self) -> list[dt.date]:
+        return list(self.dates)
+
+
+@release_rule
+class RuleCurveSpec(ReleaseRule):
     """Target level by day of year (the operating rule, linear between knots)."""
 
     kind: Literal["rule_curve"]
@@ -244,8 +321,16 @@ class RuleCurveSpec(Strict):
             raise ValueError("day_of_year must lie in 1..366")
         return self
 
+    def build(self, dates: pd.DatetimeIndex, *, reservoir: Any = None) -> Any:
+        from hydro import reservoirs as R
 
-class PrereleaseSpec(Strict):
+        f = factor(self.level_unit, "elevation")
+        return R.RuleCurve(np.asarray(self.day_of_year, dtype=float),
+                           np.asarray(self.level, dtype=float) * f)
+
+
+@release_rule
+class PrereleaseSpec(ReleaseRule):
     """The parametrised flood schedule (a daily release in four phases):
 
     ``base_release`` until ``prerelease_start``; ``prerelease_release`` (drawing the
@@ -273,11 +358,40 @@ class PrereleaseSpec(Strict):
                 raise ValueError(f"{k} must not be negative")
         return self
 
+    def build(self, dates: pd.DatetimeIndex, *, reservoir: Any = None) -> Any:
+        from hydro import reservoirs as R
 
-ScheduleSpec = Annotated[
-    PassInflowSpec | DailyReleaseSpec | TargetLevelSpec | RuleCurveSpec | PrereleaseSpec,
-    Field(discriminator="kind"),
-]
+        return R.DailyRelease(prerelease_series(
+            dates, self.base_release.to("discharge"), _day(dates, self.prerelease_start),
+            self.prerelease_release.to("discharge"), _day(dates, self.flood_start),
+            self.flood_release.to("discharge"), _day(dates, self.refill_start),
+            self.refill_release.to("discharge")))
+
+    def season_dates(self) -> list[dt.date]:
+        return [self.prerelease_start, self.flood_start, self.refill_start]
+
+
+def _dispatch_rule(value: Any, handler: Any) -> Any:
+    """Validate a schedule with the rule class its ``kind`` names (looked up in
+    :data:`RULES` when the file is read, so a rule registered anywhere is known); an
+    unknown or missing ``kind`` is an error listing the registered ones."""
+    if isinstance(value, ReleaseRule):
+        return value
+    known = ", ".join(sorted(RULES))
+    if not isinstance(value, Mapping):
+        raise ValueError(f"a schedule is a table with a kind (known kinds: {known})")
+    kind = value.get("kind")
+    if kind is None:
+        raise ValueError(f"a schedule needs a kind (known kinds: {known})")
+    if not isinstance(kind, str) or kind not in RULES:
+        raise ValueError(f"unknown schedule kind '{kind}' (known kinds: {known})")
+    # a ValidationError raised here keeps its locations, prefixed with this value's
+    return RULES[kind].model_validate(value)
+
+
+#: a schedule of a plan: any rule of :data:`RULES`, chosen by its ``kind`` (serialised
+#: with the fields of its own class)
+ScheduleSpec = Annotated[SerializeAsAny[ReleaseRule], WrapValidator(_dispatch_rule)]
 
 
 class Plan(Strict):
@@ -509,7 +623,7 @@ def parse_scenario(raw: Mapping[str, Any], source: str, network: Network) -> Sce
                 errors.append(f"{source}: search.vary.{k}: lower bound {lo} is not below {hi}")
     for name, plan in sc.schedules.items():
         for rid, spec in plan.reservoirs.items():
-            for d in _spec_dates(spec):
+            for d in spec.season_dates():
                 if not sc.dates[0].date() <= d <= sc.dates[-1].date():
                     errors.append(f'{source}: schedules.{name}.reservoirs."{rid}": date {d} is '
                                   f"outside the season {sc.dates[0].date()}..{sc.dates[-1].date()}")
@@ -517,14 +631,6 @@ def parse_scenario(raw: Mapping[str, Any], source: str, network: Network) -> Sce
     if errors:
         raise ConfigError("\n".join(errors))
     return sc
-
-
-def _spec_dates(spec: Any) -> list[dt.date]:
-    if isinstance(spec, PrereleaseSpec):
-        return [spec.prerelease_start, spec.flood_start, spec.refill_start]
-    if isinstance(spec, TargetLevelSpec):
-        return list(spec.dates)
-    return []
 
 
 def _search_bound(key: str, text: str) -> float:
@@ -1045,10 +1151,11 @@ class EnsemblePerturbations:
                                      self.rain_factor[members], self.temp_anomaly_c[members])
 
 
-def perturbations(ensemble: Ensemble, days: int, members: int | None = None
-                  ) -> EnsemblePerturbations:
-    """Draw the member perturbations of ``ensemble`` (seeded; member 0 is the unperturbed
-    control when ``control_member``).
+def perturbations(ensemble: Ensemble, days: int, members: int | None = None,
+                  seed: int | None = None) -> EnsemblePerturbations:
+    """Draw the member perturbations of ``ensemble`` with ``seed`` (default: the scenario's
+    ``[ensemble].seed``); member 0 is the unperturbed control when ``control_member``.
+    The draws depend on the seed, ``members`` and ``days`` only.
 
     SWE: lognormal with mean 1 and coefficient of variation ``swe_cv``; melt onset: normal
     with sd ``melt_onset_sd`` rounded to whole days; rain-on-snow: gamma with mean 1 and
@@ -1056,7 +1163,7 @@ def perturbations(ensemble: Ensemble, days: int, members: int | None = None
     e-folding memory ``temperature_memory``.
     """
     m = ensemble.members if members is None else members
-    rng = np.random.default_rng(ensemble.seed)
+    rng = np.random.default_rng(ensemble.seed if seed is None else seed)
     cv = ensemble.swe_cv
     sigma = math.sqrt(math.log1p(cv * cv))
     swe = np.exp(rng.normal(-0.5 * sigma * sigma, sigma, m)) if cv > 0 else np.ones(m)
@@ -1133,31 +1240,12 @@ def headwater_inflows(scenario: ScenarioFile, clim: SeasonClimatology,
 
 # =========================================================================== schedules
 
-def build_schedule(spec: Any, dates: pd.DatetimeIndex) -> Any:
+def build_schedule(spec: ReleaseRule, dates: pd.DatetimeIndex, reservoir: Any = None) -> Any:
     """A :mod:`hydro.reservoirs` schedule (or :class:`hydro.network_sim.PassInflow`) from
-    a validated schedule spec, over ``dates``."""
-    from hydro import reservoirs as R
-
-    if isinstance(spec, PassInflowSpec):
-        return network_sim.PassInflow()
-    if isinstance(spec, RuleCurveSpec):
-        f = factor(spec.level_unit, "elevation")
-        return R.RuleCurve(np.asarray(spec.day_of_year, dtype=float),
-                           np.asarray(spec.level, dtype=float) * f)
-    if isinstance(spec, TargetLevelSpec):
-        f = factor(spec.level_unit, "elevation")
-        idx = np.array([(pd.Timestamp(d) - dates[0]).days for d in spec.dates], dtype=float)
-        return R.TargetLevel(idx, np.asarray(spec.level, dtype=float) * f)
-    if isinstance(spec, DailyReleaseSpec):
-        f = factor(spec.release_unit, "discharge")
-        return R.DailyRelease(_piecewise(dates, spec.dates, np.asarray(spec.release) * f))
-    if isinstance(spec, PrereleaseSpec):
-        return R.DailyRelease(prerelease_series(
-            dates, spec.base_release.to("discharge"), _day(dates, spec.prerelease_start),
-            spec.prerelease_release.to("discharge"), _day(dates, spec.flood_start),
-            spec.flood_release.to("discharge"), _day(dates, spec.refill_start),
-            spec.refill_release.to("discharge")))
-    raise TypeError(f"unknown schedule spec {spec!r}")
+    a validated release rule (any class of :data:`RULES`), over ``dates``."""
+    if not isinstance(spec, ReleaseRule):
+        raise TypeError(f"not a release rule: {spec!r} (known kinds: {', '.join(sorted(RULES))})")
+    return spec.build(dates, reservoir=reservoir)
 
 
 def _day(dates: pd.DatetimeIndex, d: dt.date) -> float:
@@ -1198,7 +1286,7 @@ def plan_schedules(scenario: ScenarioFile, plan: str, network: Network) -> dict[
     res = [n for n in network_sim.select_nodes(network, scenario.scenario.basins)
            if n in network.reservoirs]
     specs = {**scenario.schedules["default"].reservoirs, **scenario.schedules[plan].reservoirs}
-    return {r: build_schedule(specs[r], scenario.dates) for r in res}
+    return {r: build_schedule(specs[r], scenario.dates, network.reservoirs[r]) for r in res}
 
 
 def initial_volumes(scenario: ScenarioFile, network: Network) -> dict[str, float]:

@@ -57,6 +57,9 @@ VARIABLE_DIMENSION: Final[dict[str, str]] = {
     "outflow": "discharge",
     "spill": "discharge",
     "evaporation": "discharge",
+    # meteorological forcing of the scenario engine (daily; see hydro.services.forcing)
+    "air_temperature": "temperature",   # daily mean air temperature, degC
+    "precipitation": "depth",           # daily total precipitation, mm
 }
 
 # unit -> (dimension, factor to canonical).  Aliases are lower-cased and stripped.

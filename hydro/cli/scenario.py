@@ -4,8 +4,13 @@ arguments and printing; the work is done by :mod:`hydro.services.scenarios` and
 parser for ``--help`` does not import the scenario engine).
 
 * ``list`` — the scenarios in ``config/scenarios/``;
-* ``calibrate [--basin B] [--write]`` — calibrate the snowmelt model on the bundled series;
-* ``run SCENARIO [--plan P] [--members N] [--chunk N] [--dask [ADDRESS]] [--out F.nc]``;
+* ``calibrate [--basin B] [--write]`` — calibrate the snowmelt model on the series in the
+  store, with the settings of ``config/scenarios/_calibration.toml``;
+* ``run SCENARIO [--plan P] [--members N] [--chunk N] [--seed S] [--dask [ADDRESS]]
+  [--out F.nc]``;
+
+Every command that draws random numbers prints the seed it used (``--seed`` overrides the
+scenario's ``[ensemble].seed``; the calibration's and the search's seeds are config).
 * ``compare SCENARIO PLAN_A PLAN_B`` — two plans side by side;
 * ``search SCENARIO`` — the ``[search]`` over parametrised schedules;
 * ``release SCENARIO --reservoir R --release Q --from D`` — stage downstream, and when;
@@ -22,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydro.cli.args import config_from_args
+from hydro.cli.args import config_from_args, open_store_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,6 +60,14 @@ def _dask_arg(args: argparse.Namespace) -> str | bool | None:
     return getattr(args, "dask", None)
 
 
+def _seed(args: argparse.Namespace, sc: ScenarioFile) -> int:
+    """The ensemble seed of this run, printed: ``--seed`` or ``[ensemble].seed``."""
+    given = getattr(args, "seed", None)
+    seed = sc.ensemble.seed if given is None else given
+    print(f"ensemble seed {seed} ({'--seed' if given is not None else '[ensemble].seed'})")
+    return int(seed)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from hydro.services import scenarios as S
 
@@ -75,12 +88,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from hydro.services import scenarios as S
 
     config = config_from_args(args)
-    model, results = Cal.calibrate_model(config, args.basin or None, popsize=args.popsize,
-                                     maxiter=args.maxiter,
-                                     log=lambda m: print(m, file=sys.stderr))
-    print("snowmelt model calibration on the bundled SYNTHETIC series "
-          f"(calibration {Cal.CALIBRATION_YEARS[0]}-{Cal.CALIBRATION_YEARS[1]}, validation "
-          f"{Cal.VALIDATION_YEARS[0]}; daily local inflow, March-June)")
+    settings = Cal.load_settings(config)
+    store = open_store_for(config)
+    try:
+        model, results = Cal.calibrate_model(config, store, args.basin or None,
+                                             settings=settings, popsize=args.popsize,
+                                             maxiter=args.maxiter, seed=args.seed,
+                                             log=lambda m: print(m, file=sys.stderr))
+    finally:
+        store.dispose()
+    rec = model["calibration"]
+    cal, val = rec["calibration_years"], rec["validation_years"]
+    print(f"snowmelt model calibration on {rec['data']}")
+    print(f"  forcing: {rec['forcing']}")
+    print(f"  calibration {cal[0]}-{cal[1]}, validation {val[0]}-{val[1]}; {rec['method']}")
     for b, r in results.items():
         print(f"\n[{b}] " + ", ".join(f"{k}={v:.4g}" for k, v in r.parameters.items()))
         _print_frame(r.skill.reset_index(), "{:.3f}")
@@ -105,8 +126,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     ctx = S.season(config, args.scenario, args.plan)
     sc = ctx.scenario
     print(_banner(sc, ctx.climatology))
+    seed = _seed(args, sc)
     ds = S.run_ensemble(config.network, sc, ctx.climatology, args.plan, members=args.members,
-                      chunk_members=args.chunk, dask=_dask_arg(args), progress=_progress)
+                        chunk_members=args.chunk, dask=_dask_arg(args), progress=_progress,
+                        seed=seed)
     ev = evaluate(ds, ctx.levels, gauges=sc.evaluation.gauges, borders=sc.evaluation.borders,
                   spawning=S.spawning(sc))
     print(f"plan '{args.plan}': {sc.schedules[args.plan].description}")
@@ -143,10 +166,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     ctx = S.season(config, args.scenario, args.plan_a, args.plan_b)
     sc = ctx.scenario
     print(_banner(sc, ctx.climatology))
+    seed = _seed(args, sc)
     evs = []
     for plan in (args.plan_a, args.plan_b):
         ds = S.run_ensemble(config.network, sc, ctx.climatology, plan, members=args.members,
-                          chunk_members=args.chunk, dask=_dask_arg(args), progress=_progress)
+                            chunk_members=args.chunk, dask=_dask_arg(args), progress=_progress,
+                            seed=seed)
         evs.append(evaluate(ds, ctx.levels, gauges=sc.evaluation.gauges,
                             borders=sc.evaluation.borders, spawning=S.spawning(sc)))
     table = compare(evs[0], evs[1], (args.plan_a, args.plan_b), statistic=args.statistic)
@@ -175,6 +200,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             k: v for k, v in (("members", args.members), ("maxiter", args.maxiter)) if v})
         sc = sc.model_copy(update={"search": search})
     print(_banner(sc, ctx.climatology))
+    print(f"search seed {search.seed} ([search].seed), ensemble seed {sc.ensemble.seed} "
+          "([ensemble].seed)")
     out = search_schedule(config.network, sc, ctx.climatology, ctx.levels)
     r = out.result
     print(f"search of '{search.reservoir}' ({', '.join(out.varied)}) on {out.members} members: "
@@ -223,7 +250,9 @@ def cmd_release(args: argparse.Namespace) -> int:
     if not 0 <= day < len(sc.dates):
         raise S.ScenarioError(f"--from {start.date()} is outside the season of '{sc.id}' "
                             f"({sc.dates[0].date()}..{sc.dates[-1].date()})")
-    pert, lateral, schedules = S.plan_forcing(ctx, args.plan, net, args.members)
+    print(_banner(sc, ctx.climatology))
+    pert, lateral, schedules = S.plan_forcing(ctx, args.plan, net, args.members,
+                                              seed=_seed(args, sc))
     base = S.run_members(net, sc, ctx.climatology, pert, schedules, lateral=lateral)
     new_release = release_from(base["release"].sel(reservoir=args.reservoir).values, q, day)
     changed = dict(schedules)
@@ -231,7 +260,6 @@ def cmd_release(args: argparse.Namespace) -> int:
     new = S.run_members(net, sc, ctx.climatology, pert, changed, lateral=lateral)
     down = {r.downstream for r in S.network_sim.downstream_path(net, args.reservoir)}
     gauges = args.gauges or [g for g in (sc.evaluation.gauges or list(ctx.levels)) if g in down]
-    print(_banner(sc, ctx.climatology))
     print(f"release {q:g} m3/s from {args.reservoir} from {start.date()} (before: plan "
           f"'{args.plan}'); member 0 (control) of the season:")
     table = release_response(base, new, net, ctx.levels, args.reservoir, gauges, start,
@@ -255,7 +283,8 @@ def cmd_effects(args: argparse.Namespace) -> int:
     ctx = S.season(config, args.scenario, args.plan)
     net = config.network
     sc = ctx.scenario
-    pert, lateral, schedules = S.plan_forcing(ctx, args.plan, net, 1)
+    print(_banner(sc, ctx.climatology))
+    pert, lateral, schedules = S.plan_forcing(ctx, args.plan, net, 1, seed=_seed(args, sc))
     reg = S.run_members(net, sc, ctx.climatology, pert, schedules, lateral=lateral)
     unreg = S.run_members(net, sc, ctx.climatology, pert, {r: PassInflow() for r in schedules},
                         lateral=lateral)
@@ -263,7 +292,6 @@ def cmd_effects(args: argparse.Namespace) -> int:
                               lateral=lateral) for r in schedules}
     gauges = sc.evaluation.gauges or [g for g in ctx.levels]
     peaks, effects = reservoir_effects(reg, unreg, without, net, gauges)
-    print(_banner(sc, ctx.climatology))
     print(f"peaks under plan '{args.plan}' and with every reservoir passing its inflow "
           "(control member):")
     _print_frame(peaks)
@@ -286,10 +314,12 @@ def cmd_drawdown(args: argparse.Namespace) -> int:
         raise S.ScenarioError("give --flood-start (the scenario has no warm_up)")
     if not sc.dates[0].date() <= flood_start <= sc.dates[-1].date():
         raise S.ScenarioError(f"--flood-start {flood_start} is outside the season of '{sc.id}'")
-    ds = S.run_ensemble(config.network, sc, ctx.climatology, args.plan, members=args.members,
-                      chunk_members=args.chunk, dask=_dask_arg(args), progress=_progress)
-    r = drawdown_check(ds, config.network, args.reservoir, flood_start, args.probability)
     print(_banner(sc, ctx.climatology))
+    seed = _seed(args, sc)
+    ds = S.run_ensemble(config.network, sc, ctx.climatology, args.plan, members=args.members,
+                        chunk_members=args.chunk, dask=_dask_arg(args), progress=_progress,
+                        seed=seed)
+    r = drawdown_check(ds, config.network, args.reservoir, flood_start, args.probability)
     print(f"pre-flood drawdown check of {args.reservoir} under plan '{args.plan}', flood from "
           f"{r['flood_start']}, {r['members']} members of the outlook:")
     print(f"  level at the flood start        {r['level_at_start_m']:.2f} m "
@@ -332,6 +362,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                            help="ensemble members (default: the scenario's)")
             s.add_argument("--chunk", type=int, default=None, metavar="N",
                            help="members per chunk (default: [run].chunk_members)")
+            s.add_argument("--seed", type=int, default=None, metavar="S",
+                           help="seed of the member perturbations "
+                                "(default: the scenario's [ensemble].seed)")
         if dask:
             s.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
                            help="run member chunks on dask.distributed: a scheduler address, "
@@ -340,11 +373,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     s = sub.add_parser("list", help="list the scenarios")
     s.set_defaults(func=_command("cmd_list"))
 
-    s = sub.add_parser("calibrate", help="calibrate the snowmelt model on the bundled series")
+    s = sub.add_parser("calibrate", help="calibrate the snowmelt model on the series in the "
+                                         "store (settings: config/scenarios/_calibration.toml)")
     s.add_argument("--basin", action="append", help="basin (repeatable; default: all)")
-    s.add_argument("--popsize", type=int, default=10,
-                   help="differential evolution population per parameter (default 10)")
-    s.add_argument("--maxiter", type=int, default=40, help="generations (default 40)")
+    s.add_argument("--popsize", type=int, default=None,
+                   help="differential evolution population per parameter "
+                        "(default: [calibration].popsize)")
+    s.add_argument("--maxiter", type=int, default=None,
+                   help="generations (default: [calibration].maxiter)")
+    s.add_argument("--seed", type=int, default=None,
+                   help="seed of the optimiser (default: [calibration].seed)")
     s.add_argument("--write", action="store_true", help="write config/scenarios/_model.toml")
     s.set_defaults(func=_command("cmd_calibrate"))
 
@@ -380,11 +418,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--plan", default="default", help="plan before the date (default: default)")
     s.add_argument("--gauges", nargs="*", default=None, help="gauges (default: downstream ones)")
     s.add_argument("--members", type=int, default=1, help="members (default 1: the control)")
+    s.add_argument("--seed", type=int, default=None, metavar="S",
+                   help="seed of the member perturbations (default: [ensemble].seed)")
     s.set_defaults(func=_command("cmd_release"))
 
     s = sub.add_parser("effects", help="unregulated flows and each reservoir's holdout")
     s.add_argument("scenario", metavar="SCENARIO")
     s.add_argument("--plan", default="default")
+    s.add_argument("--seed", type=int, default=None, metavar="S",
+                   help="seed of the member perturbations (default: [ensemble].seed)")
     s.set_defaults(func=_command("cmd_effects"))
 
     s = sub.add_parser("drawdown", help="is a reservoir low enough before the flood?")

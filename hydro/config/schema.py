@@ -127,6 +127,8 @@ class QCVariables(Strict):
     outflow: QCLimits | None = None
     spill: QCLimits | None = None
     evaporation: QCLimits | None = None
+    air_temperature: QCLimits | None = None
+    precipitation: QCLimits | None = None
 
     @model_validator(mode="after")
     def _units(self) -> QCVariables:

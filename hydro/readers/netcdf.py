@@ -54,6 +54,9 @@ VARIABLES: dict[str, tuple[str, str | None, str]] = {
     "outflow": ("m3 s-1", None, "reservoir outflow (release and spill)"),
     "spill": ("m3 s-1", None, "reservoir spill"),
     "evaporation": ("m3 s-1", None, "reservoir evaporation"),
+    "air_temperature": ("degC", "air_temperature", "daily mean air temperature"),
+    "precipitation": ("mm", "lwe_thickness_of_precipitation_amount",
+                      "daily total precipitation"),
 }
 #: the canonical unit of each variable as stored (hydro.units spelling)
 STORE_UNIT = {v: CANONICAL[d] for v, d in VARIABLE_DIMENSION.items()}
@@ -114,7 +117,9 @@ def to_dataset(observations: pd.DataFrame, config: Any = None, title: str | None
     if unknown:
         raise ValueError(f"no CF mapping for variable(s) {unknown} (known: {list(VARIABLES)})")
     if "unit" in obs:
-        for (var, unit), idx in obs.groupby(["variable", "unit"]).groups.items():
+        for key, idx in obs.groupby(["variable", "unit"]).groups.items():
+            assert isinstance(key, tuple)  # grouped by two columns: (variable, unit)
+            var, unit = key
             if unit != STORE_UNIT[var]:
                 f = factor(unit, VARIABLE_DIMENSION[var])
                 obs.loc[idx, "value"] = obs.loc[idx, "value"] * f
@@ -164,9 +169,9 @@ def to_dataset(observations: pd.DataFrame, config: Any = None, title: str | None
     qc_meanings = " ".join(f.name.lower() for f in QC if f.name)
     qc_masks = np.array([int(f) for f in QC if f.name], dtype=np.int32)
     for var, grp in obs.groupby("variable", sort=True):
+        assert isinstance(var, str)  # every variable is a key of VARIABLES (checked above)
         units, std, long_name = VARIABLES[var]
-        rows = grp.index.to_numpy()
-        pos = obs.index.get_indexer(rows)
+        pos = obs.index.get_indexer(grp.index)
         values = np.full((ns, nt), np.nan)
         values[si[pos], ti[pos]] = grp["value"].to_numpy(dtype=float)
         attrs = {"units": units, "long_name": long_name, "coordinates": "series_id station_id "

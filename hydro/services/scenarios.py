@@ -1,4 +1,5 @@
-"""Scenario runs: load scenario files and the calibrated model, assemble the forcing and
+"""Scenario runs: load scenario files and the calibrated model, assemble the forcing (from
+the source chosen in ``config/scenarios/_forcing.toml``, :mod:`hydro.services.forcing`) and
 the season climatology, run ensembles (in this process or on Dask), write runs as NetCDF.
 
 The service behind ``hydrorisk scenario …`` and the dashboard's scenario lab; the science
@@ -7,14 +8,12 @@ is in :mod:`hydro.scenarios`, :mod:`hydro.schedules` and :mod:`hydro.network_sim
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from hydro import network_sim
@@ -23,7 +22,6 @@ from hydro.errors import ConfigError, HydroriskError
 from hydro.network import Network
 from hydro.scenarios import (
     EnsemblePerturbations,
-    HistoricalForcing,
     ModelFile,
     ScenarioFile,
     SeasonClimatology,
@@ -31,76 +29,20 @@ from hydro.scenarios import (
     plan_schedules,
     run_members,
 )
+from hydro.services.context import Store
+from hydro.services.forcing import (  # noqa: F401  (demo_forcing: re-exported)
+    SCENARIO_DIR,
+    demo_forcing,
+    load_forcing,
+)
 
 
 class ScenarioError(HydroriskError, ValueError):
     """A scenario command was asked something the scenario cannot answer."""
 
 
-#: the synthetic demonstration world's forcing (hydro.synthetic) — a stand-in for the
-#: station or reanalysis temperature and precipitation a deployment would supply
-DEMO_FORCING_DESCRIPTION = (
-    "SYNTHETIC: daily basin temperature and precipitation of the synthetic demonstration "
-    "world (hydro.synthetic.climate.basin_climate, seed {seed}), the forcing behind the "
-    "bundled data in data/gauges; not observations")
-
-
-def demo_forcing(config: Config, seed: int | None = None) -> HistoricalForcing:
-    """The basin forcing of the bundled synthetic demonstration data (2010–2024)."""
-    from hydro.synthetic.climate import CLIMATES, basin_climate
-    from hydro.synthetic.generate import DEFAULT_SEED, END, START
-
-    seed = DEFAULT_SEED if seed is None else seed
-    days = pd.date_range(START, END, freq="D")
-    temp, precip = {}, {}
-    for b in sorted(config.network.basins):
-        temp[b], precip[b] = basin_climate(
-            days, CLIMATES[b], np.random.default_rng([seed, zlib.crc32(b.encode())]))
-    return HistoricalForcing(days.to_numpy().astype("datetime64[D]"), temp, precip, True,
-                             DEMO_FORCING_DESCRIPTION.format(seed=seed))
-
-
-def bundled_observations(config: Config, basins: list[str], dates: pd.DatetimeIndex,
-                         folder: Path | None = None
-                         ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Observed inflow and outflow (m³/s) per gauge and reservoir of ``basins`` from the
-    bundled files (GRDC discharge; reservoir operations), on ``dates`` (NaN where missing).
-    """
-    from hydro.balance import daily_series
-    from hydro.readers import read_file
-
-    net = config.network
-    root = folder or config.resolve(config.settings.paths.bundled)
-    inflow: dict[str, np.ndarray] = {}
-    outflow: dict[str, np.ndarray] = {}
-    for gid, g in net.gauges.items():
-        if g.basin not in basins:
-            continue
-        path = root / "grdc" / f"{gid.replace(':', '_')}_Q_Day.Cmd.txt"
-        if not path.exists():
-            continue
-        obs = read_file(path, config).observations
-        obs = obs[obs["variable"] == "discharge"]
-        s = daily_series(obs[["time", "value"]], g.timezone).reindex(dates)
-        inflow[gid] = outflow[gid] = s.to_numpy()
-    for rid, r in net.reservoirs.items():
-        if r.basin not in basins:
-            continue
-        path = root / "reservoirs" / f"{rid.replace(':', '_')}.csv"
-        if not path.exists():
-            continue
-        obs = read_file(path, config).observations
-        for var, table in (("inflow", inflow), ("outflow", outflow)):
-            sel = obs[obs["variable"] == var]
-            table[rid] = daily_series(sel[["time", "value"]], r.timezone).reindex(dates).to_numpy()
-    if not inflow:
-        raise ConfigError(f"{root}: no bundled series for basins {', '.join(basins)}")
-    return inflow, outflow
-
-
 # =========================================================================== loading
 
-SCENARIO_DIR = "scenarios"
 MODEL_FILE = "_model.toml"
 
 
@@ -148,14 +90,15 @@ class Context:
     levels: dict
 
 
-def context(config: Config, name: str) -> Context:
-    """Load a scenario, the model and the forcing; build the climatology."""
+def context(config: Config, name: str, store: Store | None = None) -> Context:
+    """Load a scenario, the model and the forcing (from the configured source; a source
+    reading the store uses ``store``, or opens the deployment's); build the climatology."""
     from hydro.scenarios import season_climatology
     from hydro.schedules import gauge_levels
 
     sc = load_scenario(config, name)
     model = load_model(config)
-    forcing = demo_forcing(config)
+    forcing = load_forcing(config, store)
     first, last = model.calibration.calibration_years
     clim = season_climatology(config.network, sc.scenario.basins, forcing, model,
                               f"{sc.scenario.start:%m-%d}", (first, last),
@@ -178,7 +121,8 @@ def _run_chunk(network: Network, scenario: ScenarioFile, clim: SeasonClimatology
 def run_ensemble(network: Network, scenario: ScenarioFile, clim: SeasonClimatology,
                  plan: str = "default", *, members: int | None = None,
                  chunk_members: int | None = None, dask: object = None,
-                 progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
+                 progress: Callable[[int, int], None] | None = None,
+                 seed: int | None = None) -> xr.Dataset:
     """Run the scenario's ensemble under ``plan``, in member chunks.
 
     Parameters
@@ -189,15 +133,17 @@ def run_ensemble(network: Network, scenario: ScenarioFile, clim: SeasonClimatolo
         an address (``tcp://host:8786``): that scheduler; or a ``distributed.Client``.
         Default: ``[run].dask``.
     progress : called with (chunks done, chunks) after each chunk
+    seed : seed of the member perturbations (default: the scenario's ``[ensemble].seed``)
 
     Returns
     -------
     xarray.Dataset (member, node, time), identical whichever way it ran: the member
-    perturbations are drawn once, before chunking.
+    perturbations are drawn once, before chunking.  ``attrs["seed"]`` is the seed used.
     """
     n = scenario.ensemble.members if members is None else members
     size = chunk_members or scenario.run.chunk_members
-    pert = perturbations(scenario.ensemble, scenario.scenario.days, n)
+    seed = ensemble_seed(scenario, seed)
+    pert = perturbations(scenario.ensemble, scenario.scenario.days, n, seed=seed)
     chunks = [slice(i, min(i + size, n)) for i in range(0, n, size)]
     target = scenario.run.dask if dask is None else dask
     parts: list[xr.Dataset] = []
@@ -225,7 +171,14 @@ def run_ensemble(network: Network, scenario: ScenarioFile, clim: SeasonClimatolo
     ds = ds.assign_coords(member=np.arange(n))
     ds.attrs["members"] = n
     ds.attrs["plan"] = plan
+    ds.attrs["seed"] = seed
     return ds
+
+
+def ensemble_seed(scenario: ScenarioFile, seed: int | None = None) -> int:
+    """The seed an ensemble of ``scenario`` is drawn with: ``seed`` when given, else the
+    scenario's ``[ensemble].seed``."""
+    return int(scenario.ensemble.seed if seed is None else seed)
 
 
 @contextmanager
@@ -299,13 +252,16 @@ def check_reservoir(sc: ScenarioFile, reservoir: str) -> None:
         raise ScenarioError(f"'{reservoir}' is not a reservoir of scenario '{sc.id}' "
                             f"(reservoirs: {', '.join(names)})")
 
-def plan_forcing(ctx: Context, plan: str, net: Network, members: int):
-    """Perturbations, headwater inflows and release schedules of ``plan`` for ``members``
-    ensemble members, as :func:`run_members` takes them."""
+def plan_forcing(ctx: Context, plan: str, net: Network, members: int,
+                 seed: int | None = None):
+    """Perturbations (drawn with ``seed``, default the scenario's), headwater inflows and
+    release schedules of ``plan`` for ``members`` ensemble members, as
+    :func:`run_members` takes them."""
     from hydro.scenarios import headwater_inflows
 
     sc = ctx.scenario
-    pert = perturbations(sc.ensemble, sc.scenario.days, members)
+    pert = perturbations(sc.ensemble, sc.scenario.days, members,
+                         seed=ensemble_seed(sc, seed))
     return pert, headwater_inflows(sc, ctx.climatology, pert), plan_schedules(sc, plan, net)
 
 def spawning(sc: ScenarioFile) -> tuple[str, str, str] | None:
