@@ -28,6 +28,12 @@ def cmd_check_config(args) -> int:
     print(f"  thresholds  {len(config.thresholds):4d}  "
           f"({sum(t.status == 'estimate' for t in config.thresholds)} estimates)")
     print(f"  sources     {len(config.sources.sources):4d}  layouts {len(config.sources.layouts)}")
+    from hydro.services.scenarios import check_scenario_files
+
+    sc = check_scenario_files(config)
+    print(f"  scenarios   {len(sc.scenarios):4d}  ({', '.join(sc.scenarios)}); model for "
+          f"{', '.join(sc.model_basins)}; forcing: {sc.forcing_source}; calibration "
+          f"{sc.calibration_years[0]}-{sc.calibration_years[1]}")
     print(f"  store       {context.safe_url(config.store_url)}")
     return 0
 

@@ -267,3 +267,28 @@ def plan_forcing(ctx: Context, plan: str, net: Network, members: int,
 def spawning(sc: ScenarioFile) -> tuple[str, str, str] | None:
     s = sc.evaluation.spawning
     return None if s is None else (s.node, s.start, s.end)
+
+
+@dataclass(frozen=True)
+class ScenarioFilesSummary:
+    """What ``config/scenarios/`` holds, every file validated."""
+
+    scenarios: list[str]
+    model_basins: list[str]
+    forcing_source: str
+    calibration_years: tuple[int, int]
+
+
+def check_scenario_files(config: Config) -> ScenarioFilesSummary:
+    """Validate every file of ``config/scenarios/`` (scenarios, the calibrated model, the
+    forcing choice, the calibration settings) without running anything; the first invalid
+    file raises a :class:`ConfigError` naming the file and the key."""
+    from hydro.services.calibration import load_settings
+    from hydro.services.forcing import load_forcing_source
+
+    names = [load_scenario(config, p).id for p in scenario_paths(config)]
+    model = load_model(config)
+    forcing = load_forcing_source(config)
+    settings = load_settings(config)
+    return ScenarioFilesSummary(names, sorted(model.parameters), forcing.kind,
+                                tuple(settings.calibration_years))

@@ -24,6 +24,16 @@ def test_check_config_summarises():
     r = run("check-config")
     assert r.returncode == 0, r.stderr
     assert "gauges" in r.stdout and "34" in r.stdout and "reservoirs" in r.stdout
+    assert "scenarios      2" in r.stdout and "forcing: synthetic" in r.stdout
+
+
+def test_check_config_validates_the_scenario_files(config_copy):
+    forcing = config_copy / "scenarios" / "_forcing.toml"
+    forcing.write_text('[forcing]\nsource = "reanalysis"\n', encoding="utf-8")
+    r = run("--config", str(config_copy), "check-config")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "_forcing.toml" in r.stderr and "reanalysis" in r.stderr
+    assert "synthetic" in r.stderr  # the error lists the known sources
 
 
 def test_user_error_is_one_line_without_traceback(config_copy):
