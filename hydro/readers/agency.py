@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,7 +149,7 @@ def _clock(path: Path, codes: np.ndarray, uniq, lines: np.ndarray, column: str) 
 
 
 def _phenomena(path: Path, codes: np.ndarray, uniq, lines: np.ndarray, column: str,
-               vocab: dict[str, str]) -> np.ndarray:
+               vocab: Mapping[str, str]) -> np.ndarray:
     """Phenomena code (None for none or open water) of the distinct texts ``uniq``."""
     words = pd.Series(np.asarray(uniq, dtype=object)).fillna("").astype(str).str.strip().str.lower()
     unknown = [i for i, w in enumerate(words) if w and w not in vocab]
@@ -187,7 +188,8 @@ def _assemble(path: Path, rows: _Rows, party: str | None, resolver: StationResol
     another value are errors (:func:`~hydro.readers.common.check_order`)."""
     n = len(rows.st_code)
     names = [val.var for val in rows.values]
-    parts = []                           # (variable, file rows or None for all, values)
+    # (variable, file rows or None for all, values)
+    parts: list[tuple[int, np.ndarray | None, np.ndarray]] = []
     for j, val in enumerate(rows.values):
         ok = ~np.isnan(val.num)
         scaled = val.num if val.factor == 1 else val.num * val.factor   # x * 1.0 == x
@@ -284,7 +286,7 @@ def _assemble(path: Path, rows: _Rows, party: str | None, resolver: StationResol
     elif j != stage:
         phen, phen_labels = np.zeros(m, dtype=np.int64), [None]
         flags = np.zeros(m, dtype=np.int64)
-    columns = {
+    columns: dict[str, np.ndarray | pd.Categorical] = {
         "station_id": _categorical(st, list(rows.st_names)), "variable": variable, "time": t,
         "value": value, "unit": unit, "party": parties,
         "phenomena": _categorical(phen, phen_labels), "qc_flags": flags,
@@ -309,11 +311,11 @@ def _lines(rows: _Rows, pos: np.ndarray | None, m: int = 0) -> np.ndarray:
     return (pos + rows.first_line).astype(np.int64, copy=False)
 
 
-def _categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
+def _categorical(codes: np.ndarray, labels: Sequence[str | None]) -> pd.Categorical:
     """Labels (may repeat, may hold None) indexed by ``codes`` as a categorical column
     whose categories are the labels that occur, sorted: the same column whichever way the
     file was read."""
-    uniq: dict[object, int] = {}
+    uniq: dict[str, int] = {}
     lut = np.array([-1 if x is None else uniq.setdefault(x, len(uniq)) for x in labels],
                    dtype=np.int64)
     mapped = lut[np.asarray(codes, dtype=np.int64)]
@@ -552,16 +554,16 @@ def _rows_fast_unchecked(path: Path, data: bytes, config: Config, layout: Agency
         return codes, pd.Series(texts, dtype=object), np.zeros(len(texts), dtype=int)
 
     # stations: each distinct code once
-    codes, texts = column("station")
-    k = len(texts)
+    codes, st_texts = column("station")
+    k = len(st_texts)
     if k > 1:
         # numbered in order of first appearance (as pandas.factorize does), checked where
         # it matters most (the order of the series): each code at most one more than every
         # code before it, up to the first appearance of the last one
-        head = codes[:int(np.argmax(codes == k - 1)) + 1]
-        if head[0] != 0 or (head[1:] > np.maximum.accumulate(head)[:-1] + 1).any():
+        prefix = codes[:int(np.argmax(codes == k - 1)) + 1]
+        if prefix[0] != 0 or (prefix[1:] > np.maximum.accumulate(prefix)[:-1] + 1).any():
             return None
-    stripped = [s.strip() for s in texts]
+    stripped = [s.strip() for s in st_texts]
     if "" in stripped:
         return None                       # a blank line, or no code: the exact path decides
     ids = np.array([resolver.resolve(s) for s in stripped], dtype=object)
@@ -589,7 +591,8 @@ def _rows_fast_unchecked(path: Path, data: bytes, config: Config, layout: Agency
     nd, nh = len(day_ns), len(hm_ns)
     if nd * nh <= 4 * n + 1024:           # every (date, term) pair, then the distinct times
         canon, t_uniq = pd.factorize((day_ns[:, None] + hm_ns[None, :]).ravel())
-        t_codes = d_codes.astype(np.int64 if nd * nh >= 2 ** 31 else np.int32)
+        t_dtype: type[np.signedinteger] = np.int64 if nd * nh >= 2 ** 31 else np.int32
+        t_codes = d_codes.astype(t_dtype)
         t_codes *= nh
         t_codes += h_codes
         if not (canon == np.arange(nd * nh)).all():

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -334,10 +335,23 @@ def _new_revisions(existing: pd.DataFrame, incoming: pd.DataFrame, keys: list[st
     return out[[c for c in incoming.columns] + ["revision"]]
 
 
+class _QualityRow(Protocol):
+    """A row (``itertuples``) of :func:`_new_revisions` on quality samples."""
+
+    time: dt.datetime  # a pandas Timestamp
+    parameter: str
+    value: float
+    censored: bool
+    unit: str
+    revision: int
+
+
 def _write_quality(conn, qual: pd.DataFrame, source: str, run_id: int,
                    received_at: dt.datetime) -> tuple[int, int]:
     written = flags = 0
     for (site, party), grp in qual.groupby(["site_id", "party"], sort=False):
+        # the quality reader gives station ids and their countries: str
+        assert isinstance(site, str) and isinstance(party, str)
         existing = writes.current_quality(conn, site, party, source,
                                           grp["time"].min().to_pydatetime(),
                                           grp["time"].max().to_pydatetime())
@@ -352,7 +366,9 @@ def _write_quality(conn, qual: pd.DataFrame, source: str, run_id: int,
                      ingest_run_id=run_id, time=pd.Timestamp(r.time).to_pydatetime(),
                      parameter=r.parameter, value=float(r.value), censored=bool(r.censored),
                      unit=r.unit, revision=int(r.revision))
-                for r in rows.itertuples(index=False)]
+                # pandas-stubs type every field of an itertuples row as any scalar; the
+                # columns are those of the incoming frame plus revision (_QualityRow)
+                for r in cast("Iterable[_QualityRow]", rows.itertuples(index=False))]
         writes.insert_quality(conn, recs)
         written += len(recs)
         flags += int(rows["censored"].sum())
@@ -498,17 +514,17 @@ def ingest_files(engine: Engine, config: Config, paths: Iterable[str | Path],
     hashing release the GIL), so on a multi-core machine most of the parse is hidden
     behind the writes.  The results are the same either way.
     """
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         return
     if not read_ahead:
-        for p in paths:
+        for p in files:
             yield ingest_file(engine, config, p, source_id, received_at, quarantine_dir,
                               move_rejected)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hydrorisk-read") as pool:
-        pending = pool.submit(_prepare, config, paths[0], source_id)
-        for nxt in [*paths[1:], None]:
+        pending = pool.submit(_prepare, config, files[0], source_id)
+        for nxt in [*files[1:], None]:
             prep = pending.result()
             if nxt is not None:
                 pending = pool.submit(_prepare, config, nxt, source_id)

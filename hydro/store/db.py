@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, Table, create_engine, event, inspect, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hydro.errors import StoreError
@@ -13,6 +14,10 @@ from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
 SCHEMA_VERSION = 3
+
+# declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
+_SCHEMA_VERSION = cast(Table, SchemaVersion.__table__)
+_STATIONS = cast(Table, Station.__table__)
 
 
 def _to_segments(engine: Engine) -> None:
@@ -84,7 +89,7 @@ def upgrade(engine: Engine) -> int:
         Base.metadata.create_all(engine)
         _job_status_of_an_old_worker(engine)
         with engine.begin() as conn:
-            conn.execute(SchemaVersion.__table__.insert().values(version=SCHEMA_VERSION,
+            conn.execute(_SCHEMA_VERSION.insert().values(version=SCHEMA_VERSION,
                                                                  applied_at=now))
         return SCHEMA_VERSION
     if version > SCHEMA_VERSION:
@@ -95,7 +100,7 @@ def upgrade(engine: Engine) -> int:
     for v in range(version + 1, SCHEMA_VERSION + 1):
         _UPGRADES[v](engine)  # type: ignore[operator]
         with engine.begin() as conn:
-            conn.execute(SchemaVersion.__table__.insert().values(version=v, applied_at=now))
+            conn.execute(_SCHEMA_VERSION.insert().values(version=v, applied_at=now))
     return SCHEMA_VERSION
 
 
@@ -113,10 +118,10 @@ def sync_stations(engine: Engine, network) -> int:
         existing = set(conn.execute(select(Station.id)).scalars())
         new = [r for r in rows if r["id"] not in existing]
         if new:
-            conn.execute(Station.__table__.insert(), new)
+            conn.execute(_STATIONS.insert(), new)
         for r in rows:
             if r["id"] in existing:
-                conn.execute(Station.__table__.update().where(Station.id == r["id"]).values(**r))
+                conn.execute(_STATIONS.update().where(Station.id == r["id"]).values(**r))
     return len(rows)
 
 

@@ -27,10 +27,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, Table, and_, func, insert, select
 
 from hydro.qc import group_ids, labels, sort_order
 from hydro.store.models import ObservationSegment, ObservationSeries
@@ -148,7 +149,9 @@ def write(conn: Connection, rows: pd.DataFrame, received_at: dt.datetime,
     cuts = np.flatnonzero(np.diff(codes_o)) + 1
     starts = np.r_[0, cuts]
     ends = np.r_[cuts, len(order)]
-    keys = [tuple(str(lab[c[order[a]]]) for c, lab in coded) for a in starts.tolist()]
+    # one label per column of key_cols: (station, variable, party, source, unit)
+    keys = cast(list[tuple[str, str, str, str, str]],
+                [tuple(str(lab[c[order[a]]]) for c, lab in coded) for a in starts.tolist()])
     ids = series_ids(conn, keys)
     t_o = t[order]
     v_o = rows["value"].to_numpy(dtype=float)[order]
@@ -225,7 +228,7 @@ def _decode(segs, start, end, current: bool, categorical: bool = False,
     # each segment's times are sorted: slice every column to [start, end] before decoding
     lo_t = None if start is None else pd.Timestamp(start).value
     hi_t = None if end is None else pd.Timestamp(end).value
-    parts = {"t": [], "v": [], "f": [], "rev": [], "ph": []}
+    parts: dict[str, list[np.ndarray]] = {"t": [], "v": [], "f": [], "rev": [], "ph": []}
     vocab: dict[str, int] = {}      # every segment's phenomena codes into one vocabulary
     n = np.zeros(len(segs), dtype=np.int64)
     for i, r in enumerate(segs):
@@ -310,11 +313,11 @@ def latest(conn: Connection, variables: Sequence[str], at: dt.datetime | None = 
     no earlier, and segments ending before it are skipped.
     """
     s, g = ObservationSeries, ObservationSegment
-    starts = select(g.series_id, func.max(g.t_first).label("t")).join(
+    starts_q = select(g.series_id, func.max(g.t_first).label("t")).join(
         s, s.id == g.series_id).where(s.variable.in_(list(variables)))
     if at is not None:
-        starts = starts.where(g.t_first <= at)
-    starts = starts.group_by(g.series_id).subquery()
+        starts_q = starts_q.where(g.t_first <= at)
+    starts = starts_q.group_by(g.series_id).subquery()
     q = (select(g.series_id, g.ingest_run_id, g.received_at, g.n, g.times, g.values, g.flags,
                 g.revisions, g.phenomena, g.phenomena_vocab, s.station_id, s.variable,
                 s.party, s.source, s.unit)
@@ -365,8 +368,9 @@ def upgrade_from_rows(engine, chunk: int = 500_000) -> int:
 
     from hydro.store.models import Base
 
-    Base.metadata.create_all(engine, tables=[ObservationSeries.__table__,
-                                             ObservationSegment.__table__])
+    # declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
+    Base.metadata.create_all(engine, tables=[cast(Table, ObservationSeries.__table__),
+                                             cast(Table, ObservationSegment.__table__)])
     if not inspect(engine).has_table("observations"):
         return 0
     cols = ["station_id", "variable", "time", "value", "unit", "party", "source", "qc_flags",
@@ -387,6 +391,8 @@ def upgrade_from_rows(engine, chunk: int = 500_000) -> int:
             df["value"] = df["value"].astype(float)
             df["ingest_run_id"] = df["ingest_run_id"].fillna(-1).astype(np.int64)
             for (run, recv), part in df.groupby(["ingest_run_id", "received_at"], sort=False):
+                # ingest_run_id is int64 (above): its group keys are integers
+                assert isinstance(run, int | np.integer)
                 write(conn, part, _naive(recv), None if run < 0 else int(run))
             moved += len(df)
         conn.execute(text("DROP TABLE observations"))
