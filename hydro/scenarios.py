@@ -42,6 +42,7 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
 from pydantic import (
+    AfterValidator,
     Field,
     SerializeAsAny,
     WrapValidator,
@@ -506,24 +507,27 @@ class CalibrationRecord(Strict):
     skill: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 
+def _check_priors(v: dict[str, float]) -> dict[str, float]:
+    names = set(snowmelt.SnowParameters.__dataclass_fields__)
+    bad = [k for k in v if k not in names or k in snowmelt.CALIBRATED_NAMES]
+    if bad:
+        raise ValueError(f"unknown or calibrated parameter '{bad[0]}' in priors")
+    return v
+
+
+#: fixed (not calibrated) parameters of :class:`hydro.snowmelt.SnowParameters` by name
+Priors = Annotated[dict[str, float], AfterValidator(_check_priors)]
+
+
 class ModelFile(Strict):
     """``config/scenarios/_model.toml``: the snowmelt model, calibrated per basin."""
 
     lapse_per_degree_latitude: Temperature
     k_quick_area_scale: float = Field(
         gt=0, description="k_quick = k_quick_base + sqrt(A km²) / this, d")
-    priors: dict[str, float] = Field(default_factory=dict)
+    priors: Priors = Field(default_factory=dict)
     parameters: dict[str, BasinParameters]
     calibration: CalibrationRecord
-
-    @field_validator("priors")
-    @classmethod
-    def _known(cls, v: dict[str, float]) -> dict[str, float]:
-        names = set(snowmelt.SnowParameters.__dataclass_fields__)
-        bad = [k for k in v if k not in names or k in snowmelt.CALIBRATED_NAMES]
-        if bad:
-            raise ValueError(f"unknown or calibrated parameter '{bad[0]}' in priors")
-        return v
 
     def snow_parameters(self, basin: str, areas_km2: ArrayLike) -> snowmelt.SnowParameters:
         """Parameters for the nodes of ``basin`` with local areas ``areas_km2`` (km²)."""

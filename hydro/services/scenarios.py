@@ -290,5 +290,5 @@ def check_scenario_files(config: Config) -> ScenarioFilesSummary:
     model = load_model(config)
     forcing = load_forcing_source(config)
     settings = load_settings(config)
-    return ScenarioFilesSummary(names, sorted(model.parameters), forcing.kind,
-                                tuple(settings.calibration_years))
+    first, last = settings.calibration_years
+    return ScenarioFilesSummary(names, sorted(model.parameters), forcing.kind, (first, last))

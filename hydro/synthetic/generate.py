@@ -84,7 +84,9 @@ def synthesize(config: Config, seed: int = DEFAULT_SEED) -> DemoSeries:
         mult = p_mult * float(np.exp(nrng.normal(0.0, 0.1)))
         wet = nrng.random(days.size) < 0.85  # a little local intermittency
         precs.append(basin_precip[node.basin] * mult * wet / 0.85)
-        areas.append(node.local_catchment.to("area"))
+        area = node.local_catchment
+        assert area is not None  # area_nodes holds only nodes with a local catchment
+        areas.append(area.to("area"))
     temp = np.column_stack(temps)
     precip = np.column_stack(precs)
     lateral_all = lateral_inflow(days, temp, precip, np.asarray(areas))
@@ -182,6 +184,7 @@ def calibrate_ratings(series: DemoSeries, config: Config) -> dict[str, Rating]:
     out = {}
     q = series.discharge
     for gid in config.network.gauges:
+        assert isinstance(q.index, pd.DatetimeIndex)  # daily series from START to END
         annual_max = q[gid].groupby(q.index.year).max()
         if gid in CREST_2024:
             anchor_q, anchor_h, note = annual_max.loc[2024], CREST_2024[gid][0], CREST_2024[gid][1]
@@ -284,12 +287,12 @@ def write_agency(path: Path, layout: str, gauges: list[Gauge], stage: pd.DataFra
     out = [f"# {banner.format(seed=seed)}", f"# {BANNER_EN.format(seed=seed)}", ";".join(headers)]
     for day in stage.index:
         for g in gauges:
-            h = stage.at[day, g.id]
+            h = float(stage.at[day, g.id])  # type: ignore[arg-type]  # pandas-stubs: .at is any scalar
             if not np.isfinite(h):
                 continue
-            prev = stage[g.id].get(day - pd.Timedelta(days=1), np.nan)
+            prev = float(stage[g.id].get(day - pd.Timedelta(days=1), np.nan))
             change = "" if not np.isfinite(prev) else f"{int(h - prev):+d}"
-            word = phen.at[day, g.id]
+            word = str(phen.at[day, g.id])
             code = g.post_code or g.id.split(":", 1)[1]
             name = g.names.ru if layout != "kazhydromet-kk" else g.names.kk
             if layout == "kazhydromet-ru":
@@ -359,7 +362,7 @@ def write_all(config: Config, out_dir: Path, seed: int = DEFAULT_SEED) -> list[P
         write_reservoir(p, rid, s, series.days, seed)
         written.append(p)
     qrng = np.random.default_rng([seed, 11])
-    frames = {}
+    frames: dict[str, list[pd.DataFrame]] = {}
     for site in QUALITY_SITES:
         frames.setdefault(net.gauges[site].basin, []).append(
             samples(site, series.discharge[site], qrng))
