@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SERVER = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    sys.path[:0] = [{root!r}, {tests!r}]  # the package may not be installed (pip install -e)
+    sys.path[:0] = [{root!r}, {tests!r}, {tests!r} + "/integration"]  # not installed? (pip install -e)
     from hydro.config import load_config
     from dashboard.app import create_app
 
