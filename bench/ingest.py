@@ -88,7 +88,7 @@ def make_project(workdir: Path, stations: int) -> Path:
 def _station_series(rng: np.random.Generator, hours: pd.DatetimeIndex) -> tuple[np.ndarray,
                                                                                np.ndarray]:
     """Hourly stage (integer cm) with a spring flood, a winter ice rise and slow noise."""
-    doy = hours.dayofyear.to_numpy() + hours.hour.to_numpy() / 24.0
+    doy = hours.day_of_year.to_numpy() + hours.hour.to_numpy() / 24.0
     base = rng.uniform(120, 300)
     peak = rng.uniform(150, 600)
     flood = peak * np.exp(-0.5 * ((doy - rng.uniform(100, 120)) / rng.uniform(8, 20)) ** 2)

@@ -216,7 +216,8 @@ def cmd_jobs(args) -> int:
         return 0
     cols = [c for c in ("job_id", "last_outcome", "last_finished_at", "next_run",
                         "consecutive_failures", "last_error") if c in status.columns]
-    print(status[cols].to_string(index=False))
+    shown = status[cols].astype(object).where(status[cols].notna(), "-")  # never run yet
+    print(shown.to_string(index=False))
     return 0
 
 
