@@ -445,8 +445,12 @@ def test_percentiles_pool_years_and_window():
     s = _daily(years, lambda d: d.year - 1991)
     p = percentile_thresholds(s, window=15)
     assert p.shape == (365, 4) and p.index.name == "day_of_year"
-    expected = np.percentile(np.arange(20), [10, 25, 75, 90])
-    np.testing.assert_allclose(p.to_numpy(), np.tile(expected, (365, 1)))
+    # WMO's Weibull rule: the pool is 31 days x 20 years; year k (value k) holds ranks
+    # 31k+1..31k+31, average rank 31k+16, position (31k+16)/621, so between two years the
+    # threshold is linear in position: t(p) = (621 p - 16)/31, e.g. p10 = 46.1/31 = 1.487
+    # (numpy's linear percentiles gave 1.9, 4.75, 14.25, 17.1)
+    expected = (621 * np.array([0.10, 0.25, 0.75, 0.90]) - 16) / 31
+    np.testing.assert_allclose(p.to_numpy(), np.tile(expected, (365, 1)), rtol=1e-12)
     assert p.attrs == {"window": 15, "first_year": 1991, "last_year": 2010, "n_years": 20}
 
 
@@ -457,7 +461,10 @@ def test_percentile_window_wraps_around_new_year():
     assert (p0["p10"] == p0.index).all()  # window 0: only that day, all years equal
     p1 = percentile_thresholds(s, window=1)
     # day 1 pools days 365, 1 and 2
-    assert p1.loc[1, "p90"] == pytest.approx(np.percentile(np.repeat([365.0, 1.0, 2.0], 12), 90))
+    # 36 values, 12 each of 1, 2, 365: average ranks 6.5, 18.5, 30.5, positions /37;
+    # p90 = 0.9 > 30.5/37 = 0.824 -> the largest value; p10 = 0.1 < 6.5/37 -> the smallest
+    assert p1.loc[1, "p90"] == 365.0
+    assert p1.loc[1, "p10"] == 1.0
 
 
 def test_noleap_day_of_year():
@@ -474,12 +481,15 @@ def test_hydrosos_status_class_boundaries():
     cases = {p10 - 1: HydroSOSStatus.LOW, p10: HydroSOSStatus.LOW,
              p10 + 0.1: HydroSOSStatus.BELOW_NORMAL, p25: HydroSOSStatus.BELOW_NORMAL,
              p25 + 0.1: HydroSOSStatus.NORMAL, p75 - 0.1: HydroSOSStatus.NORMAL,
-             p75: HydroSOSStatus.ABOVE_NORMAL, p90 - 0.1: HydroSOSStatus.ABOVE_NORMAL,
-             p90: HydroSOSStatus.HIGH, p90 + 100: HydroSOSStatus.HIGH}
+             p75: HydroSOSStatus.NORMAL, p75 + 0.1: HydroSOSStatus.ABOVE_NORMAL,
+             p90 - 0.1: HydroSOSStatus.ABOVE_NORMAL, p90: HydroSOSStatus.ABOVE_NORMAL,
+             p90 + 0.1: HydroSOSStatus.HIGH, p90 + 100: HydroSOSStatus.HIGH}
+    # WMO's rule: a value equal to p75 or p90 is in the lower class (issue #10 item 5;
+    # until then p75 counted as above normal and p90 as high)
     for value, expected in cases.items():
         assert hydrosos_status(value, 100, p) is expected, value
     assert hydrosos_status(float("nan"), 100, p) is None
-    assert hydrosos_status(p90, pd.Timestamp("2024-04-10"), p) is HydroSOSStatus.HIGH
+    assert hydrosos_status(p90, pd.Timestamp("2024-04-10"), p) is HydroSOSStatus.ABOVE_NORMAL
     assert hydrosos_status(p10, 366, p) is HydroSOSStatus.LOW
     with pytest.raises(ValueError, match="day_of_year must be 1-366"):
         hydrosos_status(1.0, 0, p)
