@@ -56,6 +56,7 @@ __all__ = [
     "KzClassResult",
     "KzParameterClass",
     "QualityError",
+    "UkizvAlternative",
     "UkizvParameterScore",
     "UkizvResult",
     "classify_kz",
@@ -70,6 +71,15 @@ __all__ = [
 LANGUAGES: Final = ("kk", "ru", "en")
 PROVISIONAL: Final[dict[str, str]] = {"kk": "алдын ала", "ru": "предварительно",
                                       "en": "provisional"}
+#: marker of an УКИЗВ that lacks mandatory ingredients (RD 52.24.643-2002): never a plain class
+INCOMPLETE: Final[dict[str, str]] = {"kk": "толық емес: міндетті ингредиенттер жоқ",
+                                     "ru": "неполный: нет обязательных ингредиентов",
+                                     "en": "incomplete: mandatory ingredients missing"}
+#: how the class under another reading of the critical-indicator rule is shown
+_OTHER_RULE: Final[dict[str, str]] = {
+    "kk": "сыни көрсеткіштердің басқа ережесі бойынша ({rule}): {label}",
+    "ru": "по другому правилу критических показателей ({rule}): {label}",
+    "en": "by the other critical-indicator rule ({rule}): {label}"}
 _ROMAN: Final = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
 _CYRILLIC_SUBCLASS: Final = {"a": "а", "b": "б", "c": "в", "d": "г"}
 KZ2025_START: Final = date(2025, 1, 1)
@@ -292,10 +302,12 @@ def _plain(v: float | Censored) -> float | str:
     return str(v) if isinstance(v, Censored) else v
 
 
-def _with_marker(text: str, provisional: bool, lang: str) -> str:
+def _with_marker(text: str, provisional: bool, lang: str, incomplete: bool = False) -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    return f"{text} ({PROVISIONAL[lang]})" if provisional else text
+    markers = [m for m, on in ((PROVISIONAL[lang], provisional),
+                               (INCOMPLETE[lang], incomplete)) if on]
+    return f"{text} ({'; '.join(markers)})" if markers else text
 
 
 def _row_class(row: KzLimitRow, x: float) -> int:
@@ -587,6 +599,42 @@ class UkizvParameterScore:
     source: str
 
 
+def _ukizv_label(klass: str, names: Mapping[str, str]) -> dict[str, str]:
+    cyr = klass[0] + _CYRILLIC_SUBCLASS.get(klass[1:], "")
+    return {"kk": f"{cyr} сынып, {names['kk']}", "ru": f"{cyr} класс, {names['ru']}",
+            "en": f"class {klass}, {names['en']}"}
+
+
+@dataclass(frozen=True)
+class UkizvAlternative:
+    """The УКИЗВ class under another reading of the critical-indicator rule.
+
+    The sources of the rule conflict (``[[critical.alternatives]]`` in the scoring file); the
+    index is the same under every reading, the critical indicators, the correction and hence
+    the class may differ.
+    """
+
+    rule: str
+    klass: str
+    names: Mapping[str, str]
+    critical_indicators: tuple[str, ...]
+    correction: float
+    class_bounds: tuple[tuple[str, float | None], ...]
+    status: str
+    source: str
+
+    @property
+    def label(self) -> dict[str, str]:
+        return _ukizv_label(self.klass, self.names)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "klass": self.klass, "label": self.label,
+                "critical_indicators": list(self.critical_indicators),
+                "correction": self.correction,
+                "class_bounds": [[k, up] for k, up in self.class_bounds],
+                "status": self.status, "source": self.source}
+
+
 @dataclass(frozen=True)
 class UkizvResult:
     """УКИЗВ of a series of samples and how it was reached.
@@ -609,6 +657,19 @@ class UkizvResult:
         Corrected upper bound of each class.
     provisional : bool
         True when any MPC row or scoring element used is not ``official``.
+    incomplete : bool
+        True when a mandatory ingredient of the MPC table (its ``mandatory`` column) was not
+        assessed.  The index is a mean over the ingredients analysed, so it is not comparable
+        with a complete one (the same exceedances give class 2 among 16 ingredients and 4d
+        among 2); :meth:`display` never shows such a class plainly.
+    missing : tuple of str
+        The mandatory ingredients not assessed: absent from the samples
+        (``missing_mandatory``) or with no result that could be judged (``indeterminate``).
+    critical_rule : str
+        The critical-indicator rule applied (e.g. ``S_alpha >= 2 & S_beta >= 3``).
+    alternatives : tuple of UkizvAlternative
+        Readings of the critical-indicator rule from conflicting sources whose critical
+        indicators or class differ from this result's (empty when they all agree).
     """
 
     index: float
@@ -627,19 +688,31 @@ class UkizvResult:
     not_in_table: tuple[str, ...] = ()
     indeterminate: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    incomplete: bool = False
+    missing: tuple[str, ...] = ()
+    critical_rule: str = ""
+    alternatives: tuple[UkizvAlternative, ...] = ()
 
     @property
     def label(self) -> dict[str, str]:
         """The class and its name in Kazakh, Russian and English."""
-        cyr = self.klass[0] + _CYRILLIC_SUBCLASS.get(self.klass[1:], "")
-        return {"kk": f"{cyr} сынып, {self.names['kk']}",
-                "ru": f"{cyr} класс, {self.names['ru']}",
-                "en": f"class {self.klass}, {self.names['en']}"}
+        return _ukizv_label(self.klass, self.names)
+
+    @property
+    def class_alternatives(self) -> tuple[UkizvAlternative, ...]:
+        """The alternative readings that give another class."""
+        return tuple(a for a in self.alternatives if a.klass != self.klass)
 
     def display(self, lang: str = "en") -> str:
-        """Index and class as shown to users, marked provisional where it is."""
-        return _with_marker(f"{self.label[lang]} (УКИЗВ {self.index:.2f})", self.provisional,
-                            lang)
+        """Index and class as shown to users: marked provisional and/or incomplete where it
+        is, with the class under another reading of the critical-indicator rule where that
+        class differs."""
+        if lang not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+        text = f"{self.label[lang]} (УКИЗВ {self.index:.2f})"
+        for a in self.class_alternatives:
+            text += "; " + _OTHER_RULE[lang].format(rule=a.rule, label=a.label[lang])
+        return _with_marker(text, self.provisional, lang, self.incomplete)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready form."""
@@ -654,7 +727,9 @@ class UkizvResult:
             "class_bounds": [[k, up] for k, up in self.class_bounds],
             "sources": list(self.sources), "missing_mandatory": list(self.missing_mandatory),
             "not_in_table": list(self.not_in_table), "indeterminate": list(self.indeterminate),
-            "notes": list(self.notes),
+            "notes": list(self.notes), "incomplete": self.incomplete,
+            "missing": list(self.missing), "critical_rule": self.critical_rule,
+            "alternatives": [a.to_dict() for a in self.alternatives],
             "partial_scores": {
                 n: {k: getattr(sc, k) for k in UkizvParameterScore.__dataclass_fields__
                     if k != "parameter"}
@@ -696,8 +771,19 @@ def _collect(samples: Any) -> list[dict[str, float | Censored]]:
     return [_sample_items(r) for r in records]
 
 
+def _classify_index(index: float, scoring: UkizvScoring, n_critical: int
+                    ) -> tuple[float, tuple[tuple[str, float | None], ...], Any]:
+    """(k, corrected class bounds, class) of an index with ``n_critical`` critical indicators."""
+    k = scoring.correction.coefficient(n_critical)
+    bounds = tuple((c.klass, None if c.upper is None else c.upper * k) for c in scoring.classes)
+    chosen = next(c for c, (_, up) in zip(scoring.classes, bounds, strict=True)
+                  if up is None or index <= up)
+    return k, bounds, chosen
+
+
 def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None = None,
-          scoring: UkizvScoring | None = None) -> UkizvResult:
+          scoring: UkizvScoring | None = None,
+          on_incomplete: str = "mark") -> UkizvResult:
     """Specific combinatorial water pollution index (УКИЗВ) of a series of samples.
 
     Parameters
@@ -711,17 +797,23 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
     scoring : UkizvScoring, optional
         Partial-score tables, critical rule, correction and class bounds (default:
         ``config/quality/ru_ukizv_scoring.toml``).
+    on_incomplete : {"mark", "refuse"}
+        What to do when a mandatory ingredient of the MPC table (``mandatory`` column) was
+        not assessed: ``"mark"`` (default) returns the result with ``incomplete=True`` and
+        the list ``missing``; ``"refuse"`` raises :class:`QualityError`.
 
     Returns
     -------
     UkizvResult
         Index, class 1 … 5, partial scores per ingredient, critical indicators, the
-        class-bound correction, provenance and ``provisional``.
+        class-bound correction, provenance, ``provisional``, ``incomplete``/``missing`` and
+        the ``alternatives`` under other readings of the critical-indicator rule.
 
     Raises
     ------
     QualityError
-        When no ingredient with an MPC has a result that can be judged.
+        When no ingredient with an MPC has a result that can be judged, or when
+        ``on_incomplete="refuse"`` and a mandatory ingredient was not assessed.
 
     Notes
     -----
@@ -735,7 +827,15 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
     whose corrected upper bound the index does not exceed.  A censored result counts as not
     exceeding when its detection limit is at or below the MPC, and is left out (``n``) when
     the limit is above it.
+
+    Because the index is a mean over the ingredients *analysed*, the RD requires the
+    mandatory list: an index without some of it is not comparable and is marked incomplete
+    (or refused).  Where the sources of the critical-indicator rule conflict, every reading in
+    the scoring file is computed and those giving other critical indicators or another class
+    are returned in ``alternatives``.
     """
+    if on_incomplete not in ("mark", "refuse"):
+        raise ValueError(f"on_incomplete must be 'mark' or 'refuse', got {on_incomplete!r}")
     mpc = mpc if mpc is not None else _bundled_table("ru")
     scoring = scoring if scoring is not None else _bundled_table("ru-ukizv")
     records = _collect(samples)
@@ -774,13 +874,26 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
                            f"(samples: {len(records)}; parameters: "
                            f"{', '.join(series) or 'none'}; MPC table: "
                            f"{', '.join(mpc.parameters)})")
+    missing = tuple(r.parameter for r in mpc.rows
+                    if r.mandatory and r.parameter not in scores)
+    if missing and on_incomplete == "refuse":
+        raise QualityError(
+            "УКИЗВ refused: mandatory ingredients not assessed (RD 52.24.643-2002 averages "
+            f"over the ingredients analysed): {', '.join(missing)} "
+            f"({len(scores)} ingredients assessed: {', '.join(scores)})")
     kizv = sum(s.score for s in scores.values())
     index = kizv / len(scores)
     critical = tuple(n for n, s in scores.items() if s.critical)
-    k = scoring.correction.coefficient(len(critical))
-    bounds = tuple((c.klass, None if c.upper is None else c.upper * k) for c in scoring.classes)
-    chosen = next(c for c, (_, up) in zip(scoring.classes, bounds, strict=True)
-                  if up is None or index <= up)
+    k, bounds, chosen = _classify_index(index, scoring, len(critical))
+    alternatives = []
+    for rule in scoring.critical.alternatives:
+        alt_critical = tuple(n for n, s in scores.items()
+                             if s.multiplicity is not None and rule.applies(s.s_alpha, s.s_beta))
+        alt_k, alt_bounds, alt_chosen = _classify_index(index, scoring, len(alt_critical))
+        if alt_critical != critical or alt_chosen.klass != chosen.klass:
+            alternatives.append(UkizvAlternative(
+                rule.describe(), alt_chosen.klass, MappingProxyType(dict(alt_chosen.names)),
+                alt_critical, alt_k, alt_bounds, rule.status, rule.source))
     used_rows = [mpc.row(n) for n in scores]
     elements = [e for _, e in scoring.elements()]
     provisional = (any(r.status != "official" for r in used_rows if r is not None)
@@ -790,6 +903,15 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
     if partial:
         notes.append("results below a detection limit above the MPC left out: "
                      + ", ".join(f"{n} ({scores[n].n_indeterminate})" for n in partial))
+    if missing:
+        notes.append(f"incomplete: mandatory ingredients not assessed: {', '.join(missing)}; "
+                     f"the index is a mean over {len(scores)} ingredients and not comparable "
+                     "with a complete one")
+    for a in alternatives:
+        notes.append(f"critical-indicator rule uncertain: by '{a.rule}' the critical "
+                     f"indicators are {', '.join(a.critical_indicators) or 'none'} and the "
+                     f"class {a.klass} (by '{scoring.critical.describe()}': "
+                     f"{', '.join(critical) or 'none'}, class {chosen.klass})")
     return UkizvResult(
         index=index, klass=chosen.klass, names=MappingProxyType(dict(chosen.names)),
         combinatorial_index=kizv, n_parameters=len(scores), n_samples=len(records),
@@ -801,4 +923,6 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
                                 if r.mandatory and r.parameter not in scores
                                 and r.parameter not in indeterminate),
         not_in_table=tuple(n for n in series if mpc.row(n) is None),
-        indeterminate=tuple(indeterminate), notes=tuple(notes))
+        indeterminate=tuple(indeterminate), notes=tuple(notes), incomplete=bool(missing),
+        missing=missing, critical_rule=scoring.critical.describe(),
+        alternatives=tuple(alternatives))

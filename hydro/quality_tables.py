@@ -210,6 +210,9 @@ class CriticalRule(Sourced):
     min_frequency_score: float | None = None
     min_multiplicity_score: float | None = None
     min_score: float | None = None
+    #: other readings of the rule where the sources conflict (``[[critical.alternatives]]``);
+    #: the engine computes each and reports those that change the result
+    alternatives: tuple[CriticalRule, ...] = ()
 
     def applies(self, s_alpha: float, s_beta: float) -> bool:
         """Whether an ingredient with these partial scores is a critical indicator."""
@@ -217,6 +220,13 @@ class CriticalRule(Sourced):
             return (s_alpha >= (self.min_frequency_score or 0.0)
                     and s_beta >= (self.min_multiplicity_score or 0.0))
         return s_alpha * s_beta >= (self.min_score or 0.0)
+
+    def describe(self) -> str:
+        """The rule as a formula (language-neutral), e.g. ``S_alpha >= 2 and S_beta >= 3``."""
+        if self.rule == "partial_scores":
+            return (f"S_alpha >= {self.min_frequency_score or 0.0:g} & "
+                    f"S_beta >= {self.min_multiplicity_score or 0.0:g}")
+        return f"S_i >= {self.min_score or 0.0:g}"
 
 
 @dataclass(frozen=True)
@@ -251,6 +261,8 @@ class UkizvScoring:
             ("generalized_score", self.generalized),
             ("index", self.index),
             ("critical", self.critical),
+            *((f"critical (alternative {i})", a)
+              for i, a in enumerate(self.critical.alternatives, start=1)),
             ("correction", self.correction),
         ]
         out += [(f"class {c.klass}", c) for c in self.classes]

@@ -14,7 +14,7 @@ import io
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -391,6 +391,22 @@ def _curve(path: Path, raw: object, key: str, x_min: float) -> ScoreCurve:
     return ScoreCurve(r["source"], r["status"], r.get("note", ""), tuple(out))
 
 
+def _critical_rule(path: Path, r: dict, key: str) -> CriticalRule:
+    """One reading of the critical-indicator rule (``[critical]`` or an alternative)."""
+    if key != "critical":
+        _only(path, r, key, {"rule", "min_frequency_score", "min_multiplicity_score",
+                             "min_score"})
+    if r.get("rule") == "partial_scores":
+        return CriticalRule(r["source"], r["status"], r.get("note", ""), "partial_scores",
+                            _float(path, r, key, "min_frequency_score"),
+                            _float(path, r, key, "min_multiplicity_score"))
+    if r.get("rule") == "generalized_score":
+        return CriticalRule(r["source"], r["status"], r.get("note", ""), "generalized_score",
+                            min_score=_float(path, r, key, "min_score"))
+    raise QualityTableError(path, "rule must be \"partial_scores\" or \"generalized_score\"",
+                            field=f"{key}.rule")
+
+
 def load_ukizv_scoring(path: str | Path) -> UkizvScoring:
     """Load and validate the УКИЗВ scoring file (TOML).
 
@@ -399,8 +415,10 @@ def load_ukizv_scoring(path: str | Path) -> UkizvScoring:
     path : path-like
         TOML with tables ``frequency_score``, ``multiplicity_score`` (``points`` =
         [[x, score], ...]), ``generalized_score`` (``rule = "product"``), ``index``
-        (``rule = "mean"``), ``critical``, ``correction`` and ``[[classes]]`` (``klass``,
-        ``upper``, ``names``), each with ``source`` and ``status``.
+        (``rule = "mean"``), ``critical`` (optionally with ``[[critical.alternatives]]``:
+        other readings of the rule where the sources conflict, each computed and reported),
+        ``correction`` and ``[[classes]]`` (``klass``, ``upper``, ``names``), each with
+        ``source`` and ``status``.
 
     Returns
     -------
@@ -436,19 +454,17 @@ def load_ukizv_scoring(path: str | Path) -> UkizvScoring:
                                 field="index.rule")
     crit = _sourced(path, raw["critical"], "critical")
     _only(path, crit, "critical",
-          {"rule", "min_frequency_score", "min_multiplicity_score", "min_score"})
-    if crit.get("rule") == "partial_scores":
-        critical = CriticalRule(crit["source"], crit["status"], crit.get("note", ""),
-                                "partial_scores",
-                                _float(path, crit, "critical", "min_frequency_score"),
-                                _float(path, crit, "critical", "min_multiplicity_score"))
-    elif crit.get("rule") == "generalized_score":
-        critical = CriticalRule(crit["source"], crit["status"], crit.get("note", ""),
-                                "generalized_score",
-                                min_score=_float(path, crit, "critical", "min_score"))
-    else:
-        raise QualityTableError(path, "rule must be \"partial_scores\" or \"generalized_score\"",
-                                field="critical.rule")
+          {"rule", "min_frequency_score", "min_multiplicity_score", "min_score",
+           "alternatives"})
+    alts_raw = crit.get("alternatives", [])
+    if not isinstance(alts_raw, list):
+        raise QualityTableError(path, "must be a list of [[critical.alternatives]]",
+                                field="critical.alternatives")
+    alternatives = tuple(
+        _critical_rule(path, _sourced(path, a, f"critical.alternatives[{i}]"),
+                       f"critical.alternatives[{i}]")
+        for i, a in enumerate(alts_raw))
+    critical = replace(_critical_rule(path, crit, "critical"), alternatives=alternatives)
     cor = _sourced(path, raw["correction"], "correction")
     _only(path, cor, "correction", {"rule", "step", "k_min"})
     if cor.get("rule") != "linear":
