@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard.figures import STATE_COLORS
-from dashboard.i18n import t, t_or
+from dashboard.i18n import has, t, t_or
 from dashboard.ids import Stations
 from dashboard.status import (
     SILENT,
@@ -23,6 +23,7 @@ from dashboard.status import (
     GaugeRow,
     ReservoirRow,
     StationReport,
+    compared_level,
 )
 from hydro.warning import LevelMargin, StageClassification, WarningStatus
 
@@ -118,7 +119,7 @@ def levels_cell(classification: StageClassification, lang: str) -> list:
     margins = [m for m in classification.margins if m.sets_category]
     if not margins:
         return [DASH]
-    ref = classification.reference
+    ref = compared_level(classification)
     parts: list = []
     for m in margins:
         parts.append(html.Div(level_cell(m, lang, reference=ref is not None and m is ref),
@@ -182,10 +183,11 @@ def attention_list(report: StationReport, lang: str) -> html.Div:
             elif row is not None:
                 c = row.classification
                 detail.append(t("unit.cm_value", lang, value=fmt_number(row.stage_cm)))
-                if c.reference is not None:
-                    detail.append(f"{level_name(c.reference, lang)} "
-                                  f"{fmt_number(c.reference.value_cm)}: "
-                                  f"{fmt_number(c.reference.remaining_cm, signed=True)}")
+                ref = compared_level(c)
+                if ref is not None:
+                    detail.append(f"{level_name(ref, lang)} "
+                                  f"{fmt_number(ref.value_cm)}: "
+                                  f"{fmt_number(ref.remaining_cm, signed=True)}")
                 if row.change_cm_per_day is not None:
                     detail.append(t("attention.rate", lang,
                                     rate=fmt_number(row.change_cm_per_day, signed=True)))
@@ -281,7 +283,7 @@ def gauge_table(report: StationReport, lang: str, basin_names: dict[str, str]) -
             span = len(rows)
             for i, row in enumerate(rows):
                 c = row.classification
-                ref = c.reference
+                ref = compared_level(c)
                 remaining = ref.remaining_cm if (ref is not None and row.has_data) else None
                 cells: list = []
                 if i == 0:
@@ -319,7 +321,7 @@ def gauge_table(report: StationReport, lang: str, basin_names: dict[str, str]) -
 
 RESERVOIR_COLUMNS = ("col.reservoir", "col.river", "col.country", "col.level_m",
                      "col.observed", "col.npu", "col.fpu", "col.to_npu", "col.volume",
-                     "col.pct_npu", "col.inflow", "col.outflow", "col.status")
+                     "col.pct_npu", "col.inflow", "col.release", "col.spill", "col.status")
 
 
 def _with_marker(text: str, estimated: bool, lang: str) -> list:
@@ -328,6 +330,22 @@ def _with_marker(text: str, estimated: bool, lang: str) -> list:
         parts.append(html.Span(t("marker.estimate", lang), className="level-marker "
                                                                       "marker-estimate"))
     return parts
+
+
+def _header_cell(key: str, lang: str) -> html.Th:
+    """A column header, with its explanation on hover when the catalog has ``key.help``."""
+    if has(f"{key}.help"):
+        return html.Th(t(key, lang), title=t(f"{key}.help", lang))
+    return html.Th(t(key, lang))
+
+
+def _release_cell(row: ReservoirRow, lang: str) -> list:
+    """The controlled release (outflow − spill); without a spill of the same day, the total
+    outflow marked as such, so it is never taken for the release."""
+    if row.release_m3s is not None or row.outflow_m3s is None:
+        return [fmt_discharge(row.release_m3s)]
+    return [fmt_discharge(row.outflow_m3s),
+            html.Div(t("cell.outflow_total", lang), className="cell-note")]
 
 
 def _reservoir_status(row: ReservoirRow, lang: str) -> list:
@@ -348,7 +366,7 @@ def _reservoir_status(row: ReservoirRow, lang: str) -> list:
 
 def reservoir_table(report: StationReport, lang: str, basin_names: dict[str, str]) -> dbc.Table:
     """Every reservoir, grouped by basin: level against НПУ/ФПУ, volume, flows."""
-    header = html.Thead(html.Tr([html.Th(t(key, lang)) for key in RESERVOIR_COLUMNS]))
+    header = html.Thead(html.Tr([_header_cell(key, lang) for key in RESERVOIR_COLUMNS]))
     body: list = []
     for basin in report.basins:
         rows = [r for r in report.reservoirs if r.basin == basin]
@@ -382,7 +400,8 @@ def reservoir_table(report: StationReport, lang: str, basin_names: dict[str, str
                                      r.table_estimated and r.volume_hm3 is not None, lang),
                         className="num"),
                 html.Td(fmt_discharge(r.inflow_m3s), className="num"),
-                html.Td(fmt_discharge(r.outflow_m3s), className="num"),
+                html.Td(_release_cell(r, lang), className="num release"),
+                html.Td(fmt_discharge(r.spill_m3s), className="num spill"),
                 html.Td(_reservoir_status(r, lang), className="status"),
             ], className=f"state-{r.state}", **data))
     return dbc.Table([header, html.Tbody(body)], id=Stations.RESERVOIR_TABLE, bordered=False,

@@ -167,9 +167,25 @@ CATALOG: dict[str, dict[str, str]] = {
         "kk": "ҚТД көлемінің %", "ru": "% объёма при НПУ", "en": "% of НПУ volume",
     },
     "col.inflow": {"kk": "Келуі, м³/с", "ru": "Приток, м³/с", "en": "Inflow, m³/s"},
-    "col.outflow": {"kk": "Жіберілуі, м³/с", "ru": "Сброс, м³/с", "en": "Release, m³/s"},
+    "col.release": {"kk": "Жіберілуі, м³/с", "ru": "Попуск, м³/с", "en": "Release, m³/s"},
+    "col.release.help": {
+        "kk": "Басқарылатын су жіберу: жалпы ағызу минус төгу",
+        "ru": "Управляемый попуск: общий сброс (расход в нижний бьеф) минус неуправляемый сброс",
+        "en": "Controlled release: total outflow minus spill",
+    },
+    "col.spill": {"kk": "Төгу, м³/с", "ru": "Неуправл. сброс, м³/с", "en": "Spill, m³/s"},
+    "col.spill.help": {
+        "kk": "Басқарылмайтын су төгу (жалпы ағызудың бөлігі)",
+        "ru": "Неуправляемый сброс (часть общего сброса)",
+        "en": "Uncontrolled spill (part of the total outflow)",
+    },
     "cell.exceeded_by": {
         "kk": "{cm} см асты", "ru": "превышен на {cm} см", "en": "exceeded by {cm} cm",
+    },
+    "cell.outflow_total": {
+        "kk": "жалпы ағызу, төгу туралы дерек жоқ",
+        "ru": "общий сброс, неуправляемый сброс не сообщён",
+        "en": "total outflow; spill not reported",
     },
     "cell.volume_from_table": {
         "kk": "деңгей бойынша кестеден", "ru": "по кривой объёмов",
@@ -234,11 +250,22 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "notes.markers": {
         "kk": "«бағал.» — жоба үшін қойылған, ресми емес деңгей; «қайшылықты» — дереккөздер "
-              "сәйкес келмейді. Мұндай деңгеймен анықталған жағдай ресми емес.",
+              "сәйкес келмейді (әр мән өз дереккөзімен көрсетіледі). Мұндай деңгеймен "
+              "анықталған жағдай ресми емес.",
         "ru": "«оценка» — уровень задан для проекта, не официальный; «противоречиво» — "
-              "источники расходятся. Состояние по таким уровням не официальное.",
+              "источники расходятся (каждое значение показано со своим источником). "
+              "Состояние по таким уровням не официальное.",
         "en": "'est.': a level set for this project, not an official one; 'conflicting': "
-              "sources differ. A status decided by such a level is not official.",
+              "sources differ (each value is shown with its own source). A status decided "
+              "by such a level is not official.",
+    },
+    "notes.reservoirs": {
+        "kk": "Су қоймалары: «Жіберілуі» — басқарылатын су жіберу (жалпы ағызу минус төгу), "
+              "«Төгу» — басқарылмайтын төгу; екеуінің қосындысы — өзенге жалпы ағызу.",
+        "ru": "Водохранилища: «Попуск» — управляемый попуск (общий сброс минус неуправляемый "
+              "сброс), «Неуправл. сброс» — неуправляемый сброс; их сумма — общий сброс в реку.",
+        "en": "Reservoirs: 'Release' is the controlled release (total outflow minus spill), "
+              "'Spill' the uncontrolled spill; together they are the total outflow to the river.",
     },
     "notes.silent": {
         "kk": "Соңғы мәні {days} тәуліктен ескі бекет «дерек түспеген» деп белгіленеді.",

@@ -22,6 +22,7 @@ from hydro.config import Config
 from hydro.network import Gauge, Names, Network, Reservoir
 from hydro.qc import ICE_PHENOMENA, QC
 from hydro.warning import (
+    LevelMargin,
     ReservoirClassification,
     StageClassification,
     WarningStatus,
@@ -36,7 +37,9 @@ from hydro.warning import (
 CHANGE_MAX_GAP = dt.timedelta(hours=48)
 #: variables read for the stations page
 GAUGE_VARIABLES = ("stage", "discharge")
-RESERVOIR_VARIABLES = ("level", "volume", "inflow", "outflow")
+#: a reservoir's "outflow" is its total outflow (controlled release + spill); "spill" is the
+#: spill alone, so the page shows release = outflow - spill and spill side by side
+RESERVOIR_VARIABLES = ("level", "volume", "inflow", "outflow", "spill")
 #: station-level display states beyond the warning categories
 SILENT = "silent"
 NO_DATA = WarningStatus.NO_DATA.value
@@ -57,7 +60,7 @@ class Reading:
     """The last value of one (station, variable, party) up to the as-of cut-off.
 
     ``value`` is in the canonical unit of the variable (stage cm, level m, volume hm³,
-    discharge/inflow/outflow m³/s).  For stage, ``previous_*`` is the reading before it
+    discharge/inflow/outflow/spill m³/s).  For stage, ``previous_*`` is the reading before it
     (within :data:`CHANGE_MAX_GAP`), for the 24 h change.
     """
 
@@ -113,6 +116,25 @@ def date_of_last_data(latest_time: dt.datetime | None, timezones: Sequence[str])
     while day_end_utc(day, timezones) <= latest_time:
         day += dt.timedelta(days=1)
     return day
+
+
+def compared_level(classification: StageClassification) -> LevelMargin | None:
+    """The level a stage is compared against on the page ("cm remaining").
+
+    :mod:`hydro.warning`'s ``reference``, except where several values of that same level
+    (scheme and level) are in force — conflicting published values, each its own entry in
+    ``config/thresholds.toml`` — then the one with the smallest margin (the one reached
+    first, as :meth:`~hydro.warning.StageClassification.remaining_to`): a stage between
+    the two values of a dangerous level is shown past the lower one, matching its
+    "dangerous" status, not as cm remaining to the higher one.
+    """
+    ref = classification.reference
+    if ref is None or ref.remaining_cm is None:
+        return ref
+    same = [m for m in classification.margins
+            if m.sets_category and m.scheme == ref.scheme and m.level == ref.level
+            and m.remaining_cm is not None]
+    return min(same, key=lambda m: (m.remaining_cm, m.value_cm), default=ref)
 
 
 # --------------------------------------------------------------------------- rows
@@ -177,6 +199,11 @@ class GaugeRow:
 
 @dataclass(frozen=True)
 class ReservoirRow:
+    """One reservoir.  Flows are daily means, m³/s: ``outflow_m3s`` is the total outflow
+    (controlled release + spill) as reported; ``spill_m3s`` the spill of the same day;
+    ``release_m3s`` the controlled release, ``outflow - spill``, known only when both were
+    reported for the same day (see :func:`release_and_spill`)."""
+
     station_id: str
     basin: str
     names: Names
@@ -200,6 +227,8 @@ class ReservoirRow:
     outflow_m3s: float | None
     classification: ReservoirClassification
     silent: bool
+    spill_m3s: float | None = None
+    release_m3s: float | None = None
 
     @property
     def has_data(self) -> bool:
@@ -328,6 +357,26 @@ def _gauge_rows(g: Gauge, readings: dict[tuple[str, str], Reading], config: Conf
     return rows
 
 
+def release_and_spill(outflow: Reading | None, spill: Reading | None
+                      ) -> tuple[float | None, float | None]:
+    """(controlled release, spill) in m³/s from the last total outflow and spill readings.
+
+    The spill counts only when it is of the same time (day) as the outflow; then the release
+    is ``outflow - spill``.  Without a spill of that day the release is unknown (``None``):
+    the total outflow is not passed off as the release.  A spill without any outflow reading
+    is returned as it is.
+    """
+    if spill is None or spill.value is None:
+        return None, None
+    if outflow is None:
+        return None, spill.value
+    if outflow.time != spill.time:
+        return None, None
+    if outflow.value is None:
+        return None, spill.value
+    return outflow.value - spill.value, spill.value
+
+
 def _reservoir_row(r: Reservoir, readings: dict[tuple[str, str], Reading], config: Config,
                    reference_time: dt.datetime) -> ReservoirRow:
     parties = sorted({p for (_, p) in readings}, key=lambda p: (p != r.country, p))
@@ -337,7 +386,8 @@ def _reservoir_row(r: Reservoir, readings: dict[tuple[str, str], Reading], confi
         return readings.get((var, party)) if party else None
 
     level, volume = get("level"), get("volume")
-    inflow, outflow = get("inflow"), get("outflow")
+    inflow, outflow, spill = get("inflow"), get("outflow"), get("spill")
+    release_m3s, spill_m3s = release_and_spill(outflow, spill)
     npu, fpu = r.npu.to("elevation"), r.fpu.to("elevation")
     estimated = set(r.estimated)
     vol = volume.value if volume is not None else None
@@ -345,7 +395,7 @@ def _reservoir_row(r: Reservoir, readings: dict[tuple[str, str], Reading], confi
     if vol is None and level is not None and level.value is not None:
         vol = float(r.storage_table.volume_at(level.value))
         from_table = True
-    present = [x for x in (level, volume, inflow, outflow) if x is not None]
+    present = [x for x in (level, volume, inflow, outflow, spill) if x is not None]
     # the status rests on the level: silence is measured on it (or on what there is)
     main = level or volume or (max(present, key=lambda x: x.time) if present else None)
     last = main.time if main is not None else None
@@ -366,6 +416,7 @@ def _reservoir_row(r: Reservoir, readings: dict[tuple[str, str], Reading], confi
             provisional=bool({"npu", "fpu"} & estimated)),
         silent=last is not None and is_stale(last, reference_time,
                                              config.settings.dashboard.stale_after_days),
+        spill_m3s=spill_m3s, release_m3s=release_m3s,
     )
 
 

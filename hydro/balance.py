@@ -205,6 +205,7 @@ def reservoir_balance(volume: pd.Series, inflow: pd.Series, outflow: pd.Series,
                       withdrawals: pd.Series | Mapping[str, pd.Series | float] | None = None,
                       *, period: Period = "day", tolerance_percent: float = 1.0,
                       rounding_hm3: float = 0.0, initial_volume: float | None = None,
+                      spill: pd.Series | float | None = None,
                       ) -> pd.DataFrame:
     """Reservoir water balance per day or per month.
 
@@ -231,13 +232,19 @@ def reservoir_balance(volume: pd.Series, inflow: pd.Series, outflow: pd.Series,
         Default 0: the percentage alone decides.
     initial_volume : storage in hm³ at the end of the day before the first date; without
         it the first day has no storage change and is left out.
+    spill : the part of ``outflow`` that is spill, m³/s (a series or a constant); ``None``
+        means not reported.  It is not a balance term (``outflow`` includes it): given, the
+        outflow is split into ``release_hm3`` (controlled release, ``outflow − spill``) and
+        ``spill_hm3``, placed after ``outflow_hm3``.  A period whose spill is missing on a
+        day of its balance has NaN in both.
 
     Returns
     -------
     pandas.DataFrame indexed by ``date`` (day) or ``month`` (:class:`pandas.Period`) with
     ``storage_change_hm3, inflow_hm3, outflow_hm3, evaporation_hm3, withdrawal_hm3,
-    residual_hm3, throughput_hm3, residual_percent, flagged`` and, per month, ``n_days``
-    (days with a complete balance) and ``days_in_period``.
+    residual_hm3, throughput_hm3, residual_percent, flagged`` (with ``spill``:
+    ``release_hm3, spill_hm3`` after ``outflow_hm3``) and, per month, ``n_days`` (days with
+    a complete balance) and ``days_in_period``.
 
     Notes
     -----
@@ -285,6 +292,23 @@ def reservoir_balance(volume: pd.Series, inflow: pd.Series, outflow: pd.Series,
     order = [*terms, "residual_hm3", "throughput_hm3", "residual_percent", "flagged"]
     if period == "month":
         order += ["n_days", "days_in_period"]
+    if spill is not None:
+        # spill is a part of the outflow, not a term: it does not decide a day's validity
+        spill_day = discharge_to_volume(_flow(spill, "spill", days), days=DAY)
+        spill_day = spill_day.where(daily["valid"])
+        if period == "month":
+            ok = daily["valid"].to_numpy()
+            month = days.to_period("M")
+            grouped = spill_day[ok].groupby(month[ok])
+            # NaN for a month with a balanced day that lacks the spill
+            spill_sum = grouped.sum().where(grouped.count() == grouped.size())
+            spill_hm3 = spill_sum.reindex(table.index)
+        else:
+            spill_hm3 = spill_day
+        table["spill_hm3"] = spill_hm3.to_numpy()
+        table["release_hm3"] = table["outflow_hm3"] - table["spill_hm3"]
+        at = order.index("outflow_hm3") + 1
+        order[at:at] = ["release_hm3", "spill_hm3"]
     return table[order]
 
 

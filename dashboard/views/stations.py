@@ -18,7 +18,7 @@ from dashboard.figures import MapPoint, station_map
 from dashboard.i18n import query_string, t, t_or
 from dashboard.ids import Shell, Stations
 from dashboard.provider import DataProvider
-from dashboard.status import StationReport, schematic_segments
+from dashboard.status import StationReport, compared_level, schematic_segments
 
 #: the reference event: the 2024 spring flood (Orsk levee failure 5 April, peaks mid-April)
 FLOOD_2024 = dt.date(2024, 4, 12)
@@ -90,6 +90,7 @@ def render(provider: DataProvider, lang: str, date: str | None = None,
         html.Div([
             html.P(t("notes.levels", lang)),
             html.P(t("notes.markers", lang)),
+            html.P(t("notes.reservoirs", lang)),
             html.P(t("notes.silent", lang, days=f"{report.stale_after_days:g}")),
         ], className="footnotes"),
     ], className="stations-page", lang=lang)
@@ -136,7 +137,7 @@ def _map_points(report: StationReport, lang: str) -> list[MapPoint]:
                 text = (f"{t_or('party.' + row.party, lang, row.party)}: "
                         f"{t('unit.cm_value', lang, value=ui.fmt_number(row.stage_cm))} "
                         f"({ui.fmt_local(row.local_time)})")
-                ref = row.classification.reference
+                ref = compared_level(row.classification)
                 if ref is not None:
                     text += (f"; {ui.level_name(ref, lang)} {ui.fmt_number(ref.value_cm)}: "
                              f"{ui.fmt_number(ref.remaining_cm, signed=True)}")

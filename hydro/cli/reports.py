@@ -87,7 +87,9 @@ def cmd_reservoir(args) -> int:
         table = reservoir_report(engine, config, args.reservoir, args.period)
     except ValueError as e:
         raise HydroriskError(str(e)) from None
-    _emit(table, args.csv, f"Water balance of {args.reservoir} per {args.period} (hm3)",
+    split = (", outflow = release + spill" if "spill_hm3" in table.columns
+             else "; no spill series: outflow is the total, release and spill not split")
+    _emit(table, args.csv, f"Water balance of {args.reservoir} per {args.period} (hm3{split})",
           _synthetic_note(engine))
     return 0
 
@@ -107,12 +109,149 @@ def cmd_return_levels(args) -> int:
         raise HydroriskError(str(e)) from None
     first, last = table.attrs["years"]
     unit = "cm" if args.variable == "stage" else "m3/s"
+    if not args.csv:
+        # on the terminal the levels keep one decimal, but the AEP (1/T: 0.02, 0.01) would
+        # round to 0.0: print it to three significant digits.  The CSV keeps full precision.
+        table = table.assign(aep=[f"{p:.3g}" for p in table["aep"]])
     _emit(table, args.csv,
           f"Return levels of annual maximum daily {args.variable} ({unit}) at {args.gauge}: "
           f"{args.dist.upper()} by {args.method}, {table.attrs['n_years']} years {first}-{last}, "
           f"90 % parametric bootstrap limits (1000 samples, seed {table.attrs['seed']})",
           _synthetic_note(engine))
     return 0
+
+
+#: every string of ``hydrorisk report quality`` in the three interface languages (station
+#: names, parameter names and class words come from config/ and hydro.quality)
+QUALITY_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Water quality at {name} ({site}), {year}: {n} samples",
+        "synthetic": "NOTE: the store holds the bundled SYNTHETIC demonstration data; these "
+                     "figures are not measurements.",
+        "kz": "  KZ unified classification ({edition}): {klass}; limiting: {limiting}",
+        "background": "    background class: {classes}; within background (not counted): "
+                      "{within}",
+        "unjudged": "    ions of natural origin judged on the class limits alone (no "
+                    "background class given): {ions}",
+        "bounded": "    detection limit above a class limit, class only bounded: {params}",
+        "ukizv": "  RU УКИЗВ (RD 52.24.643-2002): {klass}; critical indicators ({rule}): {crit}",
+        "alternative": "    critical-indicator rule uncertain (the sources conflict): by {rule} "
+                       "the critical indicators are {crit} and the class is {klass}",
+        "incomplete": "    INCOMPLETE: mandatory ingredients not analysed: {missing}; the "
+                      "index is averaged over the {n} ingredients analysed and is not "
+                      "comparable with a complete one",
+        "indeterminate": "    left out (detection limit above the MPC): {params}",
+        "provisional": "  provisional: computed from table rows that are not the official "
+                       "tables (see config/quality/SOURCES.md; install official ones with "
+                       "`hydrorisk quality import-table`)",
+        "col_parameter": "parameter", "col_unit": "unit", "col_mean": "mean",
+        "col_kz2016": "KZ 2016 class", "col_exceed": "exceed MPC (% of samples)",
+        "col_score": "score S_i",
+        "mg/l": "mg/l", "mgO2/l": "mgO2/l", "mgO/l": "mgO/l", "pH": "pH units",
+    },
+    "ru": {
+        "title": "Качество воды: {name} ({site}), {year} г.: проб — {n}",
+        "synthetic": "ПРИМЕЧАНИЕ: в хранилище встроенные СИНТЕТИЧЕСКИЕ демонстрационные "
+                     "данные; эти значения не являются измерениями.",
+        "kz": "  Единая классификация РК ({edition}): {klass}; лимитирующие показатели: "
+              "{limiting}",
+        "background": "    фоновый класс: {classes}; в пределах фонового класса (не "
+                      "учитываются): {within}",
+        "unjudged": "    ионы природного происхождения оценены только по границам классов "
+                    "(фоновый класс не задан): {ions}",
+        "bounded": "    предел обнаружения выше границы класса, класс определён лишь в "
+                   "пределах: {params}",
+        "ukizv": "  УКИЗВ РФ (РД 52.24.643-2002): {klass}; критические показатели "
+                 "загрязнённости ({rule}): {crit}",
+        "alternative": "    правило критических показателей не установлено (источники "
+                       "расходятся): по правилу {rule} критические показатели — {crit}, "
+                       "класс — {klass}",
+        "incomplete": "    НЕПОЛНЫЙ: не проанализированы обязательные ингредиенты: {missing}; "
+                      "индекс усреднён по {n} проанализированным ингредиентам и несопоставим "
+                      "с полным",
+        "indeterminate": "    не учтены (предел обнаружения выше ПДК): {params}",
+        "provisional": "  предварительно: рассчитано по строкам таблиц, не являющимся "
+                       "официальными (см. config/quality/SOURCES.md; официальные таблицы "
+                       "устанавливаются командой `hydrorisk quality import-table`)",
+        "col_parameter": "показатель", "col_unit": "ед. изм.", "col_mean": "среднее",
+        "col_kz2016": "класс РК 2016", "col_exceed": "превышение ПДК (% проб)",
+        "col_score": "балл S_i",
+        "mg/l": "мг/л", "mgO2/l": "мгO2/л", "mgO/l": "мгO/л", "pH": "ед. pH",
+    },
+    "kk": {
+        "title": "Су сапасы: {name} ({site}), {year} ж.: сынамалар саны — {n}",
+        "synthetic": "ЕСКЕРТУ: қоймада кірістірілген СИНТЕТИКАЛЫҚ демонстрациялық деректер; "
+                     "бұл мәндер өлшеу нәтижелері емес.",
+        "kz": "  ҚР бірыңғай жіктемесі ({edition}): {klass}; шектеуші көрсеткіштер: "
+              "{limiting}",
+        "background": "    фондық сынып: {classes}; фондық сынып шегінде (есепке "
+                      "алынбайды): {within}",
+        "unjudged": "    табиғи текті иондар тек сынып шектері бойынша бағаланды (фондық "
+                    "сынып берілмеген): {ions}",
+        "bounded": "    анықтау шегі сынып шегінен жоғары, сынып тек аралықпен анықталған: "
+                   "{params}",
+        "ukizv": "  РФ УКИЗВ (РД 52.24.643-2002): {klass}; ластанудың сыни көрсеткіштері "
+                 "({rule}): {crit}",
+        "alternative": "    сыни көрсеткіштер ережесі анықталмаған (дереккөздер әртүрлі): "
+                       "{rule} ережесі бойынша сыни көрсеткіштер — {crit}, сынып — {klass}",
+        "incomplete": "    ТОЛЫҚ ЕМЕС: міндетті ингредиенттер талданбаған: {missing}; индекс "
+                      "талданған {n} ингредиент бойынша орташаланған және толық индекспен "
+                      "салыстырылмайды",
+        "indeterminate": "    есепке алынбады (анықтау шегі ШРК-дан жоғары): {params}",
+        "provisional": "  алдын ала: ресми емес кесте жолдары бойынша есептелді "
+                       "(config/quality/SOURCES.md қараңыз; ресми кестелерді "
+                       "`hydrorisk quality import-table` командасымен орнатыңыз)",
+        "col_parameter": "көрсеткіш", "col_unit": "өлш. бірл.", "col_mean": "орташа",
+        "col_kz2016": "ҚР 2016 сыныбы", "col_exceed": "ШРК асуы (сынамалардың %)",
+        "col_score": "S_i балы",
+        "mg/l": "мг/л", "mgO2/l": "мгO2/л", "mgO/l": "мгO/л", "pH": "pH бірл.",
+    },
+}
+
+#: short names accepted by ``--background-class ION=CLASS`` besides the parameter names
+ION_ALIASES: dict[str, str] = {
+    "mg": "magnesium", "ca": "calcium", "cl": "chloride", "so4": "sulfate",
+    "mineralisation": "mineralization", "tds": "mineralization",
+}
+
+
+def background_class_arg(text: str) -> int | tuple[str, int]:
+    """One ``--background-class`` value: ``3`` (every ion of natural origin) or ``ION=3``
+    (``Mg=3``, ``SO4=2``, ``magnesium=3``)."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        name, value = "", text
+    try:
+        klass = int(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a class: give N or ION=N (e.g. 3, Mg=3, SO4=2)") from None
+    if not sep:
+        return klass
+    name = name.strip()
+    if not name:
+        raise argparse.ArgumentTypeError(f"'{text}': the ion is missing (e.g. Mg=3)")
+    return ION_ALIASES.get(name.lower(), name), klass
+
+
+def background_classes(values: list | None) -> int | dict[str, int] | None:
+    """The ``--background-class`` values as one class or a mapping ion -> class."""
+    if not values:
+        return None
+    ints = [v for v in values if isinstance(v, int)]
+    pairs = [v for v in values if not isinstance(v, int)]
+    if ints and pairs or len(ints) > 1:
+        raise HydroriskError("--background-class: give one class for every ion of natural "
+                             "origin (e.g. 3) or one ION=CLASS per ion (e.g. Mg=3 SO4=2), "
+                             "not both")
+    if ints:
+        return ints[0]
+    out: dict[str, int] = {}
+    for name, klass in pairs:
+        if name in out:
+            raise HydroriskError(f"--background-class: {name} given twice")
+        out[name] = klass
+    return out
 
 
 def cmd_quality(args) -> int:
@@ -124,34 +263,67 @@ def cmd_quality(args) -> int:
     if args.site not in config.network.gauges:
         raise HydroriskError(f"unknown site '{args.site}'")
     try:
-        rep = quality_report(engine, config, args.site, args.year, args.background_class)
+        rep = quality_report(engine, config, args.site, args.year,
+                             background_classes(args.background_class))
     except ValueError as e:
         raise HydroriskError(str(e)) from None
     lang = args.lang
+    t = QUALITY_TEXT[lang]
+    names = rep["names"]
+
+    def pname(p: str) -> str:
+        return names.get(p, {}).get(lang, p)
+
+    def plist(ps) -> str:
+        return ", ".join(pname(p) for p in ps) or "-"
+
     name = config.network.gauges[args.site].names.get(lang)
-    print(f"Water quality at {name} ({args.site}), {args.year}: {rep['n_samples']} samples")
-    note = _synthetic_note(engine)
-    if note:
-        print(note)
+    print(t["title"].format(name=name, site=args.site, year=args.year, n=rep["n_samples"]))
+    if _synthetic_note(engine):
+        print(t["synthetic"])
     for ed, r in rep["kz"].items():
-        limiting = ", ".join(r.limiting) or "-"
-        print(f"  KZ unified classification ({ed}): {r.display(lang)}; limiting: {limiting}")
+        print(t["kz"].format(edition=ed, klass=r.display(lang), limiting=plist(r.limiting)))
+        given = {n: p.background_class for n, p in r.per_parameter.items()
+                 if p.background_class is not None}
+        if given:
+            print(t["background"].format(
+                classes=", ".join(f"{pname(n)} {b}" for n, b in given.items()),
+                within=plist(n for n, p in r.per_parameter.items() if p.within_background)))
+        unjudged = [n for n, p in r.per_parameter.items()
+                    if p.natural_origin and p.background_class is None]
+        if unjudged:
+            print(t["unjudged"].format(ions=plist(unjudged)))
+        bounded = [n for n, p in r.per_parameter.items() if p.bounded]
+        if bounded:
+            print(t["bounded"].format(params=", ".join(
+                f"{pname(n)} {r.per_parameter[n].klass}..{r.per_parameter[n].klass_upper}"
+                for n in bounded)))
     u = rep["ukizv"]
-    crit = ", ".join(u.critical_indicators) or "-"
-    print(f"  RU УКИЗВ (RD 52.24.643-2002): {u.display(lang)}; critical indicators: {crit}")
+    print(t["ukizv"].format(klass=u.display(lang), rule=u.critical_rule,
+                            crit=plist(u.critical_indicators)))
+    for a in u.alternatives:
+        print(t["alternative"].format(rule=a.rule, crit=plist(a.critical_indicators),
+                                      klass=a.label[lang]))
+    if u.incomplete:
+        print(t["incomplete"].format(missing=plist(u.missing), n=u.n_parameters))
+    partial = [n for n, sc in u.partial_scores.items() if sc.n_indeterminate]
+    if partial or u.indeterminate:
+        print(t["indeterminate"].format(params=", ".join(
+            [f"{pname(n)} ({u.partial_scores[n].n_indeterminate})" for n in partial]
+            + [pname(n) for n in u.indeterminate])))
     if any(r.provisional for r in rep["kz"].values()) or u.provisional:
-        print("  provisional: computed from table rows that are not the official tables "
-              "(see config/quality/SOURCES.md; install official ones with "
-              "`hydrorisk quality import-table`)")
+        print(t["provisional"])
     rows = []
     kz16 = rep["kz"]["kz2016"].per_parameter
     for p, v in sorted(rep["means"].items()):
         sc = u.partial_scores.get(p)
         mean = f"{v:.4g}" if isinstance(v, float) else f"{v.lower:.4g}..{v.limit:.4g}"
-        rows.append({"parameter": p, "mean (mg/l)": mean,
-                     "kz2016 class": kz16[p].klass if p in kz16 else "",
-                     "exceed MPC (% of samples)": f"{sc.frequency:.0f}" if sc else "",
-                     "score": f"{sc.score:.2f}" if sc else ""})
+        unit = rep["units"].get(p, "")
+        rows.append({t["col_parameter"]: pname(p), t["col_unit"]: t.get(unit, unit),
+                     t["col_mean"]: mean,
+                     t["col_kz2016"]: kz16[p].klass if p in kz16 else "",
+                     t["col_exceed"]: f"{sc.frequency:.0f}" if sc else "",
+                     t["col_score"]: f"{sc.score:.2f}" if sc else ""})
     print(pd.DataFrame(rows).to_string(index=False))
     return 0
 
@@ -197,8 +369,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                     "editions) and Russia's УКИЗВ for one site and year.")
     s.add_argument("site", help="site (gauge) id, e.g. KZ:19073")
     s.add_argument("--year", type=int, required=True)
-    s.add_argument("--background-class", type=int, default=None,
-                   help="KZ background class for ions of natural origin at this site")
+    s.add_argument("--background-class", type=background_class_arg, action="append",
+                   default=None, metavar="N|ION=N",
+                   help="KZ background class for ions of natural origin at this site: one "
+                        "class for all of them (e.g. 3), or per ion, repeated "
+                        "(--background-class Mg=3 --background-class SO4=2; Mg, Ca, Cl, SO4, "
+                        "TDS or the parameter names of config/quality/parameters.toml)")
     s.add_argument("--lang", choices=["kk", "ru", "en"], default="en")
     s.set_defaults(func=cmd_quality)
 

@@ -7,6 +7,8 @@ it was computed from.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from hydro.balance import (
@@ -69,10 +71,13 @@ def border_report(engine: Engine, config: Config, basin: str | None = None,
 
 def reservoir_report(engine: Engine, config: Config, reservoir_id: str,
                      period: Period = "month") -> pd.DataFrame:
-    """Water balance of one reservoir from its stored series (hm³ and % of throughput)."""
+    """Water balance of one reservoir from its stored series (hm³ and % of throughput).
+
+    ``outflow_hm3`` is the total outflow; with a stored ``spill`` series it is split into
+    ``release_hm3`` (controlled release) and ``spill_hm3`` beside it."""
     res = config.network.reservoirs[reservoir_id]
     series = {}
-    for var in ("volume", "inflow", "outflow", "evaporation"):
+    for var in ("volume", "inflow", "outflow", "spill", "evaporation"):
         obs = api.series(engine, reservoir_id, var)
         if not obs.empty:
             series[var] = daily_series(obs, res.timezone)
@@ -81,7 +86,8 @@ def reservoir_report(engine: Engine, config: Config, reservoir_id: str,
         raise ValueError(f"no {', '.join(missing)} series for {reservoir_id} in the store")
     return reservoir_balance(series["volume"], series["inflow"], series["outflow"],
                              evaporation=series.get("evaporation"), period=period,
-                             tolerance_percent=res.balance_tolerance_percent)
+                             tolerance_percent=res.balance_tolerance_percent,
+                             spill=series.get("spill"))
 
 
 def return_level_report(engine: Engine, config: Config, gauge_id: str, dist: Dist = "gev",
@@ -107,11 +113,17 @@ def return_level_report(engine: Engine, config: Config, gauge_id: str, dist: Dis
 
 
 def quality_report(engine: Engine, config: Config, site_id: str, year: int,
-                   background_class: int | None = None) -> dict:
+                   background_class: int | Mapping[str, int] | None = None) -> dict:
     """Pollution class of a site over a calendar year under both national systems.
 
-    Returns a dict with the samples' period means, ``kz`` (KzClassResult per edition) and
-    ``ukizv`` (UkizvResult); every result says whether it is provisional.
+    ``background_class`` is the site's KZ background class for ions of natural origin: one
+    class for all of them, or a mapping parameter -> class (e.g. ``{"magnesium": 3,
+    "sulfate": 2}``); ions left out of the mapping are judged on the class limits alone.
+
+    Returns a dict with the samples' period means, ``units`` (parameter -> canonical unit
+    of every known parameter from ``config/quality/parameters.toml``; pH in pH units),
+    ``names`` (parameter -> {kk, ru, en}), ``kz`` (KzClassResult per edition) and ``ukizv`` (UkizvResult); every
+    result says whether it is provisional, and the УКИЗВ whether it is incomplete.
     """
     from hydro.quality import classify_kz, period_mean, samples_from_long, ukizv
 
@@ -132,5 +144,9 @@ def quality_report(engine: Engine, config: Config, site_id: str, year: int,
                           table=config.quality_table(ed))
           for ed in ("kz2016", "kz2025")}
     u = ukizv(samples, mpc=config.quality_table("ru"), scoring=config.quality_table("ru-ukizv"))
+    params = config.quality_parameters
     return {"site": site_id, "year": year, "n_samples": len(samples), "means": means,
-            "kz": kz, "ukizv": u}
+            "units": {p: q.unit for p, q in params.items()},
+            "names": {p: {lang: q.names.get(lang) for lang in ("kk", "ru", "en")}
+                      for p, q in params.items()},
+            "background_class": background_class, "kz": kz, "ukizv": u}

@@ -85,6 +85,13 @@ def test_stations_page_flow(tmp_path):
             orenburg = '#stations-gauge-table tr[data-station="RU:ORENBURG"]'
             _wait_text(driver, orenburg, "Dangerous")
             _wait_text(driver, orenburg, "ОЯ 930")
+            # Iriklinsk: release (outflow − spill) and spill in their own columns (issue 10)
+            iriklinsk = '#stations-reservoir-table tr[data-station="RU:IRIKLINSK"]'
+            _wait_text(driver, "#stations-reservoir-table thead", "Spill, m³/s")
+            if not screenshot_mode:  # the test store: 2315 m³/s out, of which 765 spill
+                release = driver.find_element(By.CSS_SELECTOR, iriklinsk + " td.release")
+                spill = driver.find_element(By.CSS_SELECTOR, iriklinsk + " td.spill")
+                assert (release.text, spill.text) == ("1550", "765")
             assert driver.find_elements(By.CSS_SELECTOR, "#stations-map .scatterlayer .point")
 
             shot = (ROOT / "docs" / "screenshot-stations.png") if screenshot_mode \

@@ -62,10 +62,12 @@ TEST_ROWS = [
     _obs("RU:IRIKLINSK", "level", DAY, 245.5, "m", "RU", "reservoir", hour=19),
     _obs("RU:IRIKLINSK", "volume", DAY, 3400.0, "hm3", "RU", "reservoir", hour=19),
     _obs("RU:IRIKLINSK", "inflow", DAY, 1630.0, "m3/s", "RU", "reservoir", hour=19),
-    _obs("RU:IRIKLINSK", "outflow", DAY, 390.0, "m3/s", "RU", "reservoir", hour=19),
+    # total outflow 2315 m³/s of which 765 spill (issue 10): release 1550, spill 765
+    _obs("RU:IRIKLINSK", "outflow", DAY, 2315.0, "m3/s", "RU", "reservoir", hour=19),
+    _obs("RU:IRIKLINSK", "spill", DAY, 765.0, "m3/s", "RU", "reservoir", hour=19),
 ]
 # Iriklinsk's daily values are labelled at local midnight: 19:00 UTC of the day before
-TEST_ROWS[-4:] = [dict(r, time=r["time"] - dt.timedelta(days=1)) for r in TEST_ROWS[-4:]]
+TEST_ROWS[-5:] = [dict(r, time=r["time"] - dt.timedelta(days=1)) for r in TEST_ROWS[-5:]]
 
 
 def build_store(path: Path, network, synthetic: bool = True, rows=TEST_ROWS):
@@ -207,10 +209,70 @@ def test_reservoir_row_level_volume_and_percent_of_npu(report):
     assert (r.npu_m, r.fpu_m) == (245.0, 246.0)
     assert r.volume_hm3 == pytest.approx(3400.0) and not r.volume_from_table
     assert r.percent_of_npu_volume == pytest.approx(100 * 3400 / 3257, rel=1e-3)
-    assert (r.inflow_m3s, r.outflow_m3s) == (1630.0, 390.0)
+    assert (r.inflow_m3s, r.outflow_m3s) == (1630.0, 2315.0)
+    assert (r.release_m3s, r.spill_m3s) == (1550.0, 765.0)   # release = outflow - spill
     assert r.classification.to_npu_m == pytest.approx(-0.5)
     assert r.fpu_estimated and r.classification.provisional
     assert r.local_time.date() == DAY
+
+
+def test_conflicting_values_of_one_level_are_both_listed_with_their_sources(provider):
+    """Yanvartsevo's ОУ is published as 850 cm (mgorod.kz) and 1250 cm (arasha.kz): both are
+    listed and marked conflicting, each with its source on hover; at 900 cm the status is
+    dangerous (provisional) and the cm remaining are to the lower value, reached."""
+    from dashboard.views import stations
+
+    table = find(stations.render(provider, "en", DAY.isoformat()), "stations-gauge-table")
+    kz = next(r for r in table.children[1].children
+              if getattr(r, "data-station", None) == "KZ:19073"
+              and getattr(r, "data-party", None) == "KZ")
+    cells = [texts(td) for td in kz.children]
+    words = [w for c in cells for w in c]
+    assert "ОУ 850" in words and "ОУ 1250" in words
+    assert words.count("conflicting") == 2
+    assert any(w.startswith("ОУ 850 cm:") and "mgorod.kz" in w for w in words)
+    assert any(w.startswith("ОУ 1250 cm:") and "arasha.kz" in w for w in words)
+    assert "level not official" in words and "Dangerous" in words
+    assert ["−50"] in cells and ["350"] not in cells
+
+
+def test_reservoir_table_shows_release_and_spill_separately(provider):
+    """Regression (issue 10): "Release" showed the total outflow, spill included (Iriklinsk
+    2315 m³/s of which 765 spill); spill was shown nowhere."""
+    from dashboard.views import stations
+
+    for lang, release, spill in (("en", "Release, m³/s", "Spill, m³/s"),
+                                 ("ru", "Попуск, м³/с", "Неуправл. сброс, м³/с"),
+                                 ("kk", "Жіберілуі, м³/с", "Төгу, м³/с")):
+        table = find(stations.render(provider, lang, DAY.isoformat()), "stations-reservoir-table")
+        header = texts(table.children[0])
+        assert release in header and spill in header, lang
+        (row,) = [r for r in table.children[1].children
+                  if getattr(r, "data-station", None) == "RU:IRIKLINSK"]
+        cells = [texts(td) for td in row.children]
+        at = header.index(release)
+        assert cells[at] == ["1550"] and cells[at + 1] == ["765"], lang
+        assert "2315" not in texts(row)                  # the total is not shown as release
+
+
+def test_reservoir_without_spill_shows_the_total_outflow_marked_as_such(config):
+    from dashboard.components import reservoir_table
+    from dashboard.provider import InMemoryProvider
+    from dashboard.status import Reading
+
+    t0 = _utc(DAY, 19) - dt.timedelta(days=1)
+    fake = InMemoryProvider(config, [
+        Reading("RU:IRIKLINSK", "level", "RU", t0, 245.5),
+        Reading("RU:IRIKLINSK", "outflow", "RU", t0, 2315.0),
+        # a spill of another day does not count against this day's outflow
+        Reading("RU:IRIKLINSK", "spill", "RU", t0 - dt.timedelta(days=1), 900.0),
+    ])
+    report = fake.station_report(DAY)
+    row = report.reservoir_row("RU:IRIKLINSK")
+    assert (row.outflow_m3s, row.release_m3s, row.spill_m3s) == (2315.0, None, None)
+    words = texts(reservoir_table(report, "en", {}))
+    assert "2315" in words and "total outflow; spill not reported" in words
+    assert "900" not in words and "1550" not in words
 
 
 def test_as_of_a_day_earlier_and_later(provider):

@@ -153,3 +153,159 @@ def test_report_quality_classifies_with_the_tables_of_the_given_config(tmp_path,
 
     assert "class 6" not in kz2016_line(default.stdout).lower()
     assert kz2016_line(other.stdout) != kz2016_line(default.stdout)
+
+
+def test_reservoir_report_splits_outflow_into_release_and_spill(loaded, config):
+    """Regression (issue 10): the balance carried the total outflow only; the spill (a part
+    of it) now has its own column beside the controlled release."""
+    from hydro.services.reports import reservoir_report
+    from hydro.units import discharge_to_volume
+
+    raw = pd.read_csv(DATA / "reservoirs/RU_IRIKLINSK.csv", sep=";", comment="#",
+                      index_col="date", parse_dates=True)
+    day = reservoir_report(loaded, config, "RU:IRIKLINSK", "day")
+    cols = list(day.columns)
+    assert cols[cols.index("outflow_hm3"):cols.index("outflow_hm3") + 3] == \
+        ["outflow_hm3", "release_hm3", "spill_hm3"]
+    spilling = raw.index[raw["spill_m3s"] > 0]     # the 2024 flood (dates follow the data)
+    assert len(spilling), "the demonstration data have no spill at Iriklinsk"
+    row, q = day.loc[spilling[0]], raw.loc[spilling[0]]
+    assert row["spill_hm3"] == pytest.approx(discharge_to_volume(q["spill_m3s"], days=1.0))
+    assert row["release_hm3"] == pytest.approx(
+        discharge_to_volume(q["outflow_m3s"] - q["spill_m3s"], days=1.0))
+    assert row["spill_hm3"] > 0 and row["release_hm3"] > 0
+    full = day.dropna(subset=["outflow_hm3"])
+    assert full["spill_hm3"].notna().all()
+    assert (full["release_hm3"] + full["spill_hm3"]).to_numpy() == \
+        pytest.approx(full["outflow_hm3"].to_numpy())
+    month = reservoir_report(loaded, config, "RU:IRIKLINSK", "month")
+    m = pd.Period(spilling[0], "M")
+    sums = month.loc[m]
+    in_month = day[(day.index >= m.start_time) & (day.index <= m.end_time)]
+    assert sums["spill_hm3"] == pytest.approx(in_month["spill_hm3"].sum()) and sums["spill_hm3"] > 0
+    assert sums["release_hm3"] + sums["spill_hm3"] == pytest.approx(sums["outflow_hm3"])
+    # the balance itself is unchanged by the split
+    assert not month["flagged"].any()
+
+
+def test_report_cli_prints_aep_with_significant_digits_and_the_spill(tmp_path):
+    """Regression (issue 10): `report return-levels` printed AEP 0.0 for the 50- and 100-year
+    levels; the CSV keeps full precision.  `report reservoir` shows the spill column."""
+    env = dict(os.environ, HYDRORISK_DB_URL=f"sqlite:///{tmp_path / 's.sqlite'}")
+    assert _cli(env, "ingest", str(DATA / "grdc/RU_ORSK_Q_Day.Cmd.txt"),
+                str(DATA / "reservoirs/RU_IRIKLINSK.csv")).returncode == 0
+    r = _cli(env, "report", "return-levels", "RU:ORSK")
+    assert r.returncode == 0, r.stderr
+    aep = {int(line.split()[0]): line.split()[1] for line in r.stdout.splitlines()
+           if line.split() and line.split()[0] in {"2", "5", "10", "20", "50", "100"}}
+    assert aep == {2: "0.5", 5: "0.2", 10: "0.1", 20: "0.05", 50: "0.02", 100: "0.01"}
+    out = tmp_path / "rl.csv"
+    assert _cli(env, "report", "return-levels", "RU:ORSK", "--csv", str(out)).returncode == 0
+    csv = pd.read_csv(out, index_col="return_period")
+    assert csv["aep"].tolist() == [1 / 2, 1 / 5, 1 / 10, 1 / 20, 1 / 50, 1 / 100]
+    assert (csv["return_level"] != csv["return_level"].round(1)).any()   # not rounded
+    r = _cli(env, "report", "reservoir", "RU:IRIKLINSK")
+    assert r.returncode == 0, r.stderr
+    assert "outflow = release + spill" in r.stdout
+    assert "release_hm3" in r.stdout and "spill_hm3" in r.stdout
+
+
+def _quality_store(tmp_path, drop=()):
+    """A store with the demonstration water-quality series of KZ:19073, 2023 (without the
+    parameters in ``drop``); returns the environment for the CLI."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, HYDRORISK_DB_URL=f"sqlite:///{tmp_path / 's.sqlite'}")
+    raw = pd.read_csv(DATA / "quality/ural.csv", sep=";", comment="#", dtype=str)
+    rows = raw[(raw.site == "KZ:19073") & raw.date.str.startswith("2023")
+               & ~raw.parameter.isin(drop)]
+    f = tmp_path / "quality_kz19073_2023.csv"
+    rows.to_csv(f, sep=";", index=False)
+    r = _cli(env, "ingest", str(f))
+    assert r.returncode == 0, r.stderr
+    return env
+
+
+def test_quality_report_units_and_languages(tmp_path):
+    """Issue 10.7: the "mean (mg/l)" column held pH too, and --lang translated only names
+    and class words.  Units now come per parameter from parameters.toml, and every heading,
+    column name and note is in the language asked for."""
+    from hydro.cli.reports import QUALITY_TEXT
+
+    assert set(QUALITY_TEXT) == {"kk", "ru", "en"}
+    assert set(QUALITY_TEXT["ru"]) == set(QUALITY_TEXT["kk"]) == set(QUALITY_TEXT["en"])
+    env = _quality_store(tmp_path)
+    out = {lang: _cli(env, "report", "quality", "KZ:19073", "--year", "2023", "--lang", lang)
+           for lang in ("en", "ru", "kk")}
+    for lang, r in out.items():
+        assert r.returncode == 0, (lang, r.stderr)
+    en, ru, kk = (out[lang].stdout for lang in ("en", "ru", "kk"))
+    assert "mean (mg/l)" not in en
+    header = next(x for x in en.splitlines() if "parameter" in x and "unit" in x)
+    assert header.split()[:3] == ["parameter", "unit", "mean"]
+    ph = next(x for x in en.splitlines() if x.strip().startswith("pH "))
+    assert "pH units" in ph and "mg/l" not in ph
+    assert "mg/l" in next(x for x in en.splitlines() if x.strip().startswith("Magnesium"))
+    assert "mgO2/l" in next(x for x in en.splitlines() if x.strip().startswith("BOD5"))
+    english = ("Water quality", "KZ unified classification", "limiting", "critical indicators",
+               "provisional", "parameter", "unit", "mean", "exceed MPC", "score", "NOTE",
+               "samples", "ions of natural origin", "mg/l", "pH units")
+    for text in (ru, kk):
+        for word in english:
+            assert word not in text, word
+    for word in ("Качество воды", "Единая классификация РК", "лимитирующие показатели",
+                 "критические показатели", "предварительно", "показатель", "ед. изм.",
+                 "среднее", "превышение ПДК (% проб)", "ед. pH", "мг/л", "Магний"):
+        assert word in ru, word
+    for word in ("Су сапасы", "бірыңғай жіктемесі", "шектеуші көрсеткіштер", "алдын ала",
+                 "көрсеткіш", "өлш. бірл.", "орташа", "pH бірл.", "мг/л"):
+        assert word in kk, word
+
+
+def test_quality_report_per_ion_background_classes(tmp_path, store, config):
+    from hydro.services.reports import quality_report
+
+    env = _quality_store(tmp_path)
+    r = _cli(env, "report", "quality", "KZ:19073", "--year", "2023",
+             "--background-class", "Mg=3", "--background-class", "SO4=2")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    kz16 = next(x for x in lines if "(kz2016)" in x)
+    assert kz16.endswith("limiting: Suspended solids")       # magnesium within its background
+    assert lines[lines.index(kz16) + 1].strip() == (
+        "background class: Sulfate 2, Magnesium 3; within background (not counted): "
+        "Sulfate, Magnesium")
+    assert "(no background class given): Chloride, Calcium, Mineralization" in r.stdout
+    single = _cli(env, "report", "quality", "KZ:19073", "--year", "2023",
+                  "--background-class", "3")
+    assert single.returncode == 0 and "Sulfate 3, Chloride 3, Magnesium 3" in single.stdout
+    for bad, message in ((["3", "Mg=2"], "not both"), (["Cu=3"], "not an ion of natural"),
+                         (["Mg=x"], "is not a class")):
+        args = [a for b in bad for a in ("--background-class", b)]
+        e = _cli(env, "report", "quality", "KZ:19073", "--year", "2023", *args)
+        assert e.returncode == 2 and message in e.stderr and "Traceback" not in e.stderr
+    # the service takes the same mapping
+    ingest_file(store, config, DATA / "quality/ural.csv", quarantine_dir=tmp_path / "q")
+    rep = quality_report(store, config, "KZ:19073", 2023, {"magnesium": 3, "sulfate": 2})
+    p = rep["kz"]["kz2016"].per_parameter
+    assert p["magnesium"].background_class == 3 and p["sulfate"].background_class == 2
+    assert p["chloride"].background_class is None
+    assert rep["units"]["pH"] == "pH" and rep["units"]["BOD5"] == "mgO2/l"
+
+
+def test_quality_report_marks_an_incomplete_ukizv(tmp_path):
+    """Issue 10.6: without mandatory ingredients the УКИЗВ is marked incomplete with the
+    missing list, in every language; with all of them it is not."""
+    env = _quality_store(tmp_path / "incomplete", drop=("nitrite", "copper"))
+    text = {lang: _cli(env, "report", "quality", "KZ:19073", "--year", "2023", "--lang",
+                       lang).stdout for lang in ("en", "ru", "kk")}
+    en = next(x for x in text["en"].splitlines() if "УКИЗВ (RD" in x)
+    assert "(provisional; incomplete: mandatory ingredients missing)" in en
+    assert ("INCOMPLETE: mandatory ingredients not analysed: Nitrite, Copper; the index is "
+            "averaged over the 14 ingredients analysed") in text["en"]
+    assert "(предварительно; неполный: нет обязательных ингредиентов)" in text["ru"]
+    assert "НЕПОЛНЫЙ: не проанализированы обязательные ингредиенты: Нитриты, Медь" in text["ru"]
+    assert "(алдын ала; толық емес: міндетті ингредиенттер жоқ)" in text["kk"]
+    assert "ТОЛЫҚ ЕМЕС: міндетті ингредиенттер талданбаған: Нитриттер, Мыс" in text["kk"]
+    env = _quality_store(tmp_path)
+    full = _cli(env, "report", "quality", "KZ:19073", "--year", "2023").stdout
+    assert "incomplete" not in full.lower()

@@ -47,7 +47,29 @@ def test_thresholds_from_reference(config):
     assert orsk == {"adverse": 360.0, "dangerous": 700.0}  # warning_levels.csv
     assert [t.value.to("stage") for t in config.thresholds_for("KZ:19071")] == [850.0]
     est = [t for t in config.thresholds if t.status == "estimate"]
-    assert {t.station for t in est} == {"KZ:19072", "KZ:12008"}
+    assert {t.station for t in est} == {"KZ:12008"}
+
+
+def test_kushum_dangerous_level_is_kazhydromets_published_850(config):
+    # hydrology_facts.csv: dangerous_level, Kushum gauge, 850 cm, Kazhydromet via arasha.kz
+    (kushum,) = config.thresholds_for("KZ:19072")
+    assert (kushum.scheme, kushum.level) == ("kz_dangerous", "dangerous")
+    assert kushum.value.to("stage") == 850.0
+    assert kushum.status == "published" and "arasha.kz" in kushum.source
+    assert "Kazhydromet" in kushum.set_by
+
+
+def test_yanvartsevo_keeps_both_conflicting_dangerous_levels_with_their_sources(config):
+    # warning_levels.csv: 850 cm (mgorod.kz, 11 Apr 2024); hydrology_facts.csv: 1250 cm
+    # (arasha.kz, 28 Apr 2024) -- conflicting, keep both
+    levels = sorted(config.thresholds_for("KZ:19073"), key=lambda t: t.value.to("stage"))
+    assert [(t.scheme, t.level, t.value.to("stage"), t.status) for t in levels] == [
+        ("kz_dangerous", "dangerous", 850.0, "conflicting"),
+        ("kz_dangerous", "dangerous", 1250.0, "conflicting")]
+    low, high = levels
+    assert "mgorod.kz" in low.source and "arasha.kz" not in low.source
+    assert "arasha.kz" in high.source and "mgorod.kz" not in high.source
+    assert "1250" in low.note and "850" in high.note
 
 
 def _edit(config_dir, file, old, new, count=1):

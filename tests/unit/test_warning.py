@@ -284,3 +284,27 @@ def test_raising_the_stage_never_lowers_the_category(levels, a, b, ice):
         if r.exceeded is not None:
             assert r.exceeded.reached and r.exceeded.sets_category
             assert r.status.value == r.exceeded.level
+
+
+# ---------------------------------------------------------------- two published values of one level
+
+def test_both_conflicting_values_of_yanvartsevos_dangerous_level_are_applied(config):
+    """Yanvartsevo (KZ:19073): ОУ 850 cm and 1250 cm, both published, both "conflicting"."""
+    levels = config.thresholds_for("KZ:19073")
+    r = classify_stage(900, levels, DAY)
+    assert [(m.value_cm, m.status) for m in r.margins] == [(850, "conflicting"),
+                                                           (1250, "conflicting")]
+    assert r.status is WarningStatus.DANGEROUS and r.provisional
+    assert r.exceeded.value_cm == 850
+    assert r.remaining_to("dangerous", "kz_dangerous") == -50     # the lower one, reached
+    assert {getattr(m.threshold, "source", "") for m in r.margins} == \
+        {t.source for t in levels}
+    below = classify_stage(800, levels, DAY)
+    assert below.status is WarningStatus.NORMAL and below.reference.value_cm == 850
+    assert below.remaining_to("dangerous") == 50
+
+
+def test_kushum_850_is_published_and_not_provisional(config):
+    r = classify_stage(851, config.thresholds_for("KZ:19072"), DAY)
+    assert r.status is WarningStatus.DANGEROUS and not r.provisional
+    assert r.exceeded.value_cm == 850
