@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DailyRelease",
     "Deviations",
+    "FloodControl",
     "LevelPoolResult",
     "OperationResult",
     "REASON_TEXT",
@@ -218,7 +219,44 @@ class RuleCurve:
         return _rule_curve_levels(self, np.asarray(day_of_year, dtype=float))
 
 
-ReleaseSchedule = DailyRelease | TargetLevel | RuleCurve
+@dataclass(frozen=True)
+class FloodControl:
+    """A dispatcher's flood-control rule: hold a small release in ordinary times, release
+    in advance when the forecast flood will not fit in the free capacity, cut back once
+    the inflow recedes.
+
+    Each step the requested release (m³/s) is the largest of
+
+    * ``base_release_m3s`` — the ordinary release (scalar, ``(T,)`` or ``(members, T)``;
+      the reservoir's minimum release when not given);
+    * the *flood release*: the mean forecast inflow over the next ``horizon_days`` minus
+      what the free capacity below ``flood_level_m`` can absorb over that horizon,
+      ``R = mean(F[t : t+N]) - E - (V_flood - V) / (N Δt)``; it is positive only when the
+      forecast volume exceeds the free capacity (or the level is above ``flood_level_m``),
+      so it starts the pre-release before the flood arrives and falls as the forecast
+      inflow recedes;
+    * with a ``guide`` rule curve, the release that brings a level *above* the guide back
+      down to it in one step (winter drawdown, the end of a flood); a level below the
+      guide is not refilled by this term (the reservoir fills by holding ``base``).
+
+    The reservoir's physics then apply as for every schedule in :func:`operate`: ramp limit,
+    minimum release, outlet capacity at the current level, dead storage, spill above ФПУ.
+
+    ``inflow_forecast_m3s`` is the forecast inflow per step (``(T,)`` or ``(members, T)``,
+    m³/s); ``None`` means *perfect foresight*: the inflow given to :func:`operate` itself
+    (what the synthetic generator uses: a real dispatcher has a forecast, not the future).
+    ``flood_level_m`` defaults to НПУ and must lie in [УМО, ФПУ].  Steps beyond the end of
+    the series repeat the last forecast value.
+    """
+
+    horizon_days: float = 10.0
+    base_release_m3s: float | np.ndarray | None = None
+    flood_level_m: float | None = None
+    inflow_forecast_m3s: np.ndarray | None = None
+    guide: RuleCurve | None = None
+
+
+ReleaseSchedule = DailyRelease | TargetLevel | RuleCurve | FloodControl
 
 
 def unregulated(inflow_m3s: ArrayLike) -> DailyRelease:
@@ -416,6 +454,51 @@ def _rule_curve_levels(curve: RuleCurve, doy: np.ndarray) -> np.ndarray:
     return np.interp(x, xu, fp[first])
 
 
+@dataclass(frozen=True)
+class _FloodPlan:
+    base: np.ndarray                  # (T, members) ordinary release, m³/s
+    mean_forecast: np.ndarray         # (T, members) mean forecast inflow over the horizon, m³/s
+    horizon_steps: float
+    v_flood: float                    # hm³ at flood_level_m
+    guide_volume: np.ndarray | None   # (T,) hm³
+
+
+def _flood_plan(fc: FloodControl, reservoir: Reservoir, inflow: np.ndarray,
+                start_day_of_year: int, dt_days: float) -> _FloodPlan:
+    members, steps = inflow.shape
+    if not fc.horizon_days > 0:
+        raise ValueError(f"FloodControl.horizon_days must be positive, got {fc.horizon_days}")
+    n = max(1, int(round(fc.horizon_days / dt_days)))
+    base_value = (reservoir.min_release.to("discharge") if fc.base_release_m3s is None
+                  else fc.base_release_m3s)
+    base_arr = np.asarray(base_value, dtype=float)
+    base = (np.full((members, steps), float(base_arr)) if base_arr.ndim == 0
+            else _as_members_by_time(base_arr, members, steps, "FloodControl.base_release_m3s"))
+    if not np.isfinite(base).all() or np.any(base < 0):
+        raise ValueError("FloodControl.base_release_m3s must be finite and >= 0")
+    if fc.inflow_forecast_m3s is None:
+        fcst = inflow
+    else:
+        fcst = _as_members_by_time(fc.inflow_forecast_m3s, members, steps,
+                                   "FloodControl.inflow_forecast_m3s")
+        if not np.isfinite(fcst).all() or np.any(fcst < 0):
+            raise ValueError("FloodControl.inflow_forecast_m3s must be finite and >= 0")
+    padded = np.concatenate([fcst, np.repeat(fcst[:, -1:], n - 1, axis=1)], axis=1)
+    csum = np.concatenate([np.zeros((members, 1)), np.cumsum(padded, axis=1)], axis=1)
+    mean_fcst = (csum[:, n:n + steps] - csum[:, :steps]) / n
+    level = reservoir.npu.to("elevation") if fc.flood_level_m is None else float(fc.flood_level_m)
+    _check_levels(np.array([level]), reservoir, "FloodControl.flood_level_m")
+    guide = None
+    if fc.guide is not None:
+        lv = np.asarray(fc.guide.level_m, dtype=float)
+        _check_levels(lv, reservoir, "FloodControl.guide")
+        doy_end = start_day_of_year + (np.arange(steps) + 1.0) * dt_days
+        guide = np.asarray(reservoir.storage_table.volume_at(_rule_curve_levels(fc.guide, doy_end)),
+                           dtype=float)
+    return _FloodPlan(np.ascontiguousarray(base.T), np.ascontiguousarray(mean_fcst.T), float(n),
+                      float(reservoir.storage_table.volume_at(level)), guide)
+
+
 def operate(reservoir: Reservoir, inflow_m3s: ArrayLike, schedule: ReleaseSchedule, *,
             start_day_of_year: int = 1, dt_days: float = 1.0,
             initial_volume_hm3: float | ArrayLike | None = None,
@@ -429,7 +512,8 @@ def operate(reservoir: Reservoir, inflow_m3s: ArrayLike, schedule: ReleaseSchedu
         by level, minimum release, maximum ramp per day).
     inflow_m3s : inflow (m³/s, >= 0), shape ``(T,)`` or ``(members, T)``; the mean over each step.
     schedule : :class:`DailyRelease` (a requested release per step), :class:`TargetLevel`
-        (levels to reach by given steps) or :class:`RuleCurve` (target level by day of year).
+        (levels to reach by given steps), :class:`RuleCurve` (target level by day of year)
+        or :class:`FloodControl` (minimum release, pre-release ahead of a forecast flood).
     start_day_of_year : day of year (1..366) of the first step (used by :class:`RuleCurve`).
     dt_days : step length in days (1 = daily).
     initial_volume_hm3 : volume at the start (scalar or one per member) within [dead, ФПУ]
@@ -520,8 +604,12 @@ def operate(reservoir: Reservoir, inflow_m3s: ArrayLike, schedule: ReleaseSchedu
         raise ValueError("initial_release_m3s must be finite and >= 0")
 
     # the schedule as a per-step request (m³/s) or a per-step target volume (hm³), (T, members)
-    is_target = not isinstance(schedule, DailyRelease)
-    if isinstance(schedule, DailyRelease):
+    is_target = isinstance(schedule, TargetLevel | RuleCurve)
+    flood: _FloodPlan | None = None
+    if isinstance(schedule, FloodControl):
+        flood = _flood_plan(schedule, reservoir, i, start_day_of_year, dt_days)
+        plan = flood.base
+    elif isinstance(schedule, DailyRelease):
         plan = _as_members_by_time(schedule.release_m3s, members, steps,
                                    "DailyRelease.release_m3s").T
         if not np.isfinite(plan).all():
@@ -548,7 +636,7 @@ def operate(reservoir: Reservoir, inflow_m3s: ArrayLike, schedule: ReleaseSchedu
         levels = _rule_curve_levels(schedule, doy_end)     # (T,)
         plan = np.broadcast_to(table.volume_at(levels)[:, None], (steps, members))
     else:
-        raise TypeError(f"schedule must be DailyRelease, TargetLevel or RuleCurve, "
+        raise TypeError(f"schedule must be DailyRelease, TargetLevel, RuleCurve or FloodControl, "
                         f"got {type(schedule).__name__}")
 
     it = np.ascontiguousarray(i.T)                         # (T, members)
@@ -576,6 +664,11 @@ def operate(reservoir: Reservoir, inflow_m3s: ArrayLike, schedule: ReleaseSchedu
             e = np.minimum(e, q_in + above_dead)
         if is_target:
             req = q_in - e + (v - plan[t]) / conv
+        elif flood is not None:
+            req = np.maximum(plan[t], flood.mean_forecast[t] - e
+                             - (flood.v_flood - v) / (flood.horizon_steps * conv))
+            if flood.guide_volume is not None:
+                req = np.maximum(req, q_in - e + (v - flood.guide_volume[t]) / conv)
         else:
             req = plan[t]
         req = np.maximum(req, 0.0)

@@ -38,15 +38,32 @@ CLIMATES: dict[str, BasinClimate] = {
 #: 2024 (Oct 2023 - Sep 2024) is the reference flood season.
 FLOOD_SEASON = 2024
 
+#: the 2023/24 season per basin: (winter precipitation multiplier, Sep-Oct 2023
+#: precipitation multiplier, winter temperature shift °C).  After SOURCES.md: snow water
+#: reserves in North Kazakhstan 57 % above the mean and nearly double on the Tobol in
+#: Kostanay (Kazhydromet), a March forecast of Iriklinsk inflow up to ~300 % of the norm,
+#: a wet autumn and hard frosts everywhere; the Irtysh did not flood.
+FLOOD_SEASON_FORCING: dict[str, tuple[float, float, float]] = {
+    "ural": (1.6, 1.6, -2.5),
+    "tobol": (1.9, 1.7, -2.5),
+    "ishim": (1.6, 1.8, -2.5),
+    "irtysh": (1.2, 1.3, -1.5),
+}
+
+#: the fast warm-up of 2024 (start date, temperature rise °C reached after 4 days, end date)
+WARM_SPELL_2024 = ("2024-03-26", 9.0, "2024-04-12")
+
 
 def water_year(index: pd.DatetimeIndex) -> np.ndarray:
     """Water year (1 Oct - 30 Sep) labelled by the calendar year in which it ends."""
     return (index.year + (index.month >= 10)).to_numpy()
 
 
-def basin_climate(days: pd.DatetimeIndex, clim: BasinClimate, rng: np.random.Generator
+def basin_climate(days: pd.DatetimeIndex, clim: BasinClimate, rng: np.random.Generator,
+                  flood_season: tuple[float, float, float] = (1.5, 1.5, -2.5)
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Daily temperature (°C) and precipitation (mm/day) for ``days``."""
+    """Daily temperature (°C) and precipitation (mm/day) for ``days``; ``flood_season`` is
+    the 2023/24 forcing (see :data:`FLOOD_SEASON_FORCING`)."""
     n = days.size
     doy = days.day_of_year.to_numpy()
     seasonal = clim.mean_temp_c - clim.amplitude_c * np.cos(2 * np.pi * (doy - clim.coldest_doy) / 365.25)
@@ -69,18 +86,19 @@ def basin_climate(days: pd.DatetimeIndex, clim: BasinClimate, rng: np.random.Gen
     autumn_factor = dict(zip(seasons, np.exp(rng.normal(0.0, 0.35, seasons.size)), strict=True))
     cold_shift = dict(zip(seasons, rng.normal(0.0, 1.5, seasons.size), strict=True))
     if FLOOD_SEASON in winter_factor:
-        winter_factor[FLOOD_SEASON] = 1.5   # snow water reserves far above the mean
-        autumn_factor[FLOOD_SEASON] = 1.5    # wet autumn 2023
-        cold_shift[FLOOD_SEASON] = -2.5      # hard frosts: deeply frozen ground
+        # snow water reserves far above the mean, a wet autumn 2023, hard frosts
+        winter_factor[FLOOD_SEASON], autumn_factor[FLOOD_SEASON], cold_shift[FLOOD_SEASON] = (
+            flood_season)
     wf = np.array([winter_factor[y] for y in wy])
     af = np.array([autumn_factor[y] for y in wy])
     cs = np.array([cold_shift[y] for y in wy])
     temp = temp + np.where(winter, cs, 0.0)
 
     # fast warm-up at the end of March 2024 (and a rain-on-snow spell)
-    warm = (days >= pd.Timestamp("2024-03-26")) & (days <= pd.Timestamp("2024-04-12"))
-    ramp = np.clip((days - pd.Timestamp("2024-03-26")).days.to_numpy() / 4.0, 0, 1)
-    temp = temp + np.where(warm, 9.0 * ramp, 0.0)
+    w_start, w_rise, w_end = WARM_SPELL_2024
+    warm = (days >= pd.Timestamp(w_start)) & (days <= pd.Timestamp(w_end))
+    ramp = np.clip((days - pd.Timestamp(w_start)).days.to_numpy() / 4.0, 0, 1)
+    temp = temp + np.where(warm, w_rise * ramp, 0.0)
     # the warm spell is not a cold snap: clip the AR noise at its start
     wet_days = rng.random(n) < 0.32
     amount = rng.gamma(0.8, 1.0, n)

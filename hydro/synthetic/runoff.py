@@ -5,13 +5,16 @@ Daily, vectorised over nodes.  For each node with a local catchment:
 * precipitation falls as snow below 0.5 °C and accumulates as snow water equivalent (SWE);
 * melt = min(SWE, DDF · max(T, 0)) with the degree-day factor DDF = 3.0 mm °C⁻¹ d⁻¹;
 * the share of melt and rain that runs off is a *frozen-soil runoff coefficient*:
-  c = 0.12 + 0.30 · F + 0.25 · (W − 1) while the soil is frozen, where F is the winter's
-  frost index (sum of negative degree-days / 2000 °C·d, capped at 1.2) and W the autumn
-  wetness (Sep–Oct precipitation relative to its mean); after the soil has thawed
-  (150 positive degree-days since 1 March) c falls to 0.04;
+  c = c₀ + 0.30 · F + 0.25 · (W − 1) + κ · (S − 1) while the soil is frozen, where F is
+  the winter's frost index (sum of negative degree-days / 2000 °C·d, capped at 1.2), W the
+  autumn wetness (Sep–Oct precipitation relative to its mean), S the winter's snowiness
+  (Nov–Mar precipitation relative to its mean), c₀ (default 0.12) and κ (default 0) per
+  node — a large κ makes a steppe basin give little in ordinary years and a great deal
+  after a snowy winter; after the soil has thawed (150 positive degree-days since
+  1 March) c falls to 0.04;
 * a fixed 7 % of melt and rain recharges a groundwater store;
 * quick flow and baseflow leave linear reservoirs with time constants
-  k_q = 4 d + √A / 30 (A in km²) and k_b = 140 d.
+  k_q = 6 d + √A / 25 (A in km²) and k_b = 140 d.
 
 References for the structure (not the numbers): Kuchment & Gelfan (1996) on runoff from
 frozen soils; the HBV degree-day snow routine (Bergström 1976).
@@ -33,11 +36,15 @@ THAW_DEGREE_DAYS = 150.0
 
 
 def lateral_inflow(days: pd.DatetimeIndex, temp: np.ndarray, precip: np.ndarray,
-                   area_km2: np.ndarray) -> np.ndarray:
+                   area_km2: np.ndarray, *, base_coeff: np.ndarray | None = None,
+                   snow_weight: np.ndarray | None = None,
+                   quick_k_days: np.ndarray | None = None) -> np.ndarray:
     """Lateral inflow (m³/s) per day and node.
 
-    ``temp`` and ``precip`` have shape (days, nodes) in °C and mm/day; ``area_km2`` has
-    shape (nodes,).  Returns an array (days, nodes).
+    ``temp`` and ``precip`` have shape (days, nodes) in °C and mm/day; ``area_km2``,
+    ``base_coeff`` (c₀, default 0.12) and ``snow_weight`` (κ, default 0) have shape
+    (nodes,); ``quick_k_days`` (nodes,) replaces k_q where it is finite.  Returns an array
+    (days, nodes).
     """
     n_days, n_nodes = temp.shape
     month = days.month.to_numpy()
@@ -49,8 +56,16 @@ def lateral_inflow(days: pd.DatetimeIndex, temp: np.ndarray, precip: np.ndarray,
     autumn_total = np.zeros((years.size, n_nodes))
     np.add.at(autumn_total, year_idx, np.where(autumn[:, None], precip, 0.0))
     wetness = (autumn_total / autumn_total.mean(axis=0))[year_idx]
+    winter = (month >= 11) | (month <= 3)
+    winter_total = np.zeros((years.size, n_nodes))
+    np.add.at(winter_total, year_idx, np.where(winter[:, None], precip, 0.0))
+    snowiness = (winter_total / winter_total.mean(axis=0))[year_idx]
+    c0 = np.full(n_nodes, 0.12) if base_coeff is None else np.asarray(base_coeff, dtype=float)
+    kappa = np.zeros(n_nodes) if snow_weight is None else np.asarray(snow_weight, dtype=float)
 
-    k_quick = 4.0 + np.sqrt(area_km2) / 30.0
+    k_quick = 6.0 + np.sqrt(area_km2) / 25.0
+    if quick_k_days is not None:
+        k_quick = np.where(np.isfinite(quick_k_days), quick_k_days, k_quick)
     a_quick = 1.0 - np.exp(-1.0 / k_quick)
     a_base = 1.0 - np.exp(-1.0 / BASEFLOW_K_DAYS)
     swe = np.zeros(n_nodes)
@@ -78,7 +93,8 @@ def lateral_inflow(days: pd.DatetimeIndex, temp: np.ndarray, precip: np.ndarray,
             thaw += np.clip(tt, 0.0, None)
         frozen = thaw < THAW_DEGREE_DAYS
         f_index = np.minimum(frost / 2000.0, 1.2)
-        coeff_frozen = np.clip(0.12 + 0.30 * f_index + 0.25 * (wetness[t] - 1.0), 0.05, 0.85)
+        coeff_frozen = np.clip(c0 + 0.30 * f_index + 0.25 * (wetness[t] - 1.0)
+                               + kappa * (snowiness[t] - 1.0), 0.02, 0.9)
         coeff = np.where(frozen, coeff_frozen, 0.04)
         water = melt + rain
         quick_store += coeff * water

@@ -5,8 +5,10 @@ The walk through the network is :func:`hydro.network_sim.simulate`: reaches are 
 their configured physics (outlet capacity by level, ramp limit, minimum release, dead
 storage, uncontrolled spill above ФПУ; exact mass balance), withdrawals take their
 configured rate when the river can give it.  What is synthetic here is only the
-operating rule each reservoir follows (:func:`rule_curve`), the open-water evaporation
-(:func:`evaporation_mm_per_day`) and the state at the start.
+operating rule each reservoir follows (:func:`schedule_for`: a dispatcher's
+:class:`~hydro.reservoirs.FloodControl` rule with perfect foresight of the inflow on the
+Ural, Tobol and Ishim, the :func:`rule_curve` on the Irtysh cascade), the open-water
+evaporation (:func:`evaporation_mm_per_day`) and the state at the start.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import pandas as pd
 
 from hydro import network_sim
 from hydro.network import Network, Reservoir
-from hydro.reservoirs import RuleCurve
+from hydro.reservoirs import FloodControl, RuleCurve
 
-#: share of the НПУ..УМО volume each reservoir empties before the spring flood (synthetic rule)
+#: share of the НПУ..УМО volume each reservoir empties before the spring flood (synthetic
+#: rule).  Iriklinsk: 0.2 puts it near 243 m before the flood (242.81 m on 20 Oct 2023 and
+#: 243.98 m on 3 Apr 2024 after three days of a 1 600-1 900 m³/s inflow, hydrology_facts.csv)
 DRAWDOWN_SHARE: dict[str, float] = {
-    "RU:VERKHNEURALSK": 0.45, "RU:IRIKLINSK": 0.40, "KZ:BUKHTARMA": 0.25,
+    "RU:VERKHNEURALSK": 0.45, "RU:IRIKLINSK": 0.20, "KZ:BUKHTARMA": 0.25,
     "KZ:UST-KAMENOGORSK-RES": 0.5, "KZ:SHULBA": 0.5, "KZ:VERKHNETOBOLSK": 0.45,
     "KZ:KARATOMAR": 0.45, "KZ:ASTANA-RES": 0.45, "KZ:SERGEEVKA": 0.45,
     "KZ:PETROPAVLOVSK-RES": 0.3,
@@ -73,15 +77,56 @@ def rule_curve(res: Reservoir) -> RuleCurve:
                      np.array([low, low, npu, npu]))
 
 
+#: reservoirs operated by a dispatcher's flood-control rule (FloodControl): (ordinary
+#: release m³/s, forecast horizon days, flood level above НПУ m).  Iriklinsk holds 15 m³/s
+#: in ordinary springs (hydrology_facts.csv, release_minimum); the others are estimates.
+FLOOD_CONTROL: dict[str, tuple[float, float, float]] = {
+    "RU:IRIKLINSK": (15.0, 4.0, 0.5),
+    "RU:VERKHNEURALSK": (3.0, 10.0, 0.0),
+    "KZ:VERKHNETOBOLSK": (2.0, 5.0, 0.0),
+    "KZ:KARATOMAR": (2.0, 5.0, 0.0),
+    "KZ:ASTANA-RES": (1.0, 10.0, 0.0),
+    "KZ:SERGEEVKA": (5.0, 8.0, 0.0),
+}
+
+#: day of year the flood-control guide starts to rise from the drawn-down level, and the day
+#: it reaches НПУ: from then on only a forecast flood (not the guide) makes the dispatcher
+#: release more than the ordinary release
+GUIDE_RISE_FROM, GUIDE_FULL_FROM = 80, 95
+
+
+def schedule_for(res: Reservoir) -> FloodControl | RuleCurve:
+    """The synthetic operating rule of ``res``.
+
+    Reservoirs in :data:`FLOOD_CONTROL` follow :class:`hydro.reservoirs.FloodControl` with
+    *perfect foresight* of their inflow (the forecast is the inflow itself: a demonstration
+    of the rule, not of a forecast): the ordinary release, pre-release when the inflow of
+    the next days will not fit below the flood level, and a guide that draws the reservoir
+    down over the winter as :func:`rule_curve` does and rises to НПУ at the start of April.
+    The others (the Irtysh hydropower cascade) follow :func:`rule_curve`.
+    """
+    curve = rule_curve(res)
+    if res.id not in FLOOD_CONTROL:
+        return curve
+    base, horizon, above_npu = FLOOD_CONTROL[res.id]
+    low, npu = float(curve.level_m[0]), float(curve.level_m[-1])
+    guide = RuleCurve(np.array([DRAWN_DOWN_FROM, GUIDE_RISE_FROM, GUIDE_FULL_FROM, DRAWDOWN_FROM], float),
+                      np.array([low, low, npu, npu]))
+    flood_level = min(npu + above_npu, res.fpu.to("elevation"))
+    return FloodControl(horizon_days=horizon, base_release_m3s=base, flood_level_m=flood_level,
+                        guide=guide)
+
+
 def simulate(network: Network, lateral: dict[str, np.ndarray], days: pd.DatetimeIndex) -> NetworkRun:
     """Run the whole network; ``lateral`` maps node id -> m³/s per day.
 
-    Every reservoir follows its :func:`rule_curve` from the level the curve gives on the
-    first day, with the open-water evaporation of :func:`evaporation_mm_per_day`.
+    Every reservoir follows its :func:`schedule_for` rule from the level its
+    :func:`rule_curve` gives on the first day, with the open-water evaporation of
+    :func:`evaporation_mm_per_day`.
     """
-    schedules = {rid: rule_curve(res) for rid, res in network.reservoirs.items()}
+    schedules = {rid: schedule_for(res) for rid, res in network.reservoirs.items()}
     start_doy = float(days[0].day_of_year)
-    v0 = {rid: float(res.storage_table.volume_at(schedules[rid].level_on(start_doy)))
+    v0 = {rid: float(res.storage_table.volume_at(rule_curve(res).level_on(start_doy)))
           for rid, res in network.reservoirs.items()}
     ds = network_sim.simulate(network, lateral, start=days[0], schedules=schedules,
                               initial_volume_hm3=v0,

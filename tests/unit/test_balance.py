@@ -189,7 +189,8 @@ def test_control_volume_on_the_configured_ural(config):
     # walking through Uralsk: the segment Yanvartsevo + Shagan -> Kushum
     cv = control_volume(net, "KZ:19072", stop_at=["KZ:19073", "KZ:19198"])
     assert "KZ:19071" in cv.internal
-    assert travel_time_days(cv.inflows["KZ:19073"]) == pytest.approx(1.0)
+    # K 3.0 d (19073--19071) + K 1.5 d (19071--kushum-canal) + lag 0 d (kushum-canal--19072)
+    assert travel_time_days(cv.inflows["KZ:19073"]) == pytest.approx(4.5)
     cv = control_volume(net, "RU:ORSK")
     assert set(cv.inflows) == {"RU:IRIKLINSK", "KZ:19132"}
     assert set(cv.internal) == {"BORDER:or-kz-ru"}
@@ -209,8 +210,8 @@ def test_segment_balance_terms_and_messages(config):
     rng = np.random.default_rng(1)
     up = pd.Series(300 + 50 * rng.random(90), index=days)
     trib = pd.Series(10 + rng.random(90), index=days)
-    # Uralsk = Yanvartsevo routed through 19073--19071 (Muskingum K 1 d, x 0.2) + Shagan
-    routed = muskingum_cascade(up.to_numpy(), 1.0, 0.2, 1.0)
+    # Uralsk = Yanvartsevo routed through 19073--19071 (Muskingum K 3 d, x 0.1) + Shagan
+    routed = muskingum_cascade(up.to_numpy(), 3.0, 0.1, 1.0)
     down = pd.Series(routed + trib.to_numpy(), index=days)
     t = segment_balance(net, "KZ:19071", down, {"KZ:19073": up, "KZ:19198": trib})
     assert t["residual_hm3"].abs().max() < 1e-9
@@ -222,7 +223,9 @@ def test_segment_balance_terms_and_messages(config):
                                          "KZ:19198"):
         segment_balance(net, "KZ:19071", down, {"KZ:19073": up})
     # Kushum: the canal is charged its nominal 12 m3/s when no series is given, and says so
-    kushum = segment_balance(net, "KZ:19072", up - 12.0, {"KZ:19071": up})
+    # (Uralsk routed through 19071--kushum-canal, Muskingum K 1.5 d, x 0.15, then lag 0)
+    at_kushum = pd.Series(muskingum_cascade(up.to_numpy(), 1.5, 0.15, 1.0), index=days)
+    kushum = segment_balance(net, "KZ:19072", at_kushum - 12.0, {"KZ:19071": up})
     assert kushum["residual_hm3"].abs().max() < 1e-9
     assert "nominal rate 12 m3/s" in kushum.attrs["notes"][0]
     with pytest.raises(ValueError, match="withdrawals: WITHDRAWAL:x is not a withdrawal node"):
@@ -235,7 +238,7 @@ def test_segment_balance_terms_and_messages(config):
 
 
 def test_route_through_lag_shifts_by_whole_days(config):
-    reach = next(r for r in config.network.reaches if r.id == "ural-ru-kz--19073")  # lag 1 d
+    reach = next(r for r in config.network.reaches if r.id == "ilek-kz-ru--ural-ilek")  # lag 1 d
     q = pd.Series([1.0, 5.0, 3.0, 2.0], index=_days("2020-01-01", 4))
     assert route_through(q, [reach]).tolist() == [1.0, 1.0, 5.0, 3.0]
 
@@ -436,7 +439,7 @@ def test_border_gauges_walk_the_configured_network(config):
         EXPECTED_BORDER_GAUGES)
     ural = found["BORDER:ural-ru-kz"]
     assert (ural.from_country, ural.to_country) == ("RU", "KZ")
-    assert ural.reaches == ("ural-ru-kz--19073",) and ural.travel_time_days == 1.0
+    assert ural.reaches == ("ural-ru-kz--19073",) and ural.travel_time_days == 3.0  # K 3 d
 
 
 def test_border_without_a_gauge_on_its_channel():
