@@ -11,22 +11,36 @@ season from its start date (normally 1 March) for a number of days:
 * the state of the catchments at the start, each as a percentile of its distribution over
   the calibration years: snow water equivalent (``swe_percentile``), the frost index
   (``frost_percentile``: deep frost raises the runoff coefficient) and the autumn wetness
-  (``wetness_percentile``: a wet autumn before freezing raises it too);
-* the weather: the climatological daily temperature and precipitation of the calibration
-  years plus a *warm-up* (an anomaly ramped in over a few days, held for a while) and a
-  *rain-on-snow* spell;
+  (``wetness_percentile``: a wet autumn before freezing raises it too).  Each percentile
+  is a probability (``1 − p/100`` of a start at least as extreme); :func:`start_probability`
+  gives them, their joint probability under independence and how many calibration years
+  came as high, and every run carries that line;
+* the weather: each member's daily temperature and precipitation — a whole historical
+  season drawn (seeded) from the calibration years of the forcing record
+  (``[ensemble] weather = "sampled_years"``, the default; the control member keeps the
+  normals) or the smoothed daily normals for every member (``"climatology"``) — plus a
+  *warm-up* (an anomaly ramped in over a few days, held for a while) and a *rain-on-snow*
+  spell;
 * an ensemble of ``members`` seeded members perturbing the snow water equivalent
   (lognormal multiplier), the melt onset (the warm-up and rain-on-snow dates shift by a
   whole number of days) and the rain-on-snow depth (gamma multiplier), optionally with
   AR(1) temperature anomalies;
+* the river ice (``[ice]``): the degree rule of :func:`hydro.snowmelt.ice_phases` on each
+  member's temperature at the gauges, the ice backwater added to the stages (+18 cm under
+  ice cover, +45 cm more behind a jam) and the ice-affected days marked in the run
+  (``ice_phase``, ``ice_affected``; :func:`apply_ice`);
 * reservoir start levels, release schedules (``[schedules.<plan>]``: for each reservoir a
-  release rule chosen by its ``kind`` from the registry :data:`RULES`; a new rule is one
-  class decorated with :func:`release_rule`), what to evaluate (``[evaluation]``), the
-  schedule search (``[search]``) and how to run (``[run]``).
+  release rule chosen by its ``kind`` from the registry :data:`RULES` — ``pass_inflow``,
+  ``daily_release``, ``target_level``, ``rule_curve``, ``prerelease``, ``flood_control``;
+  a new rule is one class decorated with :func:`release_rule`), what to evaluate
+  (``[evaluation]``), the schedule search (``[search]``, with a ``weights`` table by gauge,
+  Kazakh gauges among them) and how to run (``[run]``).
 
 The snowmelt–runoff model is :mod:`hydro.snowmelt`; its parameters per basin are
 calibrated by :func:`calibrate` against local inflows derived from the bundled discharge
-(:func:`derive_local_inflow`), and stored in ``config/scenarios/_model.toml``.
+(:func:`derive_local_inflow`) on the calibration years only — the validation years are a
+separate, held-out period whose skill is reported on its own — and stored in
+``config/scenarios/_model.toml``.
 """
 
 from __future__ import annotations
@@ -88,6 +102,11 @@ __all__ = [
     "area_nodes",
     "local_area",
     "autumn_wetness",
+    "start_probability",
+    "StartProbability",
+    "gauge_ice_phases",
+    "apply_ice",
+    "FloodControlSpec",
     "CALIBRATION_BOUNDS",
     "MONTH_DAY",
 ]
@@ -150,6 +169,21 @@ class Season(Strict):
     warm_up: WarmUp | None = None
     rain_on_snow: RainOnSnow | None = None
 
+    def exceedance(self) -> dict[str, float]:
+        """Probability of a start at least as extreme as each percentile, under the
+        distribution fitted to the calibration years: ``1 − percentile/100`` (for the snow
+        water equivalent, the frost index and the autumn wetness)."""
+        return {"swe": 1.0 - self.swe_percentile / 100.0,
+                "frost_dd": 1.0 - self.frost_percentile / 100.0,
+                "wetness": 1.0 - self.wetness_percentile / 100.0}
+
+    def joint_exceedance(self) -> float:
+        """Probability of a start at least as extreme in all three at once **if they were
+        independent** (the product of :meth:`exceedance`).  They need not be (a wet autumn and
+        a snowy, hard winter may go together), so it is an order of magnitude to quote
+        beside the empirical count of :func:`start_probability`, not a return period."""
+        return math.prod(self.exceedance().values())
+
 
 class Ensemble(Strict):
     """``[ensemble]``: size, seed and the perturbations of the members."""
@@ -164,6 +198,12 @@ class Ensemble(Strict):
     temperature_memory: Duration = Field(
         default_factory=lambda: parse_quantity("5 d", "duration"))
     control_member: bool = True
+    weather: Literal["sampled_years", "climatology"] = Field(
+        default="sampled_years",
+        description="daily weather of the members: 'sampled_years' draws for each member a "
+                    "whole historical season (its daily temperature anomalies and "
+                    "precipitation) from the calibration years of the forcing record; "
+                    "'climatology' gives every member the smoothed daily normals")
 
     @model_validator(mode="after")
     def _check(self) -> Ensemble:
@@ -172,6 +212,26 @@ class Ensemble(Strict):
         if self.temperature_memory.to("duration") <= 0:
             raise ValueError("temperature_memory must be positive")
         return self
+
+
+class Ice(Strict):
+    """``[ice]``: the ice backwater on scenario stage.
+
+    The river ice phase at each gauge follows the degree rule of
+    :func:`hydro.snowmelt.ice_phases` (the synthetic generator's) on the member's air
+    temperature at the gauge; under ice cover the stage is raised by ``cover_backwater``
+    and, on the first ``jam_days`` of the drift at the ``jam_gauges``, by a further
+    ``jam_backwater`` (as :mod:`hydro.synthetic.generate` does: 18 cm and 45 cm, see
+    docs/synthetic-data.md).  ``enabled = false`` gives open-water stages.
+    """
+
+    enabled: bool = True
+    cover_backwater: Annotated[Quantity, quantity_type("stage")] = Field(
+        default_factory=lambda: parse_quantity("18 cm", "stage"))
+    jam_backwater: Annotated[Quantity, quantity_type("stage")] = Field(
+        default_factory=lambda: parse_quantity("45 cm", "stage"))
+    jam_gauges: list[str] = Field(default_factory=list)
+    jam_days: int = Field(default=2, ge=0, le=30)
 
 
 class ReservoirStart(Strict):
@@ -372,6 +432,58 @@ class PrereleaseSpec(ReleaseRule):
         return [self.prerelease_start, self.flood_start, self.refill_start]
 
 
+@release_rule
+class FloodControlSpec(ReleaseRule):
+    """The dispatcher's flood-control rule (:class:`hydro.reservoirs.FloodControl`): hold
+    ``base_release`` (default: the reservoir's minimum release) in ordinary times; release
+    ahead when the inflow forecast over ``horizon`` will not fit below ``flood_level``
+    (default НПУ); with a guide curve (``guide_day_of_year``/``guide_level``), bring a
+    level above it back down.  The forecast is each member's own inflow (*perfect
+    foresight* within the member: the best a dispatcher with a perfect forecast could do;
+    the ensemble spread is the forecast uncertainty)."""
+
+    kind: Literal["flood_control"]
+    horizon: Duration = Field(default_factory=lambda: parse_quantity("10 d", "duration"))
+    base_release: Discharge | None = None
+    flood_level: Elevation | None = None
+    guide_day_of_year: list[int] | None = None
+    guide_level_unit: str = "m"
+    guide_level: list[float] | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> FloodControlSpec:
+        if self.horizon.to("duration") <= 0:
+            raise ValueError("horizon must be positive")
+        if self.base_release is not None and self.base_release.to("discharge") < 0:
+            raise ValueError("base_release must not be negative")
+        if (self.guide_day_of_year is None) != (self.guide_level is None):
+            raise ValueError("give both guide_day_of_year and guide_level, or neither")
+        if self.guide_day_of_year is not None and self.guide_level is not None:
+            _unit(self.guide_level_unit, "elevation", "guide_level_unit")
+            d = self.guide_day_of_year
+            if len(d) != len(self.guide_level) or len(d) < 2:
+                raise ValueError("guide_day_of_year and guide_level need the same length (>= 2)")
+            if any(b <= a for a, b in zip(d, d[1:], strict=False)) or d[0] < 1 or d[-1] > 366:
+                raise ValueError("guide_day_of_year must increase strictly within 1..366")
+        return self
+
+    def build(self, dates: pd.DatetimeIndex, *, reservoir: Any = None) -> Any:
+        from hydro import reservoirs as R
+
+        guide = None
+        if self.guide_day_of_year is not None and self.guide_level is not None:
+            f = factor(self.guide_level_unit, "elevation")
+            guide = R.RuleCurve(np.asarray(self.guide_day_of_year, dtype=float),
+                                np.asarray(self.guide_level, dtype=float) * f)
+        return R.FloodControl(
+            horizon_days=self.horizon.to("duration"),
+            base_release_m3s=None if self.base_release is None
+            else self.base_release.to("discharge"),
+            flood_level_m=None if self.flood_level is None else self.flood_level.to("elevation"),
+            guide=guide)
+
+
 def _dispatch_rule(value: Any, handler: Any) -> Any:
     """Validate a schedule with the rule class its ``kind`` names (looked up in
     :data:`RULES` when the file is read, so a rule registered anywhere is known); an
@@ -430,6 +542,10 @@ class Search(Strict):
     template: str
     vary: dict[str, list[str]] = Field(min_length=1)
     objective_gauges: list[str] = Field(min_length=1)
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="weight of each gauge's exceedance in the objective (default 1); a gauge "
+                    "named here and not in objective_gauges is scored too")
     end_storage_target: Volume
     storage_probability: float = Field(default=0.9, gt=0.0, le=1.0)
     members: int = Field(default=20, ge=1)
@@ -449,6 +565,25 @@ class Search(Strict):
                 raise ValueError(f"vary.{k} needs [lower, upper]")
         return v
 
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        for g, w in v.items():
+            if not (math.isfinite(w) and w >= 0):
+                raise ValueError(f"weight of '{g}' must be a number >= 0, got {w}")
+        return v
+
+    @property
+    def gauges(self) -> list[str]:
+        """The gauges the objective scores: ``objective_gauges`` then those only in
+        ``weights``."""
+        return [*self.objective_gauges, *(g for g in self.weights
+                                          if g not in self.objective_gauges)]
+
+    def gauge_weights(self) -> dict[str, float]:
+        """Weight of each scored gauge (1 where not given)."""
+        return {g: float(self.weights.get(g, 1.0)) for g in self.gauges}
+
 
 class Run(Strict):
     """``[run]``: how to execute: member chunk size and an optional Dask scheduler."""
@@ -467,6 +602,7 @@ class ScenarioFile(Strict):
     schedules: dict[str, Plan] = Field(min_length=1)
     evaluation: Evaluation = Evaluation()
     search: Search | None = None
+    ice: Ice = Ice()
     run: Run = Run()
 
     @property
@@ -603,6 +739,8 @@ def parse_scenario(raw: Mapping[str, Any], source: str, network: Network) -> Sce
             check_node(nid, f"evaluation.{key}", ("gauge",) if key == "gauges" else ("border",))
     if sc.evaluation.spawning is not None:
         check_node(sc.evaluation.spawning.node, "evaluation.spawning.node")
+    for g in sc.ice.jam_gauges:
+        check_node(g, "ice.jam_gauges", ("gauge",))
     for rid in sc.evaluation.end_storage_target:
         check_node(rid, f'evaluation.end_storage_target."{rid}"', ("reservoir",))
     if sc.search is not None:
@@ -610,6 +748,10 @@ def parse_scenario(raw: Mapping[str, Any], source: str, network: Network) -> Sce
         check_node(s.reservoir, "search.reservoir", ("reservoir",))
         for g in s.objective_gauges:
             check_node(g, "search.objective_gauges", ("gauge",))
+        for g in s.weights:
+            check_node(g, f'search.weights."{g}"', ("gauge",))
+        if s.weights and not any(w > 0 for w in s.gauge_weights().values()):
+            errors.append(f"{source}: search.weights: every gauge has weight 0")
         tmpl = sc.schedules.get(s.template)
         if tmpl is None:
             errors.append(f"{source}: search.template: unknown plan '{s.template}' "
@@ -872,10 +1014,17 @@ def calibrate(network: Network, basin: str, forcing: HistoricalForcing,
     differential evolution (Storn & Price 1997; scipy, seeded, Sobol initial population,
     no gradient polish) over :data:`CALIBRATION_BOUNDS`; each generation's parameter sets
     run as one vectorised simulation.
-    Skill is reported with :func:`hydro.metrics.nse` and :func:`hydro.metrics.kge`.
+    Skill is reported with :func:`hydro.metrics.nse` and :func:`hydro.metrics.kge`, for
+    the calibration years and, separately, the validation years: these take no part in
+    the objective nor in the autumn-wetness normal (the model runs through them only to
+    carry its state), so their skill is a held-out test (give periods that do not
+    overlap).
     """
     from hydro.metrics import kge, nse
 
+    (c0, c1), (v0, v1) = calibration_years, validation_years
+    if c0 <= v1 and v0 <= c1:
+        raise ValueError(f"validation years {v0}-{v1} overlap calibration years {c0}-{c1}")
     nodes = area_nodes(network, [basin])
     units = [n for n in observed_local if network.basin_of(n) == basin]
     if not units:
@@ -1003,6 +1152,20 @@ class SeasonClimatology:
     params : snowmelt.SnowParameters for the nodes (arrays (N,))
     synthetic : whether the forcing behind it is synthetic
     description : provenance
+    reference_state : year -> the start state of a reference year (e.g. 2024)
+    lapse_c_per_degree : node temperature shift per degree of latitude north of
+        :data:`REFERENCE_LATITUDE`, °C
+    basin_normal_temp_c : basin -> array (366,), smoothed mean forcing temperature by day
+        of year at the reference latitude (no ``temp_offset``), °C
+    weather_years : the calibration years whose whole season (366 days from the start)
+        the record holds: the pool of ``weather = "sampled_years"`` (Y')
+    weather_temp_anom_c : basin -> array (Y', 366), each pooled season's daily forcing
+        temperature minus the basin normal, °C
+    weather_precip_mm : basin -> array (Y', 366), each pooled season's daily
+        precipitation, mm/day
+    ice_at_start : gauge -> share of the calibration years in which the river is under
+        ice at the gauge on the season's first day (:func:`hydro.snowmelt.ice_phases` on
+        the forcing temperature)
     """
 
     nodes: tuple[str, ...]
@@ -1016,6 +1179,12 @@ class SeasonClimatology:
     synthetic: bool
     description: str
     reference_state: Mapping[int, Mapping[str, np.ndarray]] = field(default_factory=dict)
+    lapse_c_per_degree: float = 0.0
+    basin_normal_temp_c: Mapping[str, np.ndarray] = field(default_factory=dict)
+    weather_years: tuple[int, ...] = ()
+    weather_temp_anom_c: Mapping[str, np.ndarray] = field(default_factory=dict)
+    weather_precip_mm: Mapping[str, np.ndarray] = field(default_factory=dict)
+    ice_at_start: Mapping[str, float] = field(default_factory=dict)
 
     def percentile(self, variable: str, pct: float) -> np.ndarray:
         """Per-node value of ``variable`` at percentile ``pct`` (0–100) of a distribution
@@ -1065,7 +1234,8 @@ def season_climatology(network: Network, basins: Sequence[str], forcing: Histori
     reset_f, reset_t = snowmelt.season_flags(forcing.dates)
     idx = pd.DatetimeIndex(forcing.dates)
     samples: dict[str, list[np.ndarray]] = {k: [] for k in ("swe", "frost_dd", "thaw_dd",
-                                                             "quick", "base", "wetness")}
+                                                             "quick", "base", "wetness",
+                                                             "liquid")}
     ref: dict[int, dict[str, np.ndarray]] = {}
     kept: list[int] = []
     # run the model from the first day, stopping at the season start of each year to read
@@ -1083,7 +1253,8 @@ def season_climatology(network: Network, basins: Sequence[str], forcing: Histori
         if idx[0] > pd.Timestamp(y - 1, 10, 1):
             continue  # no full winter before it
         raw = {"swe": state.swe, "frost_dd": state.frost_dd, "thaw_dd": state.thaw_dd,
-               "quick": state.quick, "base": state.base, "wetness": wet[:, i]}
+               "quick": state.quick, "base": state.base, "wetness": wet[:, i],
+               "liquid": state.liquid}
         values: dict[str, np.ndarray] = {
             k: np.array(np.broadcast_to(v, (len(nodes),)), dtype=float) for k, v in raw.items()}
         if reset_t[i]:
@@ -1103,9 +1274,112 @@ def season_climatology(network: Network, basins: Sequence[str], forcing: Histori
     doy = idx.day_of_year.to_numpy()
     normal_t = np.stack([_doy_mean(temp[i, sel], doy[sel]) for i in range(len(nodes))])
     normal_p = np.stack([_doy_mean(precip[i, sel], doy[sel]) for i in range(len(nodes))])
+    # whole historical seasons for the members' weather, and the river ice at the start
+    season_basins = sorted(set(node_basins) | set(basins))
+    basin_normal = {b: _doy_mean(np.asarray(forcing.temp_c[b], float)[sel], doy[sel])
+                    for b in season_basins}
+    start_of = {int(idx[i].year): i for i in starts}
+    pool = [y for y in kept if start_of[y] + WEATHER_DAYS <= len(idx)]
+    anom_t: dict[str, np.ndarray] = {}
+    hist_p: dict[str, np.ndarray] = {}
+    for b in season_basins:
+        t_b = np.asarray(forcing.temp_c[b], float) - basin_normal[b][doy - 1]
+        p_b = np.asarray(forcing.precip_mm[b], float)
+        anom_t[b] = np.array([t_b[start_of[y]:start_of[y] + WEATHER_DAYS] for y in pool]
+                             ).reshape(len(pool), WEATHER_DAYS)
+        hist_p[b] = np.array([p_b[start_of[y]:start_of[y] + WEATHER_DAYS] for y in pool]
+                             ).reshape(len(pool), WEATHER_DAYS)
+    ice_start = _ice_at_start(network, season_basins, forcing, lapse,
+                              [start_of[y] for y in kept])
     return SeasonClimatology(tuple(nodes), node_basins, effective, normal_t, normal_p,
                              {k: np.stack(v) for k, v in samples.items()}, tuple(kept), params,
-                             forcing.synthetic, forcing.description, ref)
+                             forcing.synthetic, forcing.description, ref, lapse, basin_normal,
+                             tuple(pool), anom_t, hist_p, ice_start)
+
+
+#: days of each historical season kept for ``weather = "sampled_years"`` (a scenario is at
+#: most 366 days long)
+WEATHER_DAYS: Final = 366
+
+
+def _gauge_latitude(network: Network, gauge: str) -> float:
+    lat = getattr(network.node(gauge), "lat", None)
+    return REFERENCE_LATITUDE if lat is None else float(lat)
+
+
+def _ice_at_start(network: Network, basins: Sequence[str], forcing: HistoricalForcing,
+                  lapse: float, start_index: Sequence[int]) -> dict[str, float]:
+    """Share of the seasons starting at ``start_index`` with ice at each gauge of
+    ``basins`` on the first day (the ice rule run over the whole record)."""
+    gauges = [g for g in network_sim.select_nodes(network, basins) if g in network.gauges]
+    if not gauges or not start_index:
+        return {}
+    t = np.stack([np.asarray(forcing.temp_c[network.node(g).basin], float)
+                  + lapse * (_gauge_latitude(network, g) - REFERENCE_LATITUDE) for g in gauges])
+    months = pd.DatetimeIndex(forcing.dates).month.to_numpy()
+    phase = snowmelt.ice_phases(t, months)
+    # the phase of the day before the start: the state the season begins in
+    at = np.array([max(i - 1, 0) for i in start_index])
+    return {g: float((phase[k, at] == snowmelt.ICE_COVER).mean()) for k, g in enumerate(gauges)}
+
+
+#: the start-state variables with a percentile in ``[season]``
+START_VARIABLES: Final = {"swe": ("snow water equivalent", "swe_percentile"),
+                          "frost_dd": ("frost index", "frost_percentile"),
+                          "wetness": ("autumn wetness", "wetness_percentile")}
+
+
+@dataclass(frozen=True)
+class StartProbability:
+    """How probable a scenario's start state is (:func:`start_probability`).
+
+    Attributes
+    ----------
+    table : one row per start variable (``swe``, ``frost_dd``, ``wetness``): ``percentile``,
+        ``value`` (area-weighted mean over the nodes), ``p_exceed`` (fitted: 1 −
+        percentile/100), ``years_at_or_above`` (calibration years whose own start was at
+        least as high, area-weighted) and ``years``
+    joint_independent : probability of all three at least as extreme under independence
+    joint_years : calibration years with all three at least as high together
+    years : calibration years
+    """
+
+    table: pd.DataFrame
+    joint_independent: float
+    joint_years: int
+    years: int
+
+    def text(self) -> str:
+        """One line for a run's output and attributes."""
+        parts = [f"{START_VARIABLES[str(v)][0]} {r.percentile:g}th percentile "
+                 f"(P[exceed] {r.p_exceed:.3g}; {int(r.years_at_or_above)} of {self.years} "
+                 "calibration years as high)" for v, r in self.table.iterrows()]
+        p = self.joint_independent
+        return (f"start state: {'; '.join(parts)}; all three at once: probability "
+                f"{p:.2g} if independent (one season in about {float(f'{1 / p:.2g}'):,.0f}), "
+                f"{self.joint_years} of {self.years} calibration years")
+
+
+def start_probability(scenario: ScenarioFile, clim: SeasonClimatology) -> StartProbability:
+    """The probability attached to the scenario's start-state percentiles: per variable
+    the fitted exceedance probability and the empirical count of calibration years at
+    least as high, and the joint probability of the stacked start under independence with
+    the empirical count of years that had all three."""
+    s = scenario.season
+    w = np.asarray(clim.areas_km2, dtype=float)
+    w = w / w.sum() if w.sum() > 0 else np.full(w.shape, 1.0 / max(len(w), 1))
+    rows = {}
+    high = np.ones(len(clim.years), dtype=bool)
+    for var, (_, key) in START_VARIABLES.items():
+        pct = float(getattr(s, key))
+        chosen = float(clim.percentile(var, pct) @ w)
+        sample = np.asarray(clim.start_state[var], dtype=float) @ w               # (Y,)
+        at_or_above = sample >= chosen * (1 - 1e-12)
+        high &= at_or_above
+        rows[var] = {"percentile": pct, "value": chosen, "p_exceed": 1.0 - pct / 100.0,
+                     "years_at_or_above": int(at_or_above.sum()), "years": len(sample)}
+    return StartProbability(pd.DataFrame.from_dict(rows, orient="index"),
+                            s.joint_exceedance(), int(high.sum()), len(clim.years))
 
 
 def _node_parameters(model: ModelFile, nodes: Sequence[str], node_basins: Sequence[str],
@@ -1139,12 +1413,16 @@ class EnsemblePerturbations:
     onset_shift_days : (M,) integer shift of the warm-up and rain-on-snow dates, d
     rain_factor : (M,) multiplier on the rain-on-snow depth, 1
     temp_anomaly_c : (M, T) AR(1) temperature anomaly, °C
+    weather_draw : (M,) uniform draw in [0, 1) choosing each member's historical season
+        from :attr:`SeasonClimatology.weather_years` (season ``floor(draw · Y')``); NaN:
+        the climatological normals (the control member, ``weather = "climatology"``)
     """
 
     swe_factor: np.ndarray
     onset_shift_days: np.ndarray
     rain_factor: np.ndarray
     temp_anomaly_c: np.ndarray
+    weather_draw: np.ndarray | None = None
 
     @property
     def members(self) -> int:
@@ -1152,7 +1430,22 @@ class EnsemblePerturbations:
 
     def subset(self, members: slice | np.ndarray) -> EnsemblePerturbations:
         return EnsemblePerturbations(self.swe_factor[members], self.onset_shift_days[members],
-                                     self.rain_factor[members], self.temp_anomaly_c[members])
+                                     self.rain_factor[members], self.temp_anomaly_c[members],
+                                     None if self.weather_draw is None
+                                     else self.weather_draw[members])
+
+    def weather_years(self, clim: SeasonClimatology) -> np.ndarray:
+        """Index into ``clim.weather_years`` of each member's season, -1 for the normals."""
+        if self.weather_draw is None:
+            return np.full(self.members, -1)
+        n = len(clim.weather_years)
+        ok = np.isfinite(self.weather_draw)
+        if ok.any() and n == 0:
+            raise ValueError("weather = 'sampled_years' needs whole historical seasons in "
+                             "the forcing record, and it holds none for this start; use "
+                             "[ensemble] weather = 'climatology'")
+        idx = np.floor(np.nan_to_num(self.weather_draw) * max(n, 1)).astype(int)
+        return np.where(ok, np.minimum(idx, max(n - 1, 0)), -1)
 
 
 def perturbations(ensemble: Ensemble, days: int, members: int | None = None,
@@ -1164,7 +1457,9 @@ def perturbations(ensemble: Ensemble, days: int, members: int | None = None,
     SWE: lognormal with mean 1 and coefficient of variation ``swe_cv``; melt onset: normal
     with sd ``melt_onset_sd`` rounded to whole days; rain-on-snow: gamma with mean 1 and
     CV ``rain_on_snow_cv``; temperature: AR(1) with sd ``temperature_sd`` and
-    e-folding memory ``temperature_memory``.
+    e-folding memory ``temperature_memory``; weather (``weather = "sampled_years"``): a
+    uniform draw per member choosing a whole historical season (drawn after the other
+    perturbations, so they do not depend on the choice of weather).
     """
     m = ensemble.members if members is None else members
     rng = np.random.default_rng(ensemble.seed if seed is None else seed)
@@ -1185,19 +1480,18 @@ def perturbations(ensemble: Ensemble, days: int, members: int | None = None,
         anom = lfilter([1.0], [1.0, -phi], eps, axis=-1, zi=zi)[0]
     else:
         anom = np.zeros((m, days))
+    weather = (rng.random(m) if ensemble.weather == "sampled_years"
+               else np.full(m, np.nan))
     if ensemble.control_member and m > 0:
-        swe[0], onset[0], rain[0], anom[0] = 1.0, 0, 1.0, 0.0
-    return EnsemblePerturbations(swe, onset, rain, anom)
+        swe[0], onset[0], rain[0], anom[0], weather[0] = 1.0, 0, 1.0, 0.0, np.nan
+    return EnsemblePerturbations(swe, onset, rain, anom, weather)
 
 
-def season_inputs(scenario: ScenarioFile, clim: SeasonClimatology,
-                  pert: EnsemblePerturbations
-                  ) -> tuple[np.ndarray, np.ndarray, snowmelt.SnowState, np.ndarray]:
-    """Forcing and start state of each member, **time first**: temperature (°C) and
-    precipitation (mm/day) as arrays (T, M, N), the state (M, N) and the wetness (M, N)."""
+def _anomalies(scenario: ScenarioFile, pert: EnsemblePerturbations
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The scenario's temperature anomaly (AR(1) + warm-up, °C) and extra precipitation
+    (rain-on-snow, mm/day) of each member, arrays (M, T)."""
     dates = scenario.dates
-    doy = np.minimum(dates.day_of_year.to_numpy(), 366) - 1
-    m = pert.members
     day = (dates - dates[0]).days.to_numpy()[None, :] - pert.onset_shift_days[:, None]  # (M,T)
     s = scenario.season
     t_anom = np.array(pert.temp_anomaly_c, dtype=float)                                 # (M,T)
@@ -1214,8 +1508,53 @@ def season_inputs(scenario: ScenarioFile, clim: SeasonClimatology,
         d0 = (pd.Timestamp(r.start) - dates[0]).days
         on = (day >= d0) & (day < d0 + r.duration.to("duration"))
         p_extra = r.depth.to("depth") * pert.rain_factor[:, None] * on
+    return t_anom, p_extra
+
+
+def _sampled_weather(clim: SeasonClimatology, pert: EnsemblePerturbations, basin: str,
+                     days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Each member's historical temperature anomaly and precipitation in ``basin`` (M, T),
+    and which members have one (M,); None when no member samples the record."""
+    year = pert.weather_years(clim)
+    ok = year >= 0
+    if not ok.any():
+        return None
+    if days > WEATHER_DAYS:
+        raise ValueError(f"a season of {days} days is longer than the sampled seasons")
+    i = np.maximum(year, 0)
+    t = np.where(ok[:, None], clim.weather_temp_anom_c[basin][i, :days], 0.0)
+    p = np.where(ok[:, None], clim.weather_precip_mm[basin][i, :days], np.nan)
+    return t, p, ok
+
+
+def season_inputs(scenario: ScenarioFile, clim: SeasonClimatology,
+                  pert: EnsemblePerturbations
+                  ) -> tuple[np.ndarray, np.ndarray, snowmelt.SnowState, np.ndarray]:
+    """Forcing and start state of each member, **time first**: temperature (°C) and
+    precipitation (mm/day) as arrays (T, M, N), the state (M, N) and the wetness (M, N).
+
+    A member's weather is the smoothed daily normals, or (``weather = "sampled_years"``)
+    the normal temperature plus the daily anomalies of its historical season and that
+    season's daily precipitation; the scenario's warm-up, rain-on-snow and AR(1)
+    anomalies come on top.
+    """
+    dates = scenario.dates
+    doy = np.minimum(dates.day_of_year.to_numpy(), 366) - 1
+    m = pert.members
+    s = scenario.season
+    t_anom, p_extra = _anomalies(scenario, pert)
     temp = clim.normal_temp_c[:, doy].T[:, None, :] + t_anom.T[:, :, None]               # (T,M,N)
     precip = clim.normal_precip_mm[:, doy].T[:, None, :] + p_extra.T[:, :, None]
+    if pert.weather_draw is not None and np.isfinite(pert.weather_draw).any():
+        for b in sorted(set(clim.basins)):
+            got = _sampled_weather(clim, pert, b, len(dates))
+            if got is None:
+                continue
+            t_y, p_y, ok = got
+            cols = np.array([i for i, nb in enumerate(clim.basins) if nb == b])
+            temp[:, :, cols] += t_y.T[:, :, None]
+            hist = (p_y.T + p_extra.T)[:, :, None]                                    # (T,M,1)
+            precip[:, :, cols] = np.where(ok[None, :, None], hist, precip[:, :, cols])
     n = len(clim.nodes)
     swe = clim.percentile("swe", s.swe_percentile)[None, :] * pert.swe_factor[:, None]
     frost = np.broadcast_to(clim.percentile("frost_dd", s.frost_percentile), (m, n))
@@ -1223,8 +1562,11 @@ def season_inputs(scenario: ScenarioFile, clim: SeasonClimatology,
     quick = np.broadcast_to(np.median(clim.start_state["quick"], axis=0), (m, n))
     base = np.broadcast_to(np.median(clim.start_state["base"], axis=0), (m, n))
     thaw = np.broadcast_to(np.median(clim.start_state["thaw_dd"], axis=0), (m, n))
+    liquid = (np.broadcast_to(np.median(clim.start_state["liquid"], axis=0), (m, n))
+              if "liquid" in clim.start_state else np.zeros((m, n)))
     state = snowmelt.SnowState(swe=swe, frost_dd=np.array(frost), thaw_dd=np.array(thaw),
-                               quick=np.array(quick), base=np.array(base))
+                               quick=np.array(quick), base=np.array(base),
+                               liquid=np.array(liquid))
     return temp, precip, state, np.array(wet)
 
 
@@ -1324,7 +1666,7 @@ def run_members(network: Network, scenario: ScenarioFile, clim: SeasonClimatolog
     in its attributes (``synthetic`` is ``"yes"`` when the scenario is).
     """
     lat = dict(lateral) if lateral is not None else headwater_inflows(scenario, clim, pert)
-    ds = network_sim.simulate(
+    ds: xr.Dataset = network_sim.simulate(
         network, lat, start=scenario.scenario.start, schedules=schedules,
         initial_volume_hm3=initial_volumes(scenario, network),
         initial_release_m3s={r: st.initial_release.to("discharge")
@@ -1340,7 +1682,99 @@ def run_members(network: Network, scenario: ScenarioFile, clim: SeasonClimatolog
         "comment": ("SYNTHETIC: built from the synthetic demonstration forcing and data; not "
                     "a forecast of the real rivers" if synthetic else ""),
         "forcing": clim.description,
+        "weather": scenario.ensemble.weather,
+        "start_state_probability": start_probability(scenario, clim).text(),
     })
+    return apply_ice(ds, network, scenario, clim, pert)
+
+
+#: meanings of the ``ice_phase`` codes (:func:`hydro.snowmelt.ice_phases`)
+ICE_PHASES: Final = ("open_water", "ice_cover", "ice_drift", "ice_jam")
+
+
+def gauge_ice_phases(network: Network, scenario: ScenarioFile, clim: SeasonClimatology,
+                     pert: EnsemblePerturbations, gauges: Sequence[str]) -> np.ndarray:
+    """River ice phase (:func:`hydro.snowmelt.ice_phases`) of each member at each gauge,
+    array (M, G, T) of int8.
+
+    The gauge's air temperature is its basin's normal forcing temperature shifted by the
+    model's lapse rate for its latitude, plus the member's anomalies (its historical
+    season, the warm-up, the AR(1) anomaly) — the temperature the ice rule of the
+    synthetic generator reads (without the snowmelt model's ``temp_offset``, a bias term of
+    runoff generation).  The river is under ice before the start when it was in at least
+    half the calibration years (:attr:`SeasonClimatology.ice_at_start`); the trailing mean
+    of the first days reads the normals of the days before the start.
+    """
+    dates = scenario.dates
+    n_t = len(dates)
+    hist_dates = pd.date_range(end=dates[0] - pd.Timedelta(days=1), periods=6, freq="D")
+    doy = np.minimum(dates.day_of_year.to_numpy(), 366) - 1
+    hdoy = np.minimum(hist_dates.day_of_year.to_numpy(), 366) - 1
+    t_anom, _ = _anomalies(scenario, pert)
+    months = dates.month.to_numpy()
+    out = np.zeros((pert.members, len(gauges), n_t), dtype=np.int8)
+    sampled: dict[str, Any] = {}
+    for k, g in enumerate(gauges):
+        basin = network.node(g).basin
+        if basin not in clim.basin_normal_temp_c:
+            continue
+        if basin not in sampled:
+            sampled[basin] = (_sampled_weather(clim, pert, basin, n_t)
+                              if basin in clim.weather_temp_anom_c else None)
+        shift = clim.lapse_c_per_degree * (_gauge_latitude(network, g) - REFERENCE_LATITUDE)
+        normal = clim.basin_normal_temp_c[basin] + shift
+        t = normal[doy][None, :] + t_anom
+        if sampled[basin] is not None:
+            t = t + sampled[basin][0]
+        jam = scenario.ice.jam_days if g in scenario.ice.jam_gauges else 0
+        out[:, k, :] = snowmelt.ice_phases(
+            t, months, frozen_at_start=clim.ice_at_start.get(g, 0.0) >= 0.5,
+            history_c=normal[hdoy], jam_days=jam)
+    return out
+
+
+def apply_ice(ds: xr.Dataset, network: Network, scenario: ScenarioFile,
+              clim: SeasonClimatology, pert: EnsemblePerturbations) -> xr.Dataset:
+    """Add the ice backwater to the gauges' stage (``[ice]``) and mark the ice-affected
+    days: ``ice_phase`` (member, node, time; codes of :data:`ICE_PHASES`, open water at
+    nodes that are not gauges) and ``ice_affected`` (any ice: cover, drift or jam).
+
+    Stage under ice cover is ``cover_backwater`` above the open-water stage of the rating,
+    and behind a jam ``cover_backwater + jam_backwater`` (as the synthetic generator makes
+    them); ice drift without a jam leaves it as it is.  The members of ``ds`` may be
+    several copies of ``pert``'s (candidate schedules × members, as the schedule search
+    runs them).
+    """
+    if not scenario.ice.enabled or not clim.basin_normal_temp_c:
+        return ds
+    nodes = [str(n) for n in ds["node"].values]
+    gauges = [n for n in nodes if n in network.gauges]
+    phases = np.zeros((ds.sizes["member"], len(nodes), ds.sizes["time"]), dtype=np.int8)
+    if gauges:
+        ph = gauge_ice_phases(network, scenario, clim, pert, gauges)
+        reps, rest = divmod(ds.sizes["member"], pert.members)
+        if rest:
+            raise ValueError(f"{ds.sizes['member']} members are not copies of "
+                             f"{pert.members} perturbed members")
+        ph = np.tile(ph, (reps, 1, 1))
+        phases[:, [nodes.index(g) for g in gauges], :] = ph
+    cover = scenario.ice.cover_backwater.to("stage")
+    jam = scenario.ice.jam_backwater.to("stage")
+    under = (phases == snowmelt.ICE_COVER) | (phases == snowmelt.ICE_JAM)
+    rise = np.where(under, cover, 0.0) + np.where(phases == snowmelt.ICE_JAM, jam, 0.0)
+    stage = ds["stage"]
+    ds["stage"] = (stage + rise).assign_attrs(
+        {**stage.attrs, "long_name": "stage above gauge zero (from the rating, with the ice "
+                                     "backwater)",
+         "comment": f"ice backwater: +{cover:g} cm under ice cover, +{cover + jam:g} cm "
+                    "behind a jam (see ice_phase)"})
+    ds["ice_phase"] = (("member", "node", "time"), phases, {
+        "long_name": "river ice phase at the gauge (hydro.snowmelt.ice_phases)",
+        "flag_values": np.arange(len(ICE_PHASES), dtype=np.int8),
+        "flag_meanings": " ".join(ICE_PHASES)})
+    ds["ice_affected"] = (("member", "node", "time"), phases != snowmelt.ICE_OPEN, {
+        "long_name": "stage affected by ice (cover, drift or jam): not comparable with "
+                     "open-water levels"})
     return ds
 
 
@@ -1400,6 +1834,10 @@ def search_schedule(network: Network, scenario: ScenarioFile, clim: SeasonClimat
     """Search the ``[search]`` reservoir's prerelease schedule (see
     :func:`hydro.schedules.search` and :func:`hydro.schedules.objective`).
 
+    The objective scores the ``objective_gauges`` and the gauges of ``[search.weights]``,
+    Russian and Kazakh alike, each with its weight (1 where not given); a gauge without an
+    adverse level (the Kazakh scheme has none) scores its dangerous-level terms only.
+
     The first ``search.members`` members of the ensemble are simulated once for their
     headwater inflows; every generation of candidate schedules is then one network run
     with candidates × members as the member axis.
@@ -1429,6 +1867,8 @@ def search_schedule(network: Network, scenario: ScenarioFile, clim: SeasonClimat
     others = plan_schedules(scenario, cfg.template, network)
     target = cfg.end_storage_target.to("volume")
     weights = S.ObjectiveWeights()
+    gauges = cfg.gauges
+    gauge_weights = [cfg.gauge_weights()[g] for g in gauges]
 
     def batch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = len(x)
@@ -1443,11 +1883,12 @@ def search_schedule(network: Network, scenario: ScenarioFile, clim: SeasonClimat
         sched[cfg.reservoir] = R.DailyRelease(np.repeat(rel, n_m, axis=0))
         lat = {n: np.tile(v, (k, 1)) for n, v in lateral.items()}
         ds = run_members(network, scenario, clim, pert, sched, lateral=lat)
-        ev = S.evaluate(ds, levels, gauges=cfg.objective_gauges)
-        j = S.objective(ev, cfg.objective_gauges, cfg.reservoir, target, cfg.storage_probability,
-                        weights, groups=k)
-        j0 = S.objective(ev, cfg.objective_gauges, cfg.reservoir, target, cfg.storage_probability,
-                         S.ObjectiveWeights(storage_penalty=0.0), groups=k)
+        ev = S.evaluate(ds, levels, gauges=gauges)
+        j = S.objective(ev, gauges, cfg.reservoir, target, cfg.storage_probability,
+                        weights, groups=k, gauge_weights=gauge_weights)
+        j0 = S.objective(ev, gauges, cfg.reservoir, target, cfg.storage_probability,
+                         S.ObjectiveWeights(storage_penalty=0.0), groups=k,
+                         gauge_weights=gauge_weights)
         return j, j - j0
 
     integrality = [k.endswith("_start") for k in varied]

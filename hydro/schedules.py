@@ -119,8 +119,10 @@ def evaluate(ds: xr.Dataset, levels: Mapping[str, GaugeLevels], *,
     xarray.Dataset
         On (member, gauge): ``peak_stage`` (cm), ``peak_time``, ``peak_discharge``
         (m3 s-1), ``first_adverse`` and ``first_dangerous`` (first day at or over the level,
-        NaT if never), ``days_over_adverse``, ``days_over_dangerous`` (days), and
-        ``adverse``/``dangerous`` levels (cm, on gauge).  On (member, reservoir):
+        NaT if never), ``days_over_adverse``, ``days_over_dangerous`` (days; NaN at a
+        gauge without that level: no Kazakh gauge has an adverse level), ``adverse``/
+        ``dangerous`` levels (cm, on gauge) and, when the run marks ice,
+        ``peak_ice_affected``.  On (member, reservoir):
         ``spill_volume`` (hm3), ``end_storage`` (hm3), ``end_level`` and ``max_level`` (m),
         ``holdout`` (hm3, inflow minus outflow over the season).  On (member, border):
         ``border_volume`` (hm3).  On member: ``spawning_volume`` (hm3, NaN without a window).
@@ -146,11 +148,19 @@ def evaluate(ds: xr.Dataset, levels: Mapping[str, GaugeLevels], *,
     out["peak_discharge"] = q.max("time").assign_attrs(units="m3 s-1")
     out["first_adverse"] = _first_time(over_a)
     out["first_dangerous"] = _first_time(over_d)
-    out["days_over_adverse"] = (over_a.sum("time") * dt_days).assign_attrs(units="d")
-    out["days_over_dangerous"] = (over_d.sum("time") * dt_days).assign_attrs(units="d")
+    # NaN, not 0, where the gauge has no such level (the Kazakh scheme has no adverse one)
+    out["days_over_adverse"] = (over_a.sum("time") * dt_days).where(np.isfinite(adverse)
+                                                                    ).assign_attrs(units="d")
+    out["days_over_dangerous"] = (over_d.sum("time") * dt_days).where(np.isfinite(dangerous)
+                                                                      ).assign_attrs(units="d")
     out["adverse"] = adverse
     out["dangerous"] = dangerous
     out["provisional"] = ("gauge", [levels[g].provisional for g in g_all])
+    if "ice_affected" in ds:
+        ice = ds["ice_affected"].sel(node=g_all).rename(node="gauge").values
+        out["peak_ice_affected"] = (("member", "gauge"), np.take_along_axis(
+            ice, peak_idx.values[..., None], axis=-1)[..., 0])
+        out["peak_ice_affected"].attrs["long_name"] = "the peak stage is ice-affected"
 
     res = list(ds["reservoir"].values)
     if res:
@@ -190,7 +200,9 @@ def _fmt_day(t: Any) -> str:
 def summary(ev: xr.Dataset, quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> pd.DataFrame:
     """The ensemble in one table: one row per (quantity, site), columns ``mean`` and the
     quantiles, and for gauges ``p_adverse``/``p_dangerous`` (share of members reaching the
-    level; NaN where the gauge has no such level) and the median first day over it."""
+    level; NaN where the gauge has no such level) and the median first day over it; the
+    ``days_over_*`` rows of a gauge without that level are NaN with ``note`` "no adverse
+    level" / "no dangerous level" (never 0 days: nothing was measured against)."""
     rows = []
 
     def add(name: str, site: str, values: np.ndarray, unit: str, **extra: Any) -> None:
@@ -215,8 +227,10 @@ def summary(ev: xr.Dataset, quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> pd.
             first_dangerous_median=_fmt_day(fd.dropna().sort_values()[len(fd.dropna()) // 2])
             if len(fd.dropna()) else "")
         add("peak_discharge", g, e["peak_discharge"].values, "m3 s-1")
-        add("days_over_adverse", g, e["days_over_adverse"].values, "d")
-        add("days_over_dangerous", g, e["days_over_dangerous"].values, "d")
+        add("days_over_adverse", g, e["days_over_adverse"].values, "d",
+            **({} if has_a else {"note": "no adverse level"}))
+        add("days_over_dangerous", g, e["days_over_dangerous"].values, "d",
+            **({} if has_d else {"note": "no dangerous level"}))
     if "reservoir" in ev.dims:
         for r in ev["reservoir"].values:
             e = ev.sel(reservoir=r)
@@ -273,12 +287,15 @@ class ObjectiveWeights:
 
 def objective(ev: xr.Dataset, gauges: Sequence[str], reservoir: str, storage_target_hm3: float,
               probability: float, weights: ObjectiveWeights = ObjectiveWeights(),
-              groups: int = 1) -> np.ndarray:
+              groups: int = 1, gauge_weights: Sequence[float] | None = None) -> np.ndarray:
     """Downstream exceedance of a schedule, to minimise, with the storage constraint as a
     penalty.
 
-    ``J = Σ_g mean_m [w_e·max(0, h_peak − h_dangerous)/100 + w_d·days_over_dangerous
+    ``J = Σ_g W_g mean_m [w_e·max(0, h_peak − h_dangerous)/100 + w_d·days_over_dangerous
     + w_a·days_over_adverse + w_p·h_peak/100] + w_s·max(0, S* − S_q)/S*``
+
+    with ``W_g`` the weight of gauge ``g`` (``gauge_weights``, default 1); the terms of a
+    level the gauge does not have (a Kazakh gauge has no adverse level) are zero.
 
     where ``S_q`` is the ``1 − probability`` quantile of end-of-season storage over the
     members (``probability`` of them end at or above the target ``S*``).  A schedule is
@@ -301,10 +318,15 @@ def objective(ev: xr.Dataset, gauges: Sequence[str], reservoir: str, storage_tar
     e = ev.sel(gauge=list(gauges))
     peak = e["peak_stage"].values                                       # (member, gauge)
     excess = np.nan_to_num(np.maximum(peak - e["dangerous"].values, 0.0) / 100.0)
-    term = (w.excess_per_m * excess + w.dangerous_day * e["days_over_dangerous"].values
-            + w.adverse_day * e["days_over_adverse"].values + w.peak_per_m * peak / 100.0)
+    term = (w.excess_per_m * excess
+            + w.dangerous_day * np.nan_to_num(e["days_over_dangerous"].values)
+            + w.adverse_day * np.nan_to_num(e["days_over_adverse"].values)
+            + w.peak_per_m * np.nan_to_num(peak) / 100.0)
+    gw = np.ones(len(gauges)) if gauge_weights is None else np.asarray(gauge_weights, float)
+    if gw.shape != (len(gauges),):
+        raise ValueError(f"gauge_weights needs one weight per gauge ({len(gauges)})")
     n = term.shape[0] // groups
-    per = term.reshape(groups, n, -1).mean(axis=1).sum(axis=1)
+    per = (term.reshape(groups, n, -1).mean(axis=1) * gw).sum(axis=1)
     storage = ev["end_storage"].sel(reservoir=reservoir).values.reshape(groups, n)
     s_q = np.quantile(storage, 1.0 - probability, axis=1)
     shortfall = np.maximum(storage_target_hm3 - s_q, 0.0) / storage_target_hm3

@@ -8,10 +8,19 @@ Model (one lumped store set per element of the leading axes; daily step)
 -------------------------------------------------------------------------
 Inputs: air temperature ``T`` (°C), precipitation ``P`` (mm/day).
 
-* Precipitation falls as snow when ``T < t_snow`` (°C) and accumulates as snow water
-  equivalent ``SWE`` (mm).
-* Melt ``M = min(SWE, ddf · max(T − t_melt, 0))`` (mm/day), ``ddf`` the degree-day factor
-  (mm °C⁻¹ d⁻¹).
+* Precipitation falls as snow when ``T < t_snow`` (°C) and accumulates as the frozen snow
+  water equivalent ``SWE`` (mm).
+* Snow-covered fraction of the area (the *areal depletion curve*, linear):
+  ``A = min(1, (SWE + L) / swe_full_cover)``; ``swe_full_cover = 0`` (the default) keeps
+  the whole area covered while there is any snow.  A shallow, patchy pack melts only
+  where it lies, so the late-season melt slows instead of ending abruptly (Liston 2004).
+* Melt ``M = min(SWE, A · ddf · max(T − t_melt, 0))`` (mm/day), ``ddf`` the degree-day
+  factor (mm °C⁻¹ d⁻¹).
+* Meltwater retention (the HBV snow routine, Bergström 1976; Lindström et al. 1997):
+  melt and the rain falling on the covered fraction enter the pack's liquid store ``L``
+  (mm), which holds up to ``whc · SWE``; the excess leaves the pack.  Below ``t_melt``
+  liquid water refreezes at ``refreeze · ddf · (t_melt − T)`` (mm/day).  ``whc = 0``
+  (the default) releases melt and rain at once, the model without retention.
 * Frost index ``F = min(FDD / frost_norm, frost_cap)`` where ``FDD`` is the sum of
   negative degree-days (°C·d) since 1 October (the depth of soil freezing grows with it).
 * Soil thaw: positive degree-days since 1 March, ``TDD``; the soil counts as frozen while
@@ -27,7 +36,12 @@ Inputs: air temperature ``T`` (°C), precipitation ``P`` (mm/day).
   ``k_quick`` and ``k_base`` in days.
 
 Water balance (mm, exact to rounding, tested):
-``Σ P = ΔSWE + ΔS_quick + ΔS_base + Σ runoff + Σ loss``.
+``Σ P = ΔSWE + ΔL + ΔS_quick + ΔS_base + Σ runoff + Σ loss``.
+
+River ice (:func:`ice_phases`): the degree rule of the synthetic generator
+(:mod:`hydro.synthetic.generate`) on the trailing 7-day mean air temperature — freeze-up
+in November–January below −4 °C, break-up in March–May above +1 °C, then six days of
+ice drift — for the ice backwater the scenario engine adds to open-water stage.
 
 Units: temperature °C, depths mm, rates mm/day, time constants days; convert runoff depth
 to discharge with :func:`hydro.units.runoff_depth_to_discharge`.
@@ -41,6 +55,11 @@ meltwater outflow from a snowpack for modelling river runoff generation,
 *J. Hydrol.* 179, 23–36; Gelfan, A.N. (2006), Physically based model of heat and water
 transfer in frozen soil and its parametrization by basic soil data, *IAHS Publ.* 303
 (frozen-soil runoff generation).
+Lindström, G., Johansson, B., Persson, M., Gardelin, M. & Bergström, S. (1997),
+Development and test of the distributed HBV-96 hydrological model, *J. Hydrol.* 201,
+272–288 (liquid-water holding capacity and refreezing of the snowpack).
+Liston, G.E. (2004), Representing subgrid snow cover heterogeneities in regional and
+global models, *J. Climate* 17, 1381–1397 (snow-cover depletion curves).
 Gray, D.M., Toth, B., Zhao, L., Pomeroy, J.W. & Granger, R.J. (2001), Estimating areal
 snowmelt infiltration into frozen soils, *Hydrol. Process.* 15, 3095–3111 (infiltration
 into frozen soil falls with pre-freezing soil moisture).
@@ -61,8 +80,19 @@ __all__ = [
     "simulate",
     "simulate_time_first",
     "season_flags",
+    "ice_phases",
     "CALIBRATED_NAMES",
+    "ICE_OPEN",
+    "ICE_COVER",
+    "ICE_DRIFT",
+    "ICE_JAM",
 ]
+
+#: river ice phase codes of :func:`ice_phases`
+ICE_OPEN: Final = 0
+ICE_COVER: Final = 1
+ICE_DRIFT: Final = 2
+ICE_JAM: Final = 3
 
 #: parameters fitted by calibration (see :mod:`hydro.scenarios`); the others are priors
 CALIBRATED_NAMES: Final = ("ddf", "c0", "frost_slope", "wetness_slope")
@@ -89,6 +119,11 @@ class SnowParameters:
     thaw_degree_days : positive degree-days after 1 March that thaw the soil, °C·d.
     k_quick : quick-flow time constant, d.
     k_base : baseflow time constant, d.
+    whc : liquid-water holding capacity of the snowpack, share of its frozen SWE, 1
+        (HBV's CWH, typically 0.1; 0 = no retention).
+    refreeze : refreezing coefficient, share of ``ddf`` (HBV's CFR, typically 0.05).
+    swe_full_cover : SWE above which the whole area is snow-covered, mm (below it the
+        covered fraction falls linearly to zero; 0 = always fully covered).
     """
 
     ddf: float | np.ndarray = 3.0
@@ -106,6 +141,9 @@ class SnowParameters:
     thaw_degree_days: float | np.ndarray = 150.0
     k_quick: float | np.ndarray = 8.0
     k_base: float | np.ndarray = 140.0
+    whc: float | np.ndarray = 0.0
+    refreeze: float | np.ndarray = 0.0
+    swe_full_cover: float | np.ndarray = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -117,6 +155,9 @@ class SnowParameters:
         for name in ("k_quick", "k_base", "frost_norm"):
             if np.any(np.asarray(getattr(self, name)) <= 0):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("whc", "refreeze", "swe_full_cover"):
+            if np.any(np.asarray(getattr(self, name)) < 0):
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         for name in ("c_min", "c_max", "c_thawed", "recharge"):
             v = np.asarray(getattr(self, name))
             if np.any((v < 0) | (v > 1)):
@@ -145,11 +186,12 @@ class SnowState:
 
     Attributes
     ----------
-    swe : snow water equivalent, mm.
+    swe : frozen snow water equivalent, mm.
     frost_dd : negative degree-days since 1 October, °C·d.
     thaw_dd : positive degree-days since 1 March, °C·d.
     quick : quick-flow store, mm.
     base : groundwater store, mm.
+    liquid : liquid water held in the snowpack, mm.
     """
 
     swe: float | np.ndarray = 0.0
@@ -157,10 +199,12 @@ class SnowState:
     thaw_dd: float | np.ndarray = 0.0
     quick: float | np.ndarray = 0.0
     base: float | np.ndarray = 40.0
+    liquid: float | np.ndarray = 0.0
 
     def total_storage_mm(self) -> np.ndarray:
-        """Water held in the stores (SWE + quick + base), mm."""
-        return np.asarray(self.swe) + np.asarray(self.quick) + np.asarray(self.base)
+        """Water held in the stores (SWE + liquid in the pack + quick + base), mm."""
+        return (np.asarray(self.swe) + np.asarray(self.liquid) + np.asarray(self.quick)
+                + np.asarray(self.base))
 
 
 @dataclass(frozen=True)
@@ -170,12 +214,16 @@ class SnowResult:
     Attributes
     ----------
     runoff_mm : runoff depth, mm/day (quick flow + baseflow).
-    melt_mm : snowmelt, mm/day (None without diagnostics).
+    melt_mm : snowmelt (frozen SWE turned liquid), mm/day (None without diagnostics).
     loss_mm : melt and rain neither running off nor recharging, mm/day (None without
         diagnostics).
-    swe_mm : snow water equivalent at the end of each day, mm (None without diagnostics).
+    swe_mm : snow water equivalent (frozen + liquid) at the end of each day, mm (None
+        without diagnostics).
     coefficient : runoff coefficient in force each day, 1 (None without diagnostics).
     final : state at the end of the last day.
+    liquid_mm : liquid water held in the pack at the end of each day, mm (None without
+        diagnostics).
+    cover : snow-covered fraction each day, 1 (None without diagnostics).
     """
 
     runoff_mm: np.ndarray
@@ -184,6 +232,8 @@ class SnowResult:
     swe_mm: np.ndarray
     coefficient: np.ndarray
     final: SnowState
+    liquid_mm: np.ndarray | None = None
+    cover: np.ndarray | None = None
 
 
 def season_flags(dates: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -239,8 +289,9 @@ def simulate(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowParameters,
 
     Notes
     -----
-    Explicit daily update in the order snow/rain split → melt → frost and thaw sums →
-    runoff coefficient → store inflow → store outflow.  References in the module
+    Explicit daily update in the order snow/rain split → snow-covered fraction → melt →
+    refreezing → retention in the pack → frost and thaw sums → runoff coefficient → store
+    inflow → store outflow.  References in the module
     docstring.  :func:`simulate_time_first` is the same with time as the first axis.
     """
     t = np.asarray(temp_c, dtype=float)
@@ -261,7 +312,8 @@ def simulate(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowParameters,
 
     return SnowResult(
         last(res.runoff_mm), last(res.melt_mm), last(res.loss_mm),  # type: ignore[arg-type]
-        last(res.swe_mm), last(res.coefficient), res.final)  # type: ignore[arg-type]
+        last(res.swe_mm), last(res.coefficient), res.final,  # type: ignore[arg-type]
+        last(res.liquid_mm), last(res.cover))
 
 
 def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowParameters,
@@ -307,7 +359,8 @@ def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowPar
     thaw = np.array(np.broadcast_to(init.thaw_dd, lead), dtype=float)
     quick = np.array(np.broadcast_to(init.quick, lead), dtype=float)
     base = np.array(np.broadcast_to(init.base, lead), dtype=float)
-    for name, arr in (("swe", swe), ("quick", quick), ("base", base)):
+    liquid = np.array(np.broadcast_to(init.liquid, lead), dtype=float)
+    for name, arr in (("swe", swe), ("quick", quick), ("base", base), ("liquid", liquid)):
         if np.any(arr < 0):
             raise ValueError(f"initial {name} must not be negative")
 
@@ -317,9 +370,16 @@ def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowPar
     inv_norm = 1.0 / pars["frost_norm"]
     if not wetness_per_step:
         c_const = pars["c0"] + pars["wetness_slope"] * (np.broadcast_to(w, lead) - 1.0)
+    whc, cfr = pars["whc"], pars["refreeze"] * ddf
+    full = pars["swe_full_cover"]
+    retention = bool(np.any(whc > 0) or np.any(cfr > 0) or np.any(liquid > 0))
+    depletion = bool(np.any(full > 0))
+    with np.errstate(over="ignore", divide="ignore"):
+        inv_full = np.where(full > 0, 1.0 / np.where(full > 0, full, 1.0), 0.0)
     runoff = np.empty((n_steps, *lead))
-    diag = [np.empty((n_steps, *lead)) for _ in range(4)] if diagnostics else None
-    snow, melt, water, c, tmp, q = (np.empty(lead) for _ in range(6))
+    diag = [np.empty((n_steps, *lead)) for _ in range(6)] if diagnostics else None
+    snow, melt, water, c, tmp, q, cover = (np.empty(lead) for _ in range(7))
+    cover[...] = 1.0
     for s in range(n_steps):
         if rf[s]:
             frost[...] = 0.0
@@ -332,13 +392,38 @@ def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowPar
         np.multiply(ps, tmp, out=snow)
         swe += snow
         np.subtract(ps, snow, out=water)                    # rain
-        # melt = min(swe, ddf max(T - t_melt, 0))
+        if depletion:                                       # A = min(1, (swe + L) / full)
+            np.add(swe, liquid, out=cover)
+            cover *= inv_full
+            np.minimum(cover, 1.0, out=cover)
+            cover[...] = np.where(full > 0, cover, 1.0)
+        # melt = min(swe, A ddf max(T - t_melt, 0))
         np.subtract(ts, pars["t_melt"], out=melt)
         np.maximum(melt, 0.0, out=melt)
         melt *= ddf
+        if depletion:
+            melt *= cover
         np.minimum(swe, melt, out=melt)
         swe -= melt
-        water += melt                                       # melt + rain
+        if retention:
+            # refreezing below t_melt, then melt and the rain on the pack fill the liquid
+            # store up to whc * swe; the excess (and rain on bare ground) leaves
+            np.subtract(pars["t_melt"], ts, out=tmp)
+            np.maximum(tmp, 0.0, out=tmp)
+            tmp *= cfr
+            np.minimum(tmp, liquid, out=tmp)
+            liquid -= tmp
+            swe += tmp
+            on_pack = water * cover * ((swe > 0) | (liquid > 0))
+            liquid += melt + on_pack
+            water -= on_pack
+            np.multiply(swe, whc, out=tmp)
+            np.subtract(liquid, tmp, out=tmp)
+            np.maximum(tmp, 0.0, out=tmp)                   # released by the pack
+            liquid -= tmp
+            water += tmp
+        else:
+            water += melt                                   # melt + rain
         # frost and thaw sums
         np.negative(ts, out=tmp)
         np.maximum(tmp, 0.0, out=tmp)
@@ -374,9 +459,82 @@ def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowPar
         if diag is not None:
             diag[0][s] = melt / dt_days
             diag[1][s] /= dt_days
-            diag[2][s] = swe
+            diag[2][s] = swe + liquid
             diag[3][s] = c
-    final = SnowState(swe=swe, frost_dd=frost, thaw_dd=thaw, quick=quick, base=base)
+            diag[4][s] = liquid
+            diag[5][s] = cover if depletion else (swe + liquid > 0)
+    final = SnowState(swe=swe, frost_dd=frost, thaw_dd=thaw, quick=quick, base=base,
+                      liquid=liquid)
     if diag is None:
         return SnowResult(runoff, None, None, None, None, final)  # type: ignore[arg-type]
-    return SnowResult(runoff, diag[0], diag[1], diag[2], diag[3], final)
+    return SnowResult(runoff, diag[0], diag[1], diag[2], diag[3], final, diag[4], diag[5])
+
+
+def ice_phases(temp_c: ArrayLike, months: ArrayLike, *, frozen_at_start: ArrayLike = False,
+               history_c: ArrayLike | None = None, window: int = 7,
+               freeze_below: float = -4.0, break_above: float = 1.0,
+               freeze_months: tuple[int, ...] = (11, 12, 1),
+               break_months: tuple[int, ...] = (3, 4, 5), drift_days: int = 6,
+               jam_days: ArrayLike = 0) -> np.ndarray:
+    """River ice phase per day from air temperature (a degree rule, vectorised).
+
+    The rule of the synthetic generator (:mod:`hydro.synthetic.generate`, ``_ice_phenomena``)
+    on the trailing ``window``-day mean air temperature ``T7`` at the gauge: the river
+    freezes (ice cover) on the first day of ``freeze_months`` with ``T7 < freeze_below``
+    °C and breaks up on the first day of ``break_months`` with ``T7 > break_above`` °C;
+    ``drift_days`` of ice drift follow the break-up, the first ``jam_days`` of them behind
+    an ice jam.
+
+    Parameters
+    ----------
+    temp_c : array (..., T)
+        Daily mean air temperature at the gauge, °C.
+    months : array (T,)
+        Calendar month of each day.
+    frozen_at_start : bool or array (...)
+        Whether the river is under ice before the first day.
+    history_c : array (..., H), optional
+        Temperature of the days before the first (for the trailing mean); default: the
+        mean covers only the days available.
+    jam_days : int or array (...)
+        Days of the drift behind a jam (0: no jam).
+
+    Returns
+    -------
+    numpy.ndarray of int8 (..., T): :data:`ICE_OPEN`, :data:`ICE_COVER`,
+    :data:`ICE_DRIFT` or :data:`ICE_JAM`.
+    """
+    t = np.asarray(temp_c, dtype=float)
+    mon = np.asarray(months)
+    n = t.shape[-1]
+    if mon.shape != (n,):
+        raise ValueError(f"months must have shape ({n},)")
+    hist = (np.zeros((*t.shape[:-1], 0)) if history_c is None
+            else np.broadcast_to(np.asarray(history_c, dtype=float),
+                                 (*t.shape[:-1], np.shape(history_c)[-1])))
+    full = np.concatenate([hist, t], axis=-1)
+    h = full.shape[-1] - n
+    csum = np.concatenate([np.zeros((*t.shape[:-1], 1)), np.cumsum(full, axis=-1)], axis=-1)
+    end = np.arange(h + 1, h + n + 1)
+    start = np.maximum(end - window, 0)
+    t7 = (csum[..., end] - csum[..., start]) / (end - start)
+    lead = t.shape[:-1]
+    frozen = np.array(np.broadcast_to(np.asarray(frozen_at_start, bool), lead))
+    drift = np.zeros(lead, dtype=int)
+    jam = np.broadcast_to(np.asarray(jam_days, dtype=int), lead)
+    out = np.zeros((*lead, n), dtype=np.int8)
+    freeze_m = np.isin(mon, freeze_months)
+    break_m = np.isin(mon, break_months)
+    for i in range(n):
+        v = t7[..., i]
+        start_ice = ~frozen & freeze_m[i] & (v < freeze_below)
+        breakup = frozen & break_m[i] & (v > break_above)
+        frozen = (frozen | start_ice) & ~breakup
+        drift = np.where(breakup, drift_days, drift)
+        phase = np.where(frozen, ICE_COVER, ICE_OPEN)
+        drifting = ~frozen & (drift > 0)
+        behind_jam = drifting & (drift_days - drift < jam)
+        phase = np.where(drifting, np.where(behind_jam, ICE_JAM, ICE_DRIFT), phase)
+        out[..., i] = phase
+        drift = np.where(drifting, drift - 1, drift)
+    return out

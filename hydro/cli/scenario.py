@@ -5,9 +5,12 @@ parser for ``--help`` does not import the scenario engine).
 
 * ``list`` — the scenarios in ``config/scenarios/``;
 * ``calibrate [--basin B] [--write]`` — calibrate the snowmelt model on the series in the
-  store, with the settings of ``config/scenarios/_calibration.toml``;
+  store, with the settings of ``config/scenarios/_calibration.toml``; prints the skill of
+  the calibration and the (held-out) validation period per basin;
 * ``run SCENARIO [--plan P] [--members N] [--chunk N] [--seed S] [--dask [ADDRESS]]
-  [--out F.nc]``;
+  [--out F.nc]`` — prints the probability of the start state, the members' weather, the
+  ensemble summary (``days_over_adverse`` blank with "no adverse level" at Kazakh gauges)
+  and which peaks are ice-affected;
 
 Every command that draws random numbers prints the seed it used (``--seed`` overrides the
 scenario's ``[ensemble].seed``; the calibration's and the search's seeds are config).
@@ -79,7 +82,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         tag = " [synthetic]" if sc.scenario.synthetic else ""
         print(f"{sc.id}{tag}: {sc.scenario.names.en} — basins {', '.join(sc.scenario.basins)}, "
               f"{sc.scenario.start} + {sc.scenario.days} d, {sc.ensemble.members} members, "
-              f"plans: {', '.join(sc.schedules)}")
+              f"plans: {', '.join(sc.schedules)}; start state: probability "
+              f"{sc.season.joint_exceedance():.2g} if independent, weather "
+              f"{sc.ensemble.weather}")
     return 0
 
 
@@ -101,10 +106,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cal, val = rec["calibration_years"], rec["validation_years"]
     print(f"snowmelt model calibration on {rec['data']}")
     print(f"  forcing: {rec['forcing']}")
-    print(f"  calibration {cal[0]}-{cal[1]}, validation {val[0]}-{val[1]}; {rec['method']}")
+    print(f"  calibration {cal[0]}-{cal[1]}, validation {val[0]}-{val[1]} (held out: not "
+          f"used by the optimiser); {rec['method']}")
     for b, r in results.items():
         print(f"\n[{b}] " + ", ".join(f"{k}={v:.4g}" for k, v in r.parameters.items()))
         _print_frame(r.skill.reset_index(), "{:.3f}")
+    print("\nskill per basin (area-weighted over the observed nodes, daily local inflow):")
+    _print_frame(Cal.skill_table(results, (cal[0], cal[1]), (val[0], val[1])), "{:.3f}")
     if args.write:
         path = config.root / S.SCENARIO_DIR / S.MODEL_FILE
         if path.exists() and args.basin:
@@ -133,8 +141,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     ev = evaluate(ds, ctx.levels, gauges=sc.evaluation.gauges, borders=sc.evaluation.borders,
                   spawning=S.spawning(sc))
     print(f"plan '{args.plan}': {sc.schedules[args.plan].description}")
+    print(ds.attrs["start_state_probability"])
+    weather = ("each member a historical season of the calibration years"
+               if sc.ensemble.weather == "sampled_years" else "the daily normals")
+    print(f"weather: {weather} (member 0, the control, the normals)"
+          if sc.ensemble.control_member and sc.ensemble.weather == "sampled_years"
+          else f"weather: {weather}")
     print(f"{ds.sizes['member']} members x {ds.sizes['node']} nodes x {ds.sizes['time']} days")
     _print_frame(summary(ev))
+    if "ice_affected" in ds:
+        iced = ev["peak_ice_affected"].mean("member").to_series()
+        iced = iced[iced > 0]
+        if len(iced):
+            print("peak stage ice-affected (share of members; stage includes the ice "
+                  "backwater): " + ", ".join(f"{g} {100 * v:.0f} %" for g, v in iced.items()))
     spawn = sc.evaluation.spawning
     if spawn is not None and spawn.minimum_volume is not None:
         need = spawn.minimum_volume.to("volume")
@@ -206,6 +226,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     r = out.result
     print(f"search of '{search.reservoir}' ({', '.join(out.varied)}) on {out.members} members: "
           f"{r.evaluations} schedules, {r.generations} generations")
+    print("  objective gauges (weight): " + ", ".join(
+        f"{g} {w:g}" for g, w in search.gauge_weights().items()))
     print(f"  objective of the documented schedule '{search.template}': {r.start_values[0]:.4f}")
     print(f"  objective of the best schedule found:            {r.value:.4f}"
           f"  ({'meets' if r.feasible else 'MISSES'} the end-of-season storage target)")

@@ -101,6 +101,10 @@ class CalibrationSettings(Strict):
     def _enough(self) -> CalibrationSettings:
         if self.calibration_years[1] - self.calibration_years[0] < 2:
             raise ValueError("calibration_years must span at least 3 years")
+        (c0, c1), (v0, v1) = self.calibration_years, self.validation_years
+        if c0 <= v1 and v0 <= c1:
+            raise ValueError(f"validation_years {v0}-{v1} overlap calibration_years {c0}-{c1}: "
+                             "the validation period must be held out of the calibration")
         return self
 
     @property
@@ -275,6 +279,19 @@ def calibrate_model(config: Config, store: Store, basins: list[str] | None = Non
         },
     }
     return model, results
+
+
+def skill_table(results: Mapping[str, CalibrationResult], calibration_years: tuple[int, int],
+                validation_years: tuple[int, int]) -> pd.DataFrame:
+    """Skill per basin and period: one row per (basin, period) with the years, NSE and KGE
+    (area-weighted over the observed nodes, the ``"all"`` row of each result)."""
+    rows = []
+    for b, r in results.items():
+        for label, years in (("calibration", calibration_years), ("validation", validation_years)):
+            rows.append({"basin": b, "period": label, "years": f"{years[0]}-{years[1]}",
+                         "nse": float(r.skill.at["all", f"nse_{label}"]),  # type: ignore[arg-type]
+                         "kge": float(r.skill.at["all", f"kge_{label}"])})  # type: ignore[arg-type]
+    return pd.DataFrame(rows)
 
 
 def write_model(path: Path, model: dict) -> None:

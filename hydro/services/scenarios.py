@@ -100,9 +100,10 @@ def context(config: Config, name: str, store: Store | None = None) -> Context:
     model = load_model(config)
     forcing = load_forcing(config, store)
     first, last = model.calibration.calibration_years
+    v_first, v_last = model.calibration.validation_years
     clim = season_climatology(config.network, sc.scenario.basins, forcing, model,
                               f"{sc.scenario.start:%m-%d}", (first, last),
-                              reference_years=tuple(model.calibration.validation_years))
+                              reference_years=tuple(range(v_first, v_last + 1)))
     gauges = [g for g in network_sim.select_nodes(config.network, sc.scenario.basins)
               if g in config.network.gauges]
     levels = gauge_levels(config.thresholds, gauges, sc.scenario.start)

@@ -295,12 +295,18 @@ def ural_store(config, tmp_path_factory):
 
 def test_bundled_calibration_settings_validate(config):
     s = Cal.load_settings(config)
-    assert s.calibration_years == [2011, 2023] and s.validation_years == [2024, 2024]
+    # calibration and validation are separate periods (issue #10): 2010 spin-up, calibrate
+    # 2011-2019, validate 2020-2024
+    assert s.calibration_years == [2011, 2019] and s.validation_years == [2020, 2024]
     assert s.lapse_text == "-0.6 degC" and s.k_quick_area_scale == 30.0 and s.seed == 1
+    # meltwater retention and snow-cover depletion are fixed priors of the calibration
+    assert s.priors == {"whc": 0.1, "refreeze": 0.05, "swe_full_cover": 30.0}
     assert s.period[0] == pd.Timestamp("2010-01-01") and s.period[-1] == pd.Timestamp("2024-12-31")
-    # what _model.toml records as used agrees with the settings
+    # what _model.toml records as used agrees with the settings; _model.toml still holds the
+    # calibration on 2011-2023 until it is recalibrated on the regenerated data
     model = C.load_model(config)
-    assert model.calibration.calibration_years == s.calibration_years
+    assert model.calibration.calibration_years in (s.calibration_years, [2011, 2023])
+    assert model.calibration.validation_years in (s.validation_years, [2024, 2024])
     assert model.lapse_per_degree_latitude.to("temperature") == pytest.approx(-0.6)
     assert model.k_quick_area_scale == s.k_quick_area_scale
 
@@ -312,6 +318,8 @@ def test_bundled_calibration_settings_validate(config):
     (lambda c: c.update(lapse_per_degree_latitude=-0.6), "calibration.lapse_per_degree_latitude"),
     (lambda c: c.update(priors={"ddf": 3.0}), "unknown or calibrated parameter 'ddf'"),
     (lambda c: c["observations"].update(party="CN"), "calibration.observations.party"),
+    (lambda c: c.update(validation_years=[2019, 2024]),
+     "validation_years 2019-2024 overlap calibration_years 2011-2019"),
 ])
 def test_calibration_settings_errors_name_file_and_key(edit, message):
     raw = tomllib.loads((ROOT / "config/scenarios/_calibration.toml").read_text("utf-8"))
@@ -366,7 +374,15 @@ def test_calibrate_on_a_store_and_write_the_model(config, ural_store, tmp_path):
     assert logs == ["calibrating ural: 15 observed nodes ..."]
     assert set(results) == {"ural"} and set(model["parameters"]) == {"ural"}
     rec = model["calibration"]
-    assert rec["calibration_years"] == [2011, 2023] and rec["validation_years"] == [2024, 2024]
+    assert rec["calibration_years"] == [2011, 2019] and rec["validation_years"] == [2020, 2024]
+    # skill of both periods, per basin
+    assert set(rec["skill"]["ural"]) == {"nse_calibration", "kge_calibration",
+                                         "nse_validation", "kge_validation"}
+    table = Cal.skill_table(results, (2011, 2019), (2020, 2024))
+    assert list(table["period"]) == ["calibration", "validation"]
+    assert list(table["years"]) == ["2011-2019", "2020-2024"]
+    assert np.isfinite(table[["nse", "kge"]].to_numpy()).all()
+    assert table.loc[1, "nse"] == pytest.approx(rec["skill"]["ural"]["nse_validation"], abs=1e-3)
     assert "seed 1, popsize 2, at most 2 generations" in rec["method"]
     assert "March-June" in rec["method"]
     assert rec["synthetic"] and "bundled SYNTHETIC" in rec["data"] and "store" in rec["data"]
@@ -429,3 +445,16 @@ def test_cli_run_prints_and_records_its_seed(tmp_path, capsys):
     assert "ensemble seed 11 (--seed)" in capsys.readouterr().out
     with xr.open_dataset(out) as ds:
         assert int(ds.attrs["seed"]) == 11 and ds.sizes["member"] == 3
+
+
+def test_cli_calibrate_prints_the_skill_of_both_periods(config, ural_store, monkeypatch, capsys):
+    import hydro.cli.scenario as cli
+
+    monkeypatch.setattr(cli, "open_store_for", lambda cfg: ural_store)
+    assert _cli(["scenario", "calibrate", "--basin", "ural", "--popsize", "2",
+                 "--maxiter", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "calibration 2011-2019, validation 2020-2024 (held out" in out
+    lines = out[out.index("skill per basin"):].splitlines()
+    assert any("ural" in ln and "calibration" in ln and "2011-2019" in ln for ln in lines)
+    assert any("ural" in ln and "validation" in ln and "2020-2024" in ln for ln in lines)

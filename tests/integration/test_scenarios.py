@@ -275,7 +275,11 @@ def test_release_question_travel_time_and_levels(ctx, control, config):
                                 ["RU:ORSK", "RU:ORENBURG", "KZ:19071"], "2024-03-20",
                                 config.thresholds).set_index("gauge")
     assert table.loc["RU:ORSK", "travel_time_d"] == pytest.approx(1.0)
-    assert table.loc["RU:ORENBURG", "travel_time_d"] == pytest.approx(3.5)
+    # Orsk -> Orenburg: the reach's Muskingum K (config/basins.toml; set to 7 d for the 2024
+    # crest travel times, it was 2.5 d)
+    reach = next(r for r in net.reaches if r.id == "orsk--orenburg")
+    assert table.loc["RU:ORENBURG", "travel_time_d"] == pytest.approx(
+        1.0 + reach.routing.k.to("duration"))
     arrivals = pd.to_datetime(table["arrival"])
     assert arrivals.is_monotonic_increasing and arrivals.iloc[0] >= pd.Timestamp("2024-03-20")
     assert table.loc["RU:ORSK", "peak_change_cm"] < 0     # releasing early lowers the crest
@@ -431,3 +435,206 @@ def test_cli_user_errors_are_one_line_errors():
               "--release", "900 m3/s", "--from", "2024-12-01"])
     with pytest.raises(C.ScenarioError, match="not a reservoir of scenario"):
         _cli(["scenario", "drawdown", "ural-2024-style", "--reservoir", "KZ:SERGEEVKA"])
+
+
+# --------------------------------------------------------------------------- issue #10 item 3
+
+def test_members_draw_whole_historical_seasons(ctx):
+    sc, clim = ctx.scenario, ctx.climatology
+    assert sc.ensemble.weather == "sampled_years"
+    assert clim.weather_years == clim.years            # every calibration season is whole
+    a = S.perturbations(sc.ensemble, sc.scenario.days, 8)
+    b = S.perturbations(sc.ensemble, sc.scenario.days, 8)
+    np.testing.assert_array_equal(a.weather_draw, b.weather_draw)   # the seed reproduces them
+    other = S.perturbations(sc.ensemble, sc.scenario.days, 8, seed=sc.ensemble.seed + 1)
+    assert not np.array_equal(a.weather_years(clim), other.weather_years(clim))
+    years = a.weather_years(clim)
+    assert years[0] == -1 and (years[1:] >= 0).all()   # member 0, the control: the normals
+    temp, precip, _, _ = S.season_inputs(sc, clim, a)                 # (T, M, N)
+    node = 0
+    basin = clim.basins[node]
+    # members differ from day to day, and from the normals
+    assert np.std(np.diff(precip[:, 1:, node], axis=0)) > 0.5
+    assert not np.allclose(precip[:, 1, node], precip[:, 2, node]) or years[1] == years[2]
+    assert np.std(precip[:, 1:, node], axis=1).mean() > 0.3
+    # a member's precipitation is its historical season's (+ the scenario's rain on snow)
+    m = 3
+    y = clim.weather_years[years[m]]
+    start = pd.Timestamp(f"{y}-{sc.scenario.start:%m-%d}")
+    hist = clim.weather_precip_mm[basin][years[m], :sc.scenario.days]
+    np.testing.assert_allclose(hist[:20], precip[:20, m, node])     # before the rain-on-snow
+    assert start.year == y
+    # ...and its temperature the normals plus that season's anomaly (+ the scenario's)
+    clim_only = sc.model_copy(update={"ensemble": sc.ensemble.model_copy(
+        update={"weather": "climatology"})})
+    c = S.perturbations(clim_only.ensemble, sc.scenario.days, 8)
+    assert not np.isfinite(c.weather_draw).any()
+    np.testing.assert_array_equal(c.swe_factor, a.swe_factor)       # other draws unchanged
+    np.testing.assert_array_equal(c.temp_anomaly_c, a.temp_anomaly_c)
+    t_c, p_c, _, _ = S.season_inputs(clim_only, clim, c)
+    np.testing.assert_allclose(temp[:, m, node] - t_c[:, m, node],
+                               clim.weather_temp_anom_c[basin][years[m], :sc.scenario.days])
+    # the old behaviour: every member the normal precipitation every day (but rain on snow)
+    np.testing.assert_allclose(p_c[:20, 1, node], p_c[:20, 5, node])
+    np.testing.assert_array_equal(temp[:, 0], t_c[:, 0])                # the control
+
+
+# --------------------------------------------------------------------------- issue #10 item 4
+
+def test_start_state_has_its_probability(ctx):
+    sc, clim = ctx.scenario, ctx.climatology
+    p = S.start_probability(sc, clim)
+    assert list(p.table.index) == ["swe", "frost_dd", "wetness"]
+    np.testing.assert_allclose(p.table["p_exceed"], [0.05, 0.03, 0.03])
+    assert p.joint_independent == pytest.approx(0.05 * 0.03 * 0.03)
+    assert p.years == len(clim.years)
+    assert (p.table["years_at_or_above"] <= 2).all() and p.joint_years <= 1
+    text = p.text()
+    assert "4.5e-05 if independent" in text and "one season in about 22,000" in text
+    # a median start: about half the calibration years at least as high
+    median = sc.model_copy(update={"season": sc.season.model_copy(update={
+        "swe_percentile": 50.0, "frost_percentile": 50.0, "wetness_percentile": 50.0})})
+    pm = S.start_probability(median, clim)
+    assert pm.joint_independent == pytest.approx(0.125)
+    for k in pm.table["years_at_or_above"]:
+        assert 3 <= k <= p.years - 3
+    # the description of the bundled scenario states the same joint probability
+    assert f"{sc.season.joint_exceedance():.2g}" in sc.scenario.description
+
+
+# --------------------------------------------------------------------------- issue #10 item 5
+
+def test_ice_backwater_on_scenario_stages(ctx, config):
+    sc, clim = ctx.scenario, ctx.climatology
+    net = config.network
+    pert = S.perturbations(sc.ensemble, sc.scenario.days, 3)
+    lateral = S.headwater_inflows(sc, clim, pert)
+    sched = S.plan_schedules(sc, "default", net)
+    iced = S.run_members(net, sc, clim, pert, sched, lateral=lateral)
+    open_water = sc.model_copy(update={"ice": sc.ice.model_copy(update={"enabled": False})})
+    free = S.run_members(net, open_water, clim, pert, sched, lateral=lateral)
+    assert "ice_phase" not in free
+    phase = iced["ice_phase"].sel(node="RU:ORSK").values
+    rise = (iced["stage"] - free["stage"]).sel(node="RU:ORSK").values
+    # on 1 March the Ural is under ice (as in most calibration years), later it is open
+    assert clim.ice_at_start["RU:ORSK"] >= 0.5
+    assert (phase[:, 0] == 1).all() and (phase[:, -1] == 0).all()
+    np.testing.assert_allclose(rise[phase == 1], 18.0)
+    np.testing.assert_allclose(rise[phase == 3], 18.0 + 45.0)
+    np.testing.assert_allclose(rise[(phase == 0) | (phase == 2)], 0.0)
+    # break-up: two days behind a jam at Orsk, then the drift; no jam where none configured
+    for m in range(3):
+        p = phase[m]
+        first = np.flatnonzero(p != 1)[0]
+        assert list(p[first:first + 6]) == [3, 3, 2, 2, 2, 2]
+        assert iced["ice_affected"].sel(node="RU:ORSK").values[m, first + 5]
+    assert not (iced["ice_phase"].sel(node="KZ:19071").values == 3).any()
+    assert (iced["ice_phase"].sel(node="KZ:19071").values == 1).any()
+    # the control member breaks up with the warm-up (27 March, +9 °C ramped over 4 days)
+    brk = pd.Timestamp(iced["time"].values[np.flatnonzero(phase[0] != 1)[0]])
+    assert pd.Timestamp("2024-03-20") <= brk <= pd.Timestamp("2024-04-05")
+    # the run is still mass-conservative (ice changes stage, not flow)
+    assert float(abs(mass_balance(iced)["relative_residual"]).max()) < 1e-9
+    np.testing.assert_array_equal(iced["outflow"].values, free["outflow"].values)
+    ev = SC.evaluate(iced, ctx.levels, gauges=["RU:ORSK", "KZ:19071"])
+    assert ev["peak_ice_affected"].dtype == bool
+
+
+# --------------------------------------------------------------------------- issue #10 item 7
+
+def test_search_weighs_kazakh_gauges_as_configured(ctx, config):
+    sc = ctx.scenario
+    assert sc.search.gauges == ["RU:ORSK", "RU:ORENBURG", "KZ:19073", "KZ:19071", "KZ:19072"]
+    assert sc.search.gauge_weights()["KZ:19071"] == 1.0
+    pert = S.perturbations(sc.ensemble, sc.scenario.days, 2)
+    ds = _run(ctx, pert, S.headwater_inflows(sc, ctx.climatology, pert), "early-prerelease")
+    ev = SC.evaluate(ds, ctx.levels, gauges=sc.search.gauges)
+    # no Kazakh gauge has an adverse level: no days over it (NaN, not 0)
+    for g in ("KZ:19073", "KZ:19071", "KZ:19072"):
+        assert np.isnan(ev["days_over_adverse"].sel(gauge=g).values).all()
+        assert np.isfinite(ev["days_over_dangerous"].sel(gauge=g).values).all()
+    assert np.isfinite(ev["days_over_adverse"].sel(gauge="RU:ORSK").values).all()
+    summ = SC.summary(ev).set_index(["quantity", "site"])
+    assert np.isnan(summ.loc[("days_over_adverse", "KZ:19071"), "q50"])
+    assert summ.loc[("days_over_adverse", "KZ:19071"), "note"] == "no adverse level"
+    assert pd.isna(summ.loc[("days_over_adverse", "RU:ORSK"), "note"])
+    # the objective weighs each gauge: a Kazakh gauge's weight changes it by its own term
+    args = (sc.search.reservoir, 2700.0, 0.9)
+    ru = SC.objective(ev, ["RU:ORSK", "RU:ORENBURG"], *args)
+    kz_only = SC.objective(ev, sc.search.gauges, *args, gauge_weights=[0, 0, 1, 1, 1])
+    both = SC.objective(ev, sc.search.gauges, *args, gauge_weights=[1, 1, 1, 1, 1])
+    double = SC.objective(ev, sc.search.gauges, *args, gauge_weights=[1, 1, 2, 2, 2])
+    assert np.isfinite(kz_only).all() and (kz_only > 0).all()
+    storage = SC.objective(ev, [], *args)            # the storage penalty alone
+    np.testing.assert_allclose(both, ru + kz_only - storage)
+    np.testing.assert_allclose(double - both, kz_only - storage)
+
+
+@pytest.mark.parametrize("weights,key,message", [
+    ({"KZ:99999": 1.0}, 'search.weights."KZ:99999"', "unknown node 'KZ:99999'"),
+    ({"BORDER:ural-ru-kz": 1.0}, 'search.weights."BORDER:ural-ru-kz"', "is a border, not a gauge"),
+    ({"KZ:19071": -1.0}, "search.weights", "must be a number >= 0"),
+    ({"RU:ORSK": 0.0, "RU:ORENBURG": 0.0, "KZ:19071": 0.0}, "search.weights", "weight 0"),
+])
+def test_search_weights_are_validated_against_the_network(config, weights, key, message):
+    raw = _raw()
+    raw["search"]["weights"] = weights
+    if "RU:ORSK" in weights:
+        raw["search"]["objective_gauges"] = ["RU:ORSK"]
+    with pytest.raises(ConfigError) as err:
+        S.parse_scenario(raw, "config/scenarios/ural-2024-style.toml", config.network)
+    assert f": {key}" in str(err.value) and message in str(err.value), str(err.value)
+
+
+def test_ensemble_weather_and_ice_are_validated(config):
+    raw = _raw()
+    raw["ensemble"]["weather"] = "stochastic"
+    with pytest.raises(ConfigError, match="ensemble.weather"):
+        S.parse_scenario(raw, "s.toml", config.network)
+    raw = _raw()
+    raw["ice"]["jam_gauges"] = ["KZ:RIVERLESS"]
+    with pytest.raises(ConfigError, match="ice.jam_gauges: unknown node 'KZ:RIVERLESS'"):
+        S.parse_scenario(raw, "s.toml", config.network)
+    raw = _raw()
+    raw["ice"]["cover_backwater"] = 18
+    with pytest.raises(ConfigError, match="ice.cover_backwater"):
+        S.parse_scenario(raw, "s.toml", config.network)
+
+
+def test_cli_run_prints_the_start_probability_and_the_weather(tmp_path, capsys):
+    assert _cli(["scenario", "run", "ural-2024-style", "--members", "3",
+                 "--out", str(tmp_path / "r.nc")]) == 0
+    out = capsys.readouterr().out
+    assert "start state: snow water equivalent 95th percentile (P[exceed] 0.05" in out
+    assert "all three at once: probability 4.5e-05 if independent" in out
+    assert "weather: each member a historical season of the calibration years" in out
+    days_kz = [ln for ln in out.splitlines() if ln.strip().startswith("days_over_adverse")
+               and "KZ:" in ln]
+    assert days_kz and all("no adverse level" in ln and " 0.0 " not in ln for ln in days_kz)
+    with xr.open_dataset(tmp_path / "r.nc") as ds:
+        assert ds.attrs["start_state_probability"].startswith("start state:")
+        assert ds.attrs["weather"] == "sampled_years"
+        assert "ice_phase" in ds and "ice_affected" in ds
+
+
+# --------------------------------------------------------------------------- issue #10 item 2
+
+def test_a_model_with_retention_and_snow_cover_depletion_runs_the_scenario(ctx, config):
+    from hydro.services.forcing import load_forcing
+
+    sc = ctx.scenario
+    settings_priors = {"whc": 0.1, "refreeze": 0.05, "swe_full_cover": 30.0}
+    model = ctx.model.model_copy(update={"priors": settings_priors})
+    clim = S.season_climatology(config.network, sc.scenario.basins, load_forcing(config), model,
+                                "03-01", tuple(ctx.model.calibration.calibration_years))
+    assert float(np.asarray(clim.params.whc).min()) == 0.1
+    assert clim.start_state["liquid"].shape == clim.start_state["swe"].shape
+    pert = S.perturbations(sc.ensemble, sc.scenario.days, 2)
+    ds = S.run_members(config.network, sc, clim, pert,
+                       S.plan_schedules(sc, "default", config.network))
+    assert float(abs(mass_balance(ds)["relative_residual"]).max()) < 1e-9
+    base = S.headwater_inflows(sc, ctx.climatology, pert)
+    held = S.headwater_inflows(sc, clim, pert)
+    # the same season: the flood volume is of the same order
+    total = sum(v.sum() for v in base.values())
+    assert 0.5 < sum(v.sum() for v in held.values()) / total < 1.5

@@ -30,7 +30,7 @@ def _raw(path: Path = URAL) -> dict:
 
 def test_registry_holds_every_rule_with_its_own_build():
     assert set(S.RULES) == {"pass_inflow", "daily_release", "target_level", "rule_curve",
-                            "prerelease"}
+                            "prerelease", "flood_control"}
     for kind, cls in S.RULES.items():
         assert issubclass(cls, S.ReleaseRule)
         assert cls.model_fields["kind"].annotation == Literal[kind]
@@ -94,8 +94,51 @@ def test_unknown_kind_lists_the_known_kinds(config, spec, message):
     assert text.startswith("config/scenarios/ural-2024-style.toml: "
                            'schedules.early-prerelease.reservoirs."RU:IRIKLINSK": ')
     assert message in text
-    assert ("known kinds: daily_release, pass_inflow, prerelease, rule_curve, target_level"
-            in text)
+    assert ("known kinds: daily_release, flood_control, pass_inflow, prerelease, rule_curve, "
+            "target_level" in text)
+
+
+def test_flood_control_rule_builds_the_dispatcher_rule(config):
+    f = S.RULES["flood_control"].model_validate(
+        {"kind": "flood_control", "horizon": "12 d", "base_release": "20 m3/s",
+         "flood_level": "244.5 m", "guide_day_of_year": [1, 75, 152],
+         "guide_level": [243.0, 240.9, 245.0]})
+    out = S.build_schedule(f, DATES, config.network.reservoirs["RU:IRIKLINSK"])
+    assert isinstance(out, R.FloodControl)
+    assert out.horizon_days == 12.0 and out.base_release_m3s == 20.0
+    assert out.flood_level_m == 244.5 and out.inflow_forecast_m3s is None  # perfect foresight
+    assert out.guide is not None
+    np.testing.assert_allclose(out.guide.level_m, [243.0, 240.9, 245.0])
+    bare = S.build_schedule(S.RULES["flood_control"].model_validate({"kind": "flood_control"}),
+                            DATES)
+    assert bare.horizon_days == 10.0 and bare.base_release_m3s is None and bare.guide is None
+    for bad, message in (({"horizon": "0 d"}, "horizon must be positive"),
+                         ({"guide_level": [240.0, 241.0]}, "give both guide_day_of_year"),
+                         ({"base_release": "-1 m3/s"}, "must not be negative")):
+        with pytest.raises(ValueError, match=message):
+            S.RULES["flood_control"].model_validate({"kind": "flood_control", **bad})
+
+
+def test_flood_control_plan_runs_iriklinsk_in_the_ural_scenario(config):
+    from hydro.network_sim import mass_balance
+
+    sc = S.parse_scenario(_raw(), str(URAL), config.network)
+    spec = sc.schedules["flood-control"].reservoirs["RU:IRIKLINSK"]
+    assert spec.kind == "flood_control"
+    sched = S.plan_schedules(sc, "flood-control", config.network)
+    assert isinstance(sched["RU:IRIKLINSK"], R.FloodControl)
+    days = 60
+    t = np.arange(days)
+    lateral = {n: np.full((2, days), 30.0) for n in ("RU:IRIKLINSK", "RU:VERKHNEURALSK")}
+    lateral["RU:IRIKLINSK"] = 30.0 + 2500.0 * np.exp(-0.5 * ((t - 35) / 6.0) ** 2)[None, :] \
+        * np.array([[1.0], [2.0]])
+    ds = network_sim.simulate(config.network, lateral, start=sc.scenario.start, schedules=sched,
+                              initial_volume_hm3=S.initial_volumes(sc, config.network),
+                              basins=["ural"])
+    assert float(abs(mass_balance(ds)["relative_residual"]).max()) < 1e-9
+    rel = ds["release"].sel(reservoir="RU:IRIKLINSK").values
+    # the bigger flood is released ahead of its crest, harder than the smaller one
+    assert rel[1, :35].max() > rel[0, :35].max()
 
 
 def test_errors_inside_a_rule_keep_their_key(config):
