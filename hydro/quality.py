@@ -88,15 +88,10 @@ _EDITION_ALIASES: Final[dict[str, str]] = {"2016": "kz2016", "2024": "kz2025", "
                                            "kz2024": "kz2025"}
 
 
-def _bundled_table(system: str) -> Any:
-    """The table of ``system`` bundled with hydrorisk, for calls that pass none.
-
-    The one place this pure module reaches an edge (declared in the import contracts):
-    the bundled tables are part of the package, not a deployment's input; services always
-    pass the deployment's tables (:meth:`hydro.config.Config.quality_table`)."""
-    from hydro.config.quality_tables import default_table
-
-    return default_table(system)
+#: the classification takes its tables as arguments: this module reads no file
+_NO_TABLE = ("{what} is needed: pass {arg}= (a deployment's: Config.quality_table('{system}'); "
+             "the tables bundled with hydrorisk: "
+             "hydro.config.quality_tables.default_table('{system}'))")
 
 
 class QualityError(HydroriskError, ValueError):
@@ -470,8 +465,9 @@ def classify_kz(sample: Mapping[str, object], *, edition: str | None = None,
         :func:`kz_edition_for`.  ``2016``, ``2025`` and ``2024`` (the year of order No. 70)
         are accepted as aliases.
     table : KzTable, optional
-        Class-limit table; by default the edition's table in ``config/quality/`` (the only
-        I/O, done once by :func:`hydro.config.quality_tables.default_table`).
+        Class-limit table of the edition (required: this module reads no file; a deployment's
+        is ``Config.quality_table(edition)``, the bundled one
+        :func:`hydro.config.quality_tables.default_table`).
     background_class : int or mapping, optional
         The site's background class for ions of natural origin (one class for all of them, or
         per parameter).  Such an ion whose class does not exceed its background class does not
@@ -511,8 +507,9 @@ def classify_kz(sample: Mapping[str, object], *, edition: str | None = None,
         edition = edition or "kz2016"
         if edition not in KZ_EDITIONS:
             raise ValueError(f"unknown edition '{edition}' (known: {', '.join(KZ_EDITIONS)})")
-        table = _bundled_table(edition)
-    elif edition is not None and edition != table.edition:
+        raise QualityError(_NO_TABLE.format(what=f"the {edition} class-limit table",
+                                            arg="table", system=edition))
+    if edition is not None and edition != table.edition:
         raise ValueError(f"edition '{edition}' does not match the table's ({table.edition})")
     values = _sample_items(sample)
     background = _background_map(table, background_class)
@@ -792,11 +789,11 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
         The samples of one site over the assessment period (usually a year): each a mapping
         parameter -> concentration in mg/l (BOD5 mgO2/l, COD mgO/l), or a DataFrame with one
         row per sample and one column per parameter.  Values as in :func:`parse_value`.
-    mpc : MpcTable, optional
-        Fishery MPCs (default: ``config/quality/ru_fishery_mpc.csv``).
-    scoring : UkizvScoring, optional
-        Partial-score tables, critical rule, correction and class bounds (default:
-        ``config/quality/ru_ukizv_scoring.toml``).
+    mpc : MpcTable
+        Fishery MPCs (required; e.g. ``Config.quality_table("ru")``).
+    scoring : UkizvScoring
+        Partial-score tables, critical rule, correction and class bounds (required; e.g.
+        ``Config.quality_table("ru-ukizv")``).
     on_incomplete : {"mark", "refuse"}
         What to do when a mandatory ingredient of the MPC table (``mandatory`` column) was
         not assessed: ``"mark"`` (default) returns the result with ``incomplete=True`` and
@@ -836,8 +833,11 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
     """
     if on_incomplete not in ("mark", "refuse"):
         raise ValueError(f"on_incomplete must be 'mark' or 'refuse', got {on_incomplete!r}")
-    mpc = mpc if mpc is not None else _bundled_table("ru")
-    scoring = scoring if scoring is not None else _bundled_table("ru-ukizv")
+    if mpc is None:
+        raise QualityError(_NO_TABLE.format(what="the fishery MPC table", arg="mpc", system="ru"))
+    if scoring is None:
+        raise QualityError(_NO_TABLE.format(what="the УКИЗВ scoring table", arg="scoring",
+                                            system="ru-ukizv"))
     records = _collect(samples)
     series: dict[str, list[float | Censored]] = {}
     for r in records:

@@ -44,6 +44,8 @@ from hydro.quality import (
 DATA = ROOT / "tests" / "reference" / "data" / "quality"
 PARAMS = known_parameters(ROOT / "config" / "quality")
 KZ = {e: default_table(e) for e in ("kz2016", "kz2025")}
+#: the bundled RU tables (hydro.quality reads no file: every call passes its tables)
+RU = {"mpc": default_table("ru"), "scoring": default_table("ru-ukizv")}
 
 
 def _json(name):
@@ -224,10 +226,10 @@ def test_kz_overall_class_is_the_worst_and_names_the_limiting(sample, klass, lim
 def test_kz_class_labels_of_both_editions():
     assert classify_kz({"copper": 2.0}, table=TOY).label == {
         "kk": "5 сыныптан жоғары", "ru": "выше 5 класса", "en": "above class 5"}
-    r = classify_kz({"oil_products": 0.234}, edition="kz2025")
+    r = classify_kz({"oil_products": 0.234}, edition="kz2025", table=KZ["kz2025"])
     assert r.label["en"] == "class V" and r.display("ru") == "V класс (предварительно)"
     assert r.display("kk") == "V сынып (алдын ала)"
-    assert classify_kz({"oil_products": 1.0}, edition="kz2025").label["en"] == "class VI"
+    assert classify_kz({"oil_products": 1.0}, edition="kz2025", table=KZ["kz2025"]).label["en"] == "class VI"
 
 
 def test_kz_edition_in_force():
@@ -239,9 +241,19 @@ def test_kz_edition_in_force():
 def test_kz_edition_and_table_must_agree():
     with pytest.raises(ValueError, match="does not match the table's"):
         classify_kz({"copper": 0.1}, table=TOY, edition="kz2025")
-    assert classify_kz({"oil_products": 0.234}, edition=2025).edition == "kz2025"
+    assert classify_kz({"oil_products": 0.234}, edition=2025, table=KZ["kz2025"]).edition == "kz2025"
     with pytest.raises(ValueError, match="unknown edition 'kz1999'"):
         classify_kz({"copper": 0.1}, edition="kz1999")
+
+
+def test_classification_reads_no_file_and_says_where_tables_come_from():
+    """hydro.quality is pure science: without a table it refuses, naming both sources."""
+    with pytest.raises(QualityError, match=r"Config.quality_table\('kz2025'\).*default_table"):
+        classify_kz({"copper": 0.1}, edition="kz2025")
+    with pytest.raises(QualityError, match=r"pass mpc="):
+        ukizv([{"copper": 0.1}])
+    with pytest.raises(QualityError, match=r"pass scoring="):
+        ukizv([{"copper": 0.1}], mpc=RU["mpc"])
 
 
 # --------------------------------------------------------------------------- censored, missing
@@ -330,7 +342,7 @@ def test_kz_alakol_statement_reproduced_with_per_ion_background_classes(edition)
     case = _json("kz_published_cases.json")["background_case"]
     sample = case["sample"]
     per_ion = {"magnesium": 4, "chloride": 5, "mineralization": 6}
-    r = classify_kz(sample, edition=edition, background_class=per_ion)
+    r = classify_kz(sample, edition=edition, table=KZ[edition], background_class=per_ion)
     p = r.per_parameter
     # all three exceed the norms (class 1) ...
     assert all(p[n].klass > 1 for n in sample)
@@ -340,7 +352,7 @@ def test_kz_alakol_statement_reproduced_with_per_ion_background_classes(edition)
     assert r.limiting == ("magnesium",) and r.klass == p["magnesium"].klass
     assert {n: p[n].background_class for n in sample} == per_ion
     for single in range(1, KZ[edition].worst_class + 1):
-        s = classify_kz(sample, edition=edition, background_class=single).per_parameter
+        s = classify_kz(sample, edition=edition, table=KZ[edition], background_class=single).per_parameter
         assert [n for n in sample if s[n].within_background is False] != ["magnesium"], single
 
 
@@ -400,7 +412,7 @@ def test_kz_published_cases(case):
     cases (class 1 = 0.234 / 4.68 and classes 2-5 chosen so that 0.163 falls in class 4 and
     0.234 in class 5), so this test cannot confirm the row; it only guards the fit against
     edits.  It stays until an independent published case or the official table is found."""
-    r = classify_kz(case["sample"], edition=case["edition"])
+    r = classify_kz(case["sample"], edition=case["edition"], table=KZ[case["edition"]])
     assert r.klass == case["expected_class"], (
         "CIRCULAR check: the kz2025 oil-products limits were fitted to this very case")
     # the published multiple of the class-1 norm reproduces the (derived) class-1 limit
@@ -529,12 +541,12 @@ def _clean_and_polluted(n_samples=10, factor=10.0):
 
 def test_ukizv_complete_when_every_mandatory_ingredient_is_analysed():
     full, _, mpc = _clean_and_polluted()
-    r = ukizv(full)
+    r = ukizv(**RU, samples=full)
     assert r.n_parameters == len(mpc.rows) == 16
     assert r.incomplete is False and r.missing == () and r.missing_mandatory == ()
     for lang, word in (("en", "incomplete"), ("ru", "неполный"), ("kk", "толық емес")):
         assert word not in r.display(lang)
-    assert ukizv(full, on_incomplete="refuse").index == r.index  # nothing to refuse
+    assert ukizv(**RU, samples=full, on_incomplete="refuse").index == r.index  # nothing to refuse
     assert r.to_dict()["incomplete"] is False and r.to_dict()["missing"] == []
 
 
@@ -543,8 +555,8 @@ def test_ukizv_same_exceedances_fewer_ingredients_is_marked_incomplete():
     exceedances give a much worse class when only those two were analysed.  Such an index
     lacks mandatory ingredients (ru_fishery_mpc.csv, column mandatory) and is marked."""
     full, polluted, mpc = _clean_and_polluted()
-    complete = ukizv(full)
-    only_two = ukizv([dict(polluted) for _ in full])
+    complete = ukizv(**RU, samples=full)
+    only_two = ukizv(**RU, samples=[dict(polluted) for _ in full])
     assert complete.combinatorial_index == pytest.approx(only_two.combinatorial_index)
     assert complete.index == pytest.approx(only_two.index * 2 / 16)
     assert complete.klass == "2" and only_two.klass == "5"
@@ -562,9 +574,9 @@ def test_ukizv_same_exceedances_fewer_ingredients_is_marked_incomplete():
                only_two.notes)
     with pytest.raises(QualityError, match=r"УКИЗВ refused: mandatory ingredients not "
                                            r"assessed .*dissolved_oxygen"):
-        ukizv([dict(polluted) for _ in full], on_incomplete="refuse")
+        ukizv(**RU, samples=[dict(polluted) for _ in full], on_incomplete="refuse")
     with pytest.raises(ValueError, match="on_incomplete"):
-        ukizv(full, on_incomplete="ignore")
+        ukizv(**RU, samples=full, on_incomplete="ignore")
 
 
 def test_ukizv_incomplete_even_with_official_tables_is_never_a_plain_class(worked):
@@ -582,7 +594,7 @@ def test_ukizv_mandatory_ingredient_that_cannot_be_judged_counts_as_missing():
     full, _, _ = _clean_and_polluted()
     for s in full:
         s["nitrite"] = "<0.5"        # detection limit above the MPC 0.08: cannot be judged
-    r = ukizv(full)
+    r = ukizv(**RU, samples=full)
     assert r.indeterminate == ("nitrite",) and r.missing == ("nitrite",) and r.incomplete
     assert r.missing_mandatory == ()  # present in the samples, but not assessed
 
@@ -601,7 +613,7 @@ def test_bundled_critical_rule_is_an_estimate_with_the_conflicting_reading():
 def _copper_only(factor):
     from hydro.quality_tables import MpcRow, MpcTable
     mpc = MpcTable((MpcRow("copper", "max", 0.001, "mg/l", False, "test", "official"),))
-    return ukizv([{"copper": 0.001 * factor}] * 10, mpc=mpc)
+    return ukizv([{"copper": 0.001 * factor}] * 10, mpc=mpc, scoring=RU["scoring"])
 
 
 def test_ukizv_critical_rule_readings_that_disagree_are_both_shown():
@@ -662,13 +674,13 @@ def test_ukizv_scoring_alternative_is_validated(tmp_path):
     ([Censored(0.004, lower=0.002), 0.0005], 2, 1, 0),  # surely above the MPC
 ])
 def test_ukizv_censored_results(values, n, n_exceed, n_indeterminate):
-    r = ukizv([{"copper": v} for v in values], mpc=default_table("ru"))
+    r = ukizv([{"copper": v} for v in values], **RU)
     s = r.partial_scores["copper"]
     assert (s.n, s.n_exceed, s.n_indeterminate) == (n, n_exceed, n_indeterminate)
 
 
 def test_ukizv_dissolved_oxygen_counts_shortfalls():
-    r = ukizv([{"dissolved_oxygen": v} for v in (8.0, 3.0, 6.0, "<2")])
+    r = ukizv(**RU, samples=[{"dissolved_oxygen": v} for v in (8.0, 3.0, 6.0, "<2")])
     s = r.partial_scores["dissolved_oxygen"]
     assert (s.n, s.n_exceed) == (4, 2)
     assert s.multiplicity == pytest.approx((6 / 3 + 6 / 2) / 2)
@@ -676,13 +688,13 @@ def test_ukizv_dissolved_oxygen_counts_shortfalls():
 
 def test_ukizv_accepts_a_wide_dataframe_and_refuses_one_sample():
     frame = pd.DataFrame({"copper": [0.002, 0.0005], "zinc": [0.02, "<0.005"]})
-    r = ukizv(frame)
+    r = ukizv(**RU, samples=frame)
     assert r.n_samples == 2 and r.partial_scores["zinc"].n_exceed == 1
     assert r.provisional and "dissolved_oxygen" in r.missing_mandatory
     with pytest.raises(QualityError, match="not one sample"):
-        ukizv({"copper": 0.002})
+        ukizv(**RU, samples={"copper": 0.002})
     with pytest.raises(QualityError, match="no ingredient with an MPC has a result"):
-        ukizv([{"pH": 7.0}, {"copper": "<0.01"}])
+        ukizv(**RU, samples=[{"pH": 7.0}, {"copper": "<0.01"}])
 
 
 # --------------------------------------------------------------------------- demonstration data
@@ -703,19 +715,19 @@ def test_demo_border_site_one_year_under_both_systems(demo_year):
 
     means = period_mean(samples)
     for edition in ("kz2016", "kz2025"):
-        r = classify_kz(means, edition=edition)
+        r = classify_kz(means, edition=edition, table=KZ[edition])
         e = exp["kz"][edition]
         assert (r.klass, r.klass_upper, list(r.limiting)) == (e["klass"], e["klass_upper"],
                                                               e["limiting"])
         assert r.provisional and r.display("en") == e["display_en"]
         assert r.missing == () and all(p.klass <= r.klass for p in r.per_parameter.values())
     e = exp["kz"]["kz2016_background_class_3"]
-    r = classify_kz(means, edition="kz2016", background_class=3)
+    r = classify_kz(means, edition="kz2016", table=KZ["kz2016"], background_class=3)
     assert (r.klass, list(r.limiting)) == (e["klass"], e["limiting"])
     assert [n for n, p in r.per_parameter.items() if p.within_background] == \
         e["within_background"]
 
-    u = ukizv(samples)
+    u = ukizv(**RU, samples=samples)
     e = exp["ukizv"]
     assert (u.klass, u.n_parameters, list(u.critical_indicators), u.correction) == (
         e["klass"], e["n_parameters"], e["critical_indicators"], e["correction"])
@@ -732,7 +744,7 @@ def test_demo_border_site_regression_values(demo_year):
     # this golden file must be recomputed too (see its provenance) rather than skipped
     assert digest == exp["rows_sha256"], (
         "demonstration data regenerated: recompute tests/reference/data/quality/demo_kz19073_2023.json")
-    u = ukizv(samples_from_long(rows))
+    u = ukizv(**RU, samples=samples_from_long(rows))
     e = exp["ukizv"]
     assert u.index == pytest.approx(e["index"], rel=1e-12)
     assert u.combinatorial_index == pytest.approx(e["combinatorial_index"], rel=1e-12)
