@@ -685,7 +685,6 @@ class UkizvResult:
     not_in_table: tuple[str, ...] = ()
     indeterminate: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
-    incomplete: bool = False
     missing: tuple[str, ...] = ()
     critical_rule: str = ""
     alternatives: tuple[UkizvAlternative, ...] = ()
@@ -694,6 +693,11 @@ class UkizvResult:
     def label(self) -> dict[str, str]:
         """The class and its name in Kazakh, Russian and English."""
         return _ukizv_label(self.klass, self.names)
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether a mandatory ingredient was not assessed (``missing`` is not empty)."""
+        return bool(self.missing)
 
     @property
     def class_alternatives(self) -> tuple[UkizvAlternative, ...]:
@@ -923,6 +927,6 @@ def ukizv(samples: Iterable[Mapping[str, object]] | Any, *, mpc: MpcTable | None
                                 if r.mandatory and r.parameter not in scores
                                 and r.parameter not in indeterminate),
         not_in_table=tuple(n for n in series if mpc.row(n) is None),
-        indeterminate=tuple(indeterminate), notes=tuple(notes), incomplete=bool(missing),
+        indeterminate=tuple(indeterminate), notes=tuple(notes),
         missing=missing, critical_rule=scoring.critical.describe(),
         alternatives=tuple(alternatives))
