@@ -142,6 +142,8 @@ class Gauge(Strict):
     timezone: TimeZone
     parties: list[Literal["KZ", "RU"]] = Field(default_factory=list)
     local_catchment: Area | None = None
+    quick_flow_time: Duration | None = None   # the snowmelt model's k_quick for the local
+    # catchment where the area rule does not fit (e.g. short mountain rivers), d
     datums: list[Datum] = Field(min_length=1)
     rating: Rating | None = None
     border: bool = False
@@ -277,6 +279,8 @@ class Reservoir(Strict):
     min_release: Discharge
     max_ramp_per_day: Discharge
     local_catchment: Area | None = None
+    quick_flow_time: Duration | None = None   # the snowmelt model's k_quick for the local
+    # catchment where the area rule does not fit (e.g. short mountain rivers), d
     balance_tolerance_percent: float = Field(default=1.0, gt=0)
     estimated: list[str] = Field(default_factory=list)
     source: str
@@ -321,6 +325,8 @@ class Node(Strict):
     lat: float | None = None
     lon: float | None = None
     local_catchment: Area | None = None
+    quick_flow_time: Duration | None = None   # the snowmelt model's k_quick for the local
+    # catchment where the area rule does not fit (e.g. short mountain rivers), d
     withdrawal: Discharge | None = None
     environmental_min_flow: Discharge | None = None
     estimated: list[str] = Field(default_factory=list)

@@ -26,10 +26,14 @@ Inputs: air temperature ``T`` (°C), precipitation ``P`` (mm/day).
 * Soil thaw: positive degree-days since 1 March, ``TDD``; the soil counts as frozen while
   ``TDD < thaw_degree_days``.
 * Runoff coefficient of melt and rain on *frozen* soil
-  ``c = clip(c0 + frost_slope · F + wetness_slope · (W − 1), c_min, c_max)``, ``W`` the
-  autumn wetness (Sep–Oct precipitation over its mean, the pre-freezing soil moisture);
-  on thawed soil ``c = c_thawed``.  Frozen, saturated soil cannot infiltrate: a wet
-  autumn and deep frost raise ``c``.
+  ``c = clip(c0 + frost_slope · F + wetness_slope · (W − 1) + snow_slope · (S − 1),
+  c_min, c_max)``, ``W`` the autumn wetness (Sep–Oct precipitation over its mean, the
+  pre-freezing soil moisture), ``S`` the winter's snowiness (Nov–Mar precipitation over
+  its mean); on thawed soil ``c = c_thawed``.  Frozen, saturated soil cannot infiltrate:
+  a wet autumn and deep frost raise ``c``.  A snowy winter raises it too: the melt of a
+  deep pack fills the closed depressions of the steppe and they spill, so the area
+  contributing to the river grows with the winter's snow (fill-and-spill; Shook &
+  Pomeroy 2011) — a shallow-snow steppe gives little, a snowy one a great deal.
 * A share ``recharge`` of melt and rain recharges a groundwater store; the rest
   (``1 − c − recharge``) infiltrates to the soil and evaporates (a loss, reported).
 * Quick flow and baseflow leave linear stores: ``Q = (1 − exp(−dt/k)) S``, with
@@ -58,6 +62,9 @@ transfer in frozen soil and its parametrization by basic soil data, *IAHS Publ.*
 Lindström, G., Johansson, B., Persson, M., Gardelin, M. & Bergström, S. (1997),
 Development and test of the distributed HBV-96 hydrological model, *J. Hydrol.* 201,
 272–288 (liquid-water holding capacity and refreezing of the snowpack).
+Shook, K. & Pomeroy, J.W. (2011), Memory effects of depressional storage in Northern
+Prairie hydrology, *Hydrol. Process.* 25, 3890–3898 (fill-and-spill: the contributing
+area grows with the snowmelt volume).
 Liston, G.E. (2004), Representing subgrid snow cover heterogeneities in regional and
 global models, *J. Climate* 17, 1381–1397 (snow-cover depletion curves).
 Gray, D.M., Toth, B., Zhao, L., Pomeroy, J.W. & Granger, R.J. (2001), Estimating areal
@@ -95,7 +102,7 @@ ICE_DRIFT: Final = 2
 ICE_JAM: Final = 3
 
 #: parameters fitted by calibration (see :mod:`hydro.scenarios`); the others are priors
-CALIBRATED_NAMES: Final = ("ddf", "c0", "frost_slope", "wetness_slope")
+CALIBRATED_NAMES: Final = ("ddf", "c0", "frost_slope", "wetness_slope", "snow_slope")
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class SnowParameters:
     c0 : runoff coefficient on frozen soil at zero frost index and normal wetness, 1.
     frost_slope : increase of the frozen-soil runoff coefficient per unit frost index, 1.
     wetness_slope : increase per unit of autumn wetness above normal, 1.
+    snow_slope : increase per unit of winter snowiness above normal, 1 (0 = none).
     c_min, c_max : bounds of the frozen-soil coefficient, 1 (``c_max + recharge <= 1``).
     c_thawed : runoff coefficient on thawed soil, 1.
     recharge : share of melt and rain recharging groundwater, 1.
@@ -132,6 +140,7 @@ class SnowParameters:
     c0: float | np.ndarray = 0.12
     frost_slope: float | np.ndarray = 0.30
     wetness_slope: float | np.ndarray = 0.25
+    snow_slope: float | np.ndarray = 0.0
     c_min: float | np.ndarray = 0.05
     c_max: float | np.ndarray = 0.85
     c_thawed: float | np.ndarray = 0.04
@@ -256,7 +265,7 @@ def season_flags(dates: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 def simulate(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowParameters,
              initial: SnowState | None = None, *, wetness: ArrayLike = 1.0,
-             reset_frost: ArrayLike | None = None, reset_thaw: ArrayLike | None = None,
+             snowiness: ArrayLike = 1.0, reset_frost: ArrayLike | None = None, reset_thaw: ArrayLike | None = None,
              dt_days: float = 1.0, diagnostics: bool = True) -> SnowResult:
     """Run the degree-day snowmelt and frozen-soil runoff model.
 
@@ -273,6 +282,8 @@ def simulate(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowParameters,
         store).
     wetness : array (...,) or (..., T)
         Autumn wetness ``W`` (1 = normal); per step when it changes between seasons.
+    snowiness : array (...,) or (..., T)
+        Winter snowiness ``S`` (1 = normal), like ``wetness``.
     reset_frost, reset_thaw : boolean arrays (T,), optional
         Steps at whose start the frost sum (1 Oct) and the thaw sum (1 Mar) restart from
         zero; see :func:`season_flags`.  Default: never.
@@ -301,9 +312,14 @@ def simulate(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowParameters,
     w = np.asarray(wetness, dtype=float)
     w_per_step = (w.ndim > 0 and w.shape[-1] == t.shape[-1]
                   and w.ndim == max(t.ndim, p.ndim))
+    sn = np.asarray(snowiness, dtype=float)
+    s_per_step = (sn.ndim > 0 and sn.shape[-1] == t.shape[-1]
+                  and sn.ndim == max(t.ndim, p.ndim))
     res = simulate_time_first(
         np.moveaxis(t, -1, 0), np.moveaxis(p, -1, 0), params, initial,
         wetness=np.moveaxis(w, -1, 0) if w_per_step else w, wetness_per_step=w_per_step,
+        snowiness=np.moveaxis(sn, -1, 0) if s_per_step else sn,
+        snowiness_per_step=s_per_step,
         reset_frost=reset_frost, reset_thaw=reset_thaw, dt_days=dt_days,
         diagnostics=diagnostics)
 
@@ -318,14 +334,15 @@ def simulate(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowParameters,
 
 def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowParameters,
                         initial: SnowState | None = None, *, wetness: ArrayLike = 1.0,
-                        wetness_per_step: bool = False,
+                        wetness_per_step: bool = False, snowiness: ArrayLike = 1.0,
+                        snowiness_per_step: bool = False,
                         reset_frost: ArrayLike | None = None,
                         reset_thaw: ArrayLike | None = None, dt_days: float = 1.0,
                         diagnostics: bool = True) -> SnowResult:
     """:func:`simulate` with **time as the first axis** of inputs and outputs.
 
     ``temp_c`` and ``precip_mm`` are (T, ...); ``wetness`` is (...) or, with
-    ``wetness_per_step``, (T, ...).  Every step then reads and writes one contiguous slab,
+    ``wetness_per_step``, (T, ...); ``snowiness`` likewise with ``snowiness_per_step``.  Every step then reads and writes one contiguous slab,
     the layout for large ensembles.  Returns a :class:`SnowResult` whose arrays are
     (T, ...).
     """
@@ -342,9 +359,11 @@ def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowPar
     n_steps = t.shape[0]
     init = initial or SnowState()
     w = np.asarray(wetness, dtype=float)
+    sn = np.asarray(snowiness, dtype=float)
     pars = {f.name: np.asarray(getattr(params, f.name), dtype=float) for f in fields(params)}
     lead = np.broadcast_shapes(
         t.shape[1:], p.shape[1:], (w.shape[1:] if wetness_per_step else w.shape),
+        (sn.shape[1:] if snowiness_per_step else sn.shape),
         *(v.shape for v in pars.values()),
         *(np.shape(getattr(init, f.name)) for f in fields(init)))
     tt = np.broadcast_to(t, (n_steps, *lead))
@@ -368,8 +387,10 @@ def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowPar
     a_quick = -np.expm1(-dt_days / pars["k_quick"])
     a_base = -np.expm1(-dt_days / pars["k_base"])
     inv_norm = 1.0 / pars["frost_norm"]
-    if not wetness_per_step:
-        c_const = pars["c0"] + pars["wetness_slope"] * (np.broadcast_to(w, lead) - 1.0)
+    per_step = wetness_per_step or snowiness_per_step
+    if not per_step:
+        c_const = (pars["c0"] + pars["wetness_slope"] * (np.broadcast_to(w, lead) - 1.0)
+                   + pars["snow_slope"] * (np.broadcast_to(sn, lead) - 1.0))
     whc, cfr = pars["whc"], pars["refreeze"] * ddf
     full = pars["swe_full_cover"]
     retention = bool(np.any(whc > 0) or np.any(cfr > 0) or np.any(liquid > 0))
@@ -434,8 +455,9 @@ def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowPar
         np.multiply(frost, inv_norm, out=c)
         np.minimum(c, pars["frost_cap"], out=c)
         c *= pars["frost_slope"]
-        if wetness_per_step:
-            c += pars["c0"] + pars["wetness_slope"] * (w[s] - 1.0)
+        if per_step:
+            c += (pars["c0"] + pars["wetness_slope"] * ((w[s] if wetness_per_step else w) - 1.0)
+                  + pars["snow_slope"] * ((sn[s] if snowiness_per_step else sn) - 1.0))
         else:
             c += c_const
         np.clip(c, pars["c_min"], pars["c_max"], out=c)

@@ -132,6 +132,16 @@ def test_perturbations_are_seeded_and_member_0_is_the_control(ctx):
     np.testing.assert_array_equal(sub.swe_factor, a.swe_factor[10:20])
 
 
+@pytest.mark.parametrize("m", [1, 12, 255, 256, 257, 700])
+def test_a_smaller_ensemble_repeats_the_first_members_of_a_larger_one(ctx, m):
+    """Member i does not depend on how many members are drawn (the searched schedule is
+    checked on the members it was searched on)."""
+    ens = ctx.scenario.ensemble
+    big, small = S.perturbations(ens, 90, 1000), S.perturbations(ens, 90, m)
+    for f in ("swe_factor", "onset_shift_days", "rain_factor", "temp_anomaly_c", "weather_draw"):
+        np.testing.assert_array_equal(getattr(small, f), getattr(big, f)[:m], err_msg=f)
+
+
 def test_percentiles_are_monotone_and_invertible(ctx):
     clim = ctx.climatology
     for var in ("swe", "frost_dd", "wetness"):
@@ -639,3 +649,33 @@ def test_a_model_with_retention_and_snow_cover_depletion_runs_the_scenario(ctx, 
     # the same season: the flood volume is of the same order
     total = sum(v.sum() for v in base.values())
     assert 0.5 < sum(v.sum() for v in held.values()) / total < 1.5
+
+
+# ------------------------------------------------ the scenarios follow the bundled world
+
+@pytest.mark.parametrize("name", ["ural-2024-style", "tobol-2024-style"])
+def test_start_state_and_default_plan_are_those_of_the_bundled_world(config, name):
+    """Each scenario starts its reservoirs where the bundled synthetic series stand on the
+    start day, and its `default` plan is the generator's rule
+    (hydro.synthetic.simulate.schedule_for): a scenario that drifts from the world it was
+    written for (the world was regenerated) fails here rather than in a forecaster's hands."""
+    from hydro.reservoirs import FloodControl
+    from hydro.synthetic.simulate import schedule_for
+
+    sc = C.load_scenario(config, name)
+    day = pd.Timestamp(sc.scenario.start)
+    for rid, start in sc.reservoirs.items():
+        series = pd.read_csv(ROOT / "data" / "gauges" / "reservoirs" / f"{rid.replace(':', '_')}.csv",
+                             comment="#", sep=";", parse_dates=["date"]).set_index("date")
+        row = series.loc[day]
+        assert start.initial_level.to("elevation") == pytest.approx(row["level_m"], abs=0.01), rid
+        assert start.initial_release.to("discharge") == pytest.approx(row["outflow_m3s"], abs=1.0), rid
+        rule = schedule_for(config.network.reservoirs[rid])
+        assert isinstance(rule, FloodControl), rid
+        spec = sc.schedules["default"].reservoirs[rid]
+        assert spec.kind == "flood_control", rid
+        assert spec.horizon.to("duration") == rule.horizon_days
+        assert spec.base_release.to("discharge") == rule.base_release_m3s
+        assert spec.flood_level.to("elevation") == pytest.approx(rule.flood_level_m, abs=0.005)
+        np.testing.assert_array_equal(spec.guide_day_of_year, rule.guide.day_of_year)
+        np.testing.assert_allclose(spec.guide_level, rule.guide.level_m, atol=0.005)
