@@ -1606,8 +1606,10 @@ def season_inputs(scenario: ScenarioFile, clim: SeasonClimatology,
 
     A member's weather is the smoothed daily normals, or (``weather = "sampled_years"``)
     the normal temperature plus the daily anomalies of its historical season and that
-    season's daily precipitation; the scenario's warm-up, rain-on-snow and AR(1)
-    anomalies come on top.
+    season's daily precipitation; the scenario's warm-up and rain-on-snow come on top.
+    The AR(1) anomalies (``temperature_sd``) are added only to members on the normals: a
+    historical season has its own day-to-day variability, and adding the AR(1) noise to
+    it would count that variability twice.
     """
     dates = scenario.dates
     doy = np.minimum(dates.day_of_year.to_numpy(), 366) - 1
@@ -1623,7 +1625,10 @@ def season_inputs(scenario: ScenarioFile, clim: SeasonClimatology,
                 continue
             t_y, p_y, ok = got
             cols = np.array([i for i, nb in enumerate(clim.basins) if nb == b])
-            temp[:, :, cols] += t_y.T[:, :, None]
+            # a historical season brings its own day-to-day anomalies: the AR(1) noise is
+            # taken off its members (it would count that variability twice)
+            ar1 = np.where(ok[:, None], pert.temp_anomaly_c, 0.0)                       # (M,T)
+            temp[:, :, cols] += (t_y - ar1).T[:, :, None]
             hist = (p_y.T + p_extra.T)[:, :, None]                                    # (T,M,1)
             precip[:, :, cols] = np.where(ok[None, :, None], hist, precip[:, :, cols])
     n = len(clim.nodes)

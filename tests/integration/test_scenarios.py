@@ -483,7 +483,9 @@ def test_members_draw_whole_historical_seasons(ctx):
     np.testing.assert_array_equal(c.swe_factor, a.swe_factor)       # other draws unchanged
     np.testing.assert_array_equal(c.temp_anomaly_c, a.temp_anomaly_c)
     t_c, p_c, _, _ = S.season_inputs(clim_only, clim, c)
-    np.testing.assert_allclose(temp[:, m, node] - t_c[:, m, node],
+    # (the AR(1) noise is the normals' members' only: a historical season has its own)
+    assert np.abs(c.temp_anomaly_c[m]).max() > 0.5
+    np.testing.assert_allclose(temp[:, m, node] - (t_c[:, m, node] - c.temp_anomaly_c[m]),
                                clim.weather_temp_anom_c[basin][years[m], :sc.scenario.days])
     # the old behaviour: every member the normal precipitation every day (but rain on snow)
     np.testing.assert_allclose(p_c[:20, 1, node], p_c[:20, 5, node])
