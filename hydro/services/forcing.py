@@ -69,7 +69,6 @@ do not cover, is an error naming the basin, the variable and the first missing d
 from __future__ import annotations
 
 import copy
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -257,15 +256,14 @@ def station_daily(frame: pd.DataFrame, timezone: str, how: str = "mean",
 def demo_forcing(config: Config, seed: int | None = None) -> HistoricalForcing:
     """The basin forcing of the bundled synthetic demonstration data (2010–2024), drawn
     with ``seed`` (default: the generator's, the one behind data/gauges)."""
-    from hydro.synthetic.climate import CLIMATES, basin_climate
+    from hydro.synthetic.climate import demo_basin_climate
     from hydro.synthetic.generate import DEFAULT_SEED, END, START
 
     seed = DEFAULT_SEED if seed is None else seed
     days = pd.date_range(START, END, freq="D")
     temp, precip = {}, {}
     for b in sorted(config.network.basins):
-        temp[b], precip[b] = basin_climate(
-            days, CLIMATES[b], np.random.default_rng([seed, zlib.crc32(b.encode())]))
+        temp[b], precip[b] = demo_basin_climate(b, days, seed)
     return HistoricalForcing(days.to_numpy().astype("datetime64[D]"), temp, precip, True,
                              DEMO_FORCING_DESCRIPTION.format(seed=seed))
 

@@ -38,13 +38,15 @@ THAW_DEGREE_DAYS = 150.0
 def lateral_inflow(days: pd.DatetimeIndex, temp: np.ndarray, precip: np.ndarray,
                    area_km2: np.ndarray, *, base_coeff: np.ndarray | None = None,
                    snow_weight: np.ndarray | None = None,
-                   quick_k_days: np.ndarray | None = None) -> np.ndarray:
+                   quick_k_days: np.ndarray | None = None,
+                   snow_precip: np.ndarray | None = None) -> np.ndarray:
     """Lateral inflow (m³/s) per day and node.
 
     ``temp`` and ``precip`` have shape (days, nodes) in °C and mm/day; ``area_km2``,
     ``base_coeff`` (c₀, default 0.12) and ``snow_weight`` (κ, default 0) have shape
-    (nodes,); ``quick_k_days`` (nodes,) replaces k_q where it is finite.  Returns an array
-    (days, nodes).
+    (nodes,); ``quick_k_days`` (nodes,) replaces k_q where it is finite; ``snow_precip``
+    (days, nodes), where given, is the precipitation the winter snowiness S is measured on
+    (default ``precip``: the node's own series).  Returns an array (days, nodes).
     """
     n_days, n_nodes = temp.shape
     month = days.month.to_numpy()
@@ -58,7 +60,8 @@ def lateral_inflow(days: pd.DatetimeIndex, temp: np.ndarray, precip: np.ndarray,
     wetness = (autumn_total / autumn_total.mean(axis=0))[year_idx]
     winter = (month >= 11) | (month <= 3)
     winter_total = np.zeros((years.size, n_nodes))
-    np.add.at(winter_total, year_idx, np.where(winter[:, None], precip, 0.0))
+    snow_p = precip if snow_precip is None else snow_precip
+    np.add.at(winter_total, year_idx, np.where(winter[:, None], snow_p, 0.0))
     snowiness = (winter_total / winter_total.mean(axis=0))[year_idx]
     c0 = np.full(n_nodes, 0.12) if base_coeff is None else np.asarray(base_coeff, dtype=float)
     kappa = np.zeros(n_nodes) if snow_weight is None else np.asarray(snow_weight, dtype=float)
