@@ -21,14 +21,18 @@ May import: the science modules.  Never readers, store, services, the worker or 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydro.config.alerts import AlertRules, load_alerts
 from hydro.config.files import read_toml
 from hydro.config.schema import (  # noqa: F401  (re-exported: the file schemas)
     AccountingSettings,
     AgencyLayout,
+    AlertEvaluation,
+    AlertRule,
+    AlertsFile,
     BasinsFile,
     PhenomenonCode,
     QCLimits,
@@ -71,6 +75,9 @@ class Config:
     thresholds: list[Threshold]
     sources: SourcesFile
     quality_parameters: dict[str, QualityParameter]
+    #: ``alerts.toml``: the alert rules resolved per station (:mod:`hydro.config.alerts`)
+    alerts: AlertRules = field(default_factory=lambda: AlertRules(None, AlertEvaluation(),
+                                                                  (), {}))
 
     def thresholds_for(self, station: str) -> list[Threshold]:
         return [t for t in self.thresholds if t.station == station]
@@ -98,6 +105,16 @@ class Config:
         from hydro.config.quality_tables import default_table
 
         return default_table(system, self.quality_dir)
+
+    @property
+    def notifications(self) -> Any:
+        """``<config>/notifications.toml`` validated against the network (read on every
+        access, so a worker picks up a changed file): a
+        :class:`hydro.config.notifications.NotificationsFile`, empty when the file is
+        absent; a :class:`ConfigError` naming the file and key when it is invalid."""
+        from hydro.config.notifications import load_notifications
+
+        return load_notifications(self.root / "notifications.toml", self.network)
 
     @property
     def project_root(self) -> Path:
@@ -178,4 +195,5 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         if p.name in params:
             raise ConfigError(f"{qp_path}: parameters[id={p.name}].name: duplicate name '{p.name}'")
         params[p.name] = p
-    return Config(root, settings, network, list(thr.thresholds), sources, params)
+    alerts = load_alerts(root / "alerts.toml", network)
+    return Config(root, settings, network, list(thr.thresholds), sources, params, alerts)

@@ -12,12 +12,15 @@ from pydantic import Field, field_validator, model_validator
 from hydro.errors import UnitError
 from hydro.network import (
     Basin,
+    Discharge,
     Duration,
+    Elevation,
     Gauge,
     Names,
     Node,
     Reach,
     Reservoir,
+    Stage,
     Strict,
     Threshold,
 )
@@ -244,3 +247,166 @@ class SettingsFile(Strict):
     store: StoreSettings = StoreSettings()
     paths: PathSettings = PathSettings()
     dashboard: DashboardSettings = DashboardSettings()
+
+
+# --------------------------------------------------------------------------- alerts.toml
+
+AlertKind = Literal["stage_level", "low_water", "rate_of_rise", "reservoir_full",
+                    "spill_started", "release_change", "silent", "qc_burst",
+                    "balance_residual", "pollution_class", "border_min_flow",
+                    "forecast_crossing"]
+AlertSeverity = Literal["info", "adverse", "low_water_dangerous", "dangerous"]
+
+#: which nodes each kind of rule applies to (``gauge``, ``reservoir``, ``border``)
+ALERT_KIND_NODES: dict[str, tuple[str, ...]] = {
+    "stage_level": ("gauge",), "low_water": ("gauge",), "rate_of_rise": ("gauge",),
+    "reservoir_full": ("reservoir",), "spill_started": ("reservoir",),
+    "release_change": ("reservoir",), "silent": ("gauge", "reservoir"),
+    "qc_burst": ("gauge", "reservoir"), "balance_residual": ("reservoir",),
+    "pollution_class": ("gauge",), "border_min_flow": ("border",),
+    "forecast_crossing": ("gauge",),
+}
+#: severity of a rule that does not set one (stage_level and low_water take the level's)
+ALERT_DEFAULT_SEVERITY: dict[str, str] = {
+    "stage_level": "dangerous", "low_water": "low_water_dangerous", "rate_of_rise": "adverse",
+    "reservoir_full": "adverse", "spill_started": "adverse", "release_change": "adverse",
+    "silent": "info", "qc_burst": "info", "balance_residual": "info",
+    "pollution_class": "adverse", "border_min_flow": "adverse", "forecast_crossing": "adverse",
+}
+#: the dimension of a rule's hysteresis band, by kind (kinds not listed take none)
+_BAND_DIMENSION = {"stage_level": "stage", "low_water": "stage", "rate_of_rise": "stage",
+                   "reservoir_full": "elevation", "spill_started": "discharge",
+                   "border_min_flow": "discharge", "forecast_crossing": "stage"}
+#: the parameters each kind needs (all of them) or may take
+_KIND_PARAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "stage_level": ((), ("schemes",)),
+    "low_water": ((), ("schemes",)),
+    "rate_of_rise": (("rise",), ("over", "max_gap")),
+    "reservoir_full": ((), ("within", "days_to_full")),
+    "spill_started": ((), ("min_spill",)),
+    "release_change": ((), ("min_change", "min_change_percent", "percent_floor", "window")),
+    "silent": ((), ("interval",)),
+    "qc_burst": (("count", "window"), ()),
+    "balance_residual": ((), ("tolerance_percent",)),
+    "pollution_class": ((), ("norm_class", "edition")),
+    "border_min_flow": ((), ("min_flow",)),
+    "forecast_crossing": (("within_days",), ("schemes",)),
+}
+_PARAMS = sorted({p for need, may in _KIND_PARAMS.values() for p in (*need, *may)})
+
+
+class AlertRule(Strict):
+    """One alert rule of ``config/alerts.toml``: a default (neither ``station`` nor
+    ``basin``), a basin's or a station's.  For each station, a rule id set for the
+    station replaces the basin's, which replaces the default (whole rules, not keys)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=64)
+    kind: AlertKind
+    station: str | None = None
+    basin: str | None = None
+    enabled: bool = True
+    severity: AlertSeverity | None = None
+    hysteresis: Any = None
+    persistence: int = Field(default=1, ge=1)
+    escalation_after: Duration | None = None
+    require_confirmed: bool = False
+    notify: Literal["station", "downstream"] = "station"
+    note: str = ""
+    # parameters of particular kinds (see _KIND_PARAMS)
+    schemes: list[Literal["kz_dangerous", "ru_nya_oya", "return_period", "percentile"]] | None = None
+    rise: Stage | None = None
+    over: Duration | None = None
+    max_gap: Duration | None = None
+    within: Elevation | None = None
+    days_to_full: Duration | None = None
+    min_spill: Discharge | None = None
+    min_change: Discharge | None = None
+    min_change_percent: float | None = Field(default=None, gt=0)
+    percent_floor: Discharge | None = None   # release_change: the smallest change the
+    # percentage criterion counts (a 50 % change of a 10 m3/s release is no notice)
+    window: Duration | None = None
+    interval: Duration | None = None
+    count: int | None = Field(default=None, ge=1)
+    tolerance_percent: float | None = Field(default=None, gt=0)
+    norm_class: int | None = Field(default=None, ge=1, le=5)
+    edition: Literal["kz2016", "kz2025"] | None = None
+    min_flow: Discharge | None = None
+    within_days: Duration | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> AlertRule:
+        if self.station is not None and self.basin is not None:
+            raise ValueError("give 'station' or 'basin', not both")
+        need, may = _KIND_PARAMS[self.kind]
+        for p in _PARAMS:
+            given = getattr(self, p) is not None
+            if p in need and not given:
+                raise ValueError(f"a rule of kind '{self.kind}' needs '{p}'")
+            if given and p not in need and p not in may:
+                raise ValueError(f"'{p}' does not apply to a rule of kind '{self.kind}'")
+        if self.kind == "reservoir_full" and self.within is None and self.days_to_full is None:
+            raise ValueError("a rule of kind 'reservoir_full' needs 'within' (a margin below "
+                             "ФПУ, e.g. \"50 cm\") or 'days_to_full' (e.g. \"5 d\") or both")
+        if (self.kind == "release_change" and self.min_change is None
+                and self.min_change_percent is None):
+            raise ValueError("a rule of kind 'release_change' needs 'min_change' (e.g. "
+                             "\"50 m3/s\") or 'min_change_percent' or both")
+        if self.kind in ("stage_level", "low_water") and self.severity is not None:
+            raise ValueError(f"a '{self.kind}' rule takes its severity from each warning "
+                             "level (adverse, dangerous, low_water_dangerous); remove 'severity'")
+        if self.hysteresis is not None:
+            dim = _BAND_DIMENSION.get(self.kind)
+            if dim is None:
+                raise ValueError(f"'hysteresis' does not apply to a rule of kind '{self.kind}' "
+                                 "(use 'persistence')")
+            try:
+                q = parse_quantity(self.hysteresis, dim)
+                q.to(dim)
+            except UnitError as e:
+                raise ValueError(f"hysteresis: {e}") from None
+            if q.value < 0:
+                raise ValueError("hysteresis must not be negative")
+            object.__setattr__(self, "hysteresis", q)
+        for key in ("over", "max_gap", "window", "interval", "days_to_full", "within_days",
+                    "escalation_after"):
+            q = getattr(self, key)
+            if q is not None and q.to("duration") <= 0:
+                raise ValueError(f"{key} must be positive")
+        return self
+
+    @property
+    def scope(self) -> str:
+        """``station RU:ORSK``, ``basin ural`` or ``default``."""
+        if self.station:
+            return f"station {self.station}"
+        return f"basin {self.basin}" if self.basin else "default"
+
+    @property
+    def effective_severity(self) -> str:
+        return self.severity or ALERT_DEFAULT_SEVERITY[self.kind]
+
+    def band(self, dimension: str) -> float:
+        """The hysteresis band in the canonical unit of ``dimension`` (0 without one)."""
+        return 0.0 if self.hysteresis is None else float(self.hysteresis.to(dimension))
+
+
+class AlertEvaluation(Strict):
+    """``[evaluation]``: how much history an evaluation reads and how alerts escalate."""
+
+    lookback: Duration = Field(default_factory=lambda: parse_quantity("60 d", "duration"))
+    escalation_after: Duration | None = Field(
+        default_factory=lambda: parse_quantity("12 h", "duration"))
+    max_escalations: int = Field(default=2, ge=0)
+
+    @model_validator(mode="after")
+    def _positive(self) -> AlertEvaluation:
+        if self.lookback.to("duration") <= 0:
+            raise ValueError("lookback must be positive")
+        if self.escalation_after is not None and self.escalation_after.to("duration") <= 0:
+            raise ValueError("escalation_after must be positive")
+        return self
+
+
+class AlertsFile(Strict):
+    evaluation: AlertEvaluation = Field(default_factory=AlertEvaluation)
+    rules: list[AlertRule] = Field(default_factory=list)

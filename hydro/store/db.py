@@ -13,7 +13,7 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 # declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
 _SCHEMA_VERSION = cast(Table, SchemaVersion.__table__)
@@ -42,12 +42,31 @@ def _job_status_of_an_old_worker(engine: Engine) -> None:
     upgrade_job_status(engine)
 
 
+def _to_alert_lifecycle(engine: Engine) -> None:
+    from hydro.store.alerts import upgrade_alert_lifecycle
+
+    upgrade_alert_lifecycle(engine)
+
+
+def _to_notification_outbox(engine: Engine) -> None:
+    from hydro.store.notifications import upgrade_notifications
+
+    upgrade_notifications(engine)
+
+
 # version reached -> function(engine) that upgrades from version - 1 to it
 _UPGRADES: dict[int, object] = {
     2: _to_segments,  # observations as packed segments (hydro.store.segments)
     # job_status is the store's (the worker declared it before; it gains next_run_at, rows
     # kept) and alerts get their history (alert_events, filled from the alerts' columns)
     3: _to_owned_jobs_and_alert_history,
+    # the alert lifecycle of the rules (hydro.services.alert_evaluation): alerts gain kind,
+    # escalation, standing, known_at, last and peak values; events gain severity, value
+    # and known_at; alert_evaluations records each evaluation (rows kept)
+    4: _to_alert_lifecycle,
+    # the notification outbox, its enqueue markers and dead letters (existing alert
+    # events are marked as looked at, never sent: hydro.store.notifications)
+    5: _to_notification_outbox,
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -152,8 +153,30 @@ class Alert(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     closed_by: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    # schema 4: the lifecycle of rule-raised alerts (hydro.services.alert_evaluation)
+    #: the rule's kind (stage_level, rate_of_rise, ...); NULL for an alert opened by hand
+    kind: Mapped[str | None] = mapped_column(String(32))
+    #: how many times it was escalated for staying unacknowledged, and when last
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: standing of the value it was raised on: hydro.alert_rules.Standing bits
+    #: (1 provisional, 2 QC-flagged, 4 ice-affected, 8 single party)
+    standing: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: when the store received the value it was raised on (what was known when)
+    known_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_value: Mapped[float | None] = mapped_column(Float)
+    last_observed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    peak_value: Mapped[float | None] = mapped_column(Float)
+    peak_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (Index("ix_alert_open", "station_id", "rule", "closed_at"),)
+    __table_args__ = (
+        Index("ix_alert_open", "station_id", "rule", "closed_at"),
+        # schema 4: one open alert per rule and station, whoever opens it (the rules and a
+        # duty officer at the same moment cannot both succeed)
+        Index("uq_alert_open_rule_station", "rule", "station_id", unique=True,
+              sqlite_where=text("closed_at IS NULL"),
+              postgresql_where=text("closed_at IS NULL")),
+    )
 
 
 class AlertEvent(Base):
@@ -165,12 +188,37 @@ class AlertEvent(Base):
     __tablename__ = "alert_events"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
-    event: Mapped[str] = mapped_column(String(16))       # opened | acknowledged | closed
+    # opened | updated (severity raised) | escalated | deescalated | acknowledged | closed
+    event: Mapped[str] = mapped_column(String(16))
     by: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    # schema 4: the alert's severity after the step, the value behind it and when the
+    # store had received that value
+    severity: Mapped[str | None] = mapped_column(String(16))
+    value: Mapped[float | None] = mapped_column(Float)
+    known_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_alert_event_alert", "alert_id", "id"),)
+
+
+class AlertEvaluationRun(Base):
+    """One evaluation of the alert rules (:mod:`hydro.services.alert_evaluation`): the
+    as-of time it saw the store at, when it ran, full or incremental, and what it did.  The
+    incremental mode evaluates the stations with data received since the last run."""
+
+    __tablename__ = "alert_evaluations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    as_of: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    mode: Mapped[str] = mapped_column(String(16))        # full | incremental | replay
+    stations: Mapped[int] = mapped_column(Integer, default=0)
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    escalated: Mapped[int] = mapped_column(Integer, default=0)
+    deescalated: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class JobStatus(Base):
@@ -196,3 +244,72 @@ class JobStatus(Base):
     last_files_rejected: Mapped[int | None] = mapped_column(Integer)
     #: when the scheduler will next run the job (NULL: not scheduled any more)
     next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class NotificationOutbox(Base):
+    """One notification to send: an alert event rendered for one subscriber and one sink
+    (see :mod:`hydro.store.notifications`).
+
+    Subject, body and the structured ``data`` (JSON) are rendered when the row is enqueued,
+    so what is sent — however late — is what was true then.  ``status``: ``pending`` (to
+    send at ``next_attempt_at``), ``sending`` (claimed by ``claimed_by`` at
+    ``claimed_at``), ``sent`` or ``dead`` (gave up: see :class:`NotificationDeadLetter`).
+    ``idempotency_key`` (random, fixed at enqueue) is sent with every attempt so a
+    receiver can drop a repeat."""
+
+    __tablename__ = "notification_outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id"))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    subscriber: Mapped[str] = mapped_column(String(64))
+    sink: Mapped[str] = mapped_column(String(16))            # email | webhook
+    recipient: Mapped[str] = mapped_column(Text)             # address or URL at enqueue
+    language: Mapped[str] = mapped_column(String(2))         # kk | ru | en
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text)                  # JSON: the alert and event
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))          # pending|sending|sent|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(191))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("alert_event_id", "subscriber", "sink", name="uq_outbox_event_sink"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+
+class NotificationEnqueued(Base):
+    """Which alert events the enqueue pass has turned into outbox rows (``messages`` of
+    them; none when nobody subscribes or ``skipped`` says why not): an event is looked at
+    once, and a row per event, not a cursor, so an event committed late is not missed."""
+
+    __tablename__ = "notification_enqueued"
+    alert_event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id"),
+                                                primary_key=True)
+    enqueued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[str | None] = mapped_column(String(64))  # too-old | before-notifications
+
+
+class NotificationDeadLetter(Base):
+    """A notification given up on (attempts exhausted, or a permanent refusal): what, to
+    whom, after how many attempts and why.  ``requeued_at`` is set when an operator sent it
+    back to the outbox."""
+
+    __tablename__ = "notification_dead_letters"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("notification_outbox.id"))
+    subscriber: Mapped[str] = mapped_column(String(64))
+    sink: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    died_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    requeued_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_dead_letter_outbox", "outbox_id"),)

@@ -50,6 +50,8 @@ from hydro.units import factor
 
 log = logging.getLogger("hydrorisk.worker")
 JOB_PREFIX = "ingest:"
+#: the id of the job that enqueues and delivers notifications (hydro.services.notifications)
+NOTIFY_JOB = "notify"
 #: attempts of one scheduled run before it is recorded as failed
 RETRY_ATTEMPTS = 3
 #: pause before the second attempt (doubled before each further one), seconds
@@ -146,9 +148,27 @@ def poll_inbox(config_dir: str, source_id: str) -> list[IngestResult]:
                 log.info("%s: %s, %d rows written", path.name, result.outcome,
                          result.rows_written)
             results.append(result)
+        if any(r.outcome == "loaded" for r in results):
+            evaluate_alerts(engine, config)
     finally:
         engine.dispose()
     return results
+
+
+def evaluate_alerts(engine: Engine, config: Config) -> None:
+    """After an ingest: evaluate the alert rules on what just arrived (incremental, as of
+    now; :func:`hydro.services.alert_evaluation.evaluate`).  A failure is logged and does
+    not fail the ingest — the files are in; the next evaluation covers everything received
+    since the last one recorded, so nothing is skipped."""
+    from hydro.services.alert_evaluation import evaluate
+
+    try:
+        report = evaluate(engine, config, incremental=True)
+    except Exception as e:  # noqa: BLE001 - the ingest stands; the next run catches up
+        log.error("alert evaluation after the ingest failed: %s: %s", type(e).__name__, e)
+        return
+    if report.changed:
+        log.info("alerts: %s", report.summary())
 
 
 def run_ingest_job(config_dir: str, source_id: str) -> list[IngestResult]:
@@ -228,14 +248,58 @@ class JobStatusRecorder:
 
 
 def record_schedule(scheduler, engine: Engine, removed: Iterable[str] = ()) -> None:
-    """Record the name and next run time of every ingest job of ``scheduler`` (and that
-    the ``removed`` ones will not run again) in the store's ``job_status``."""
+    """Record the name and next run time of every ingest job of ``scheduler`` and of its
+    ``notify`` job (and that the ``removed`` ones will not run again) in the store's
+    ``job_status``."""
     jobs = [(j.id, j.name, getattr(j, "next_run_time", None)) for j in scheduler.get_jobs()
-            if j.id.startswith(JOB_PREFIX)]
+            if j.id.startswith(JOB_PREFIX) or j.id == NOTIFY_JOB]
     try:
         job_store.record_schedule(engine, jobs, removed)
     except StoreError as e:  # the schedule itself stands; the status catches up next run
         log.error("%s", e)
+
+
+def run_notify_job(config_dir: str) -> dict[str, int]:
+    """The scheduled ``notify`` job: enqueue new alert events as notifications, then
+    deliver what is due (:mod:`hydro.services.notifications`); the counts of the pass."""
+    from hydro.services import notifications
+    from hydro.store.db import open_store
+
+    config = load_config(config_dir)
+    engine = open_store(config.store_url)
+    try:
+        enqueued = notifications.enqueue(engine, config)
+        report = notifications.deliver(engine, config)
+    finally:
+        engine.dispose()
+    if enqueued or report.claimed or report.recovered:
+        log.info("notify: %d enqueued; %s", enqueued, report.summary())
+    return {"enqueued": enqueued, "sent": report.sent, "retrying": report.retrying,
+            "dead": report.dead, "deferred": report.deferred}
+
+
+def _sync_notify_job(scheduler, config: Config, config_dir: str) -> list[str]:
+    """(Re)schedule the ``notify`` job every ``[delivery] interval`` of notifications.toml
+    while a subscriber is enabled, and remove it when none is; the ids removed.
+
+    Without the job nothing is lost: alert events wait in the store and the outbox keeps
+    its rows; the first run after a subscriber is enabled enqueues the events younger than
+    ``max_event_age`` and sends what is due."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from hydro.config.notifications import seconds
+
+    settings = config.notifications
+    if not any(s.enabled for s in settings.subscribers):
+        if scheduler.get_job(NOTIFY_JOB) is None:
+            return []
+        scheduler.remove_job(NOTIFY_JOB)
+        return [NOTIFY_JOB]
+    scheduler.add_job(run_notify_job, trigger=IntervalTrigger(
+                          seconds=seconds(settings.delivery.interval)),
+                      id=NOTIFY_JOB, name="notify subscribers", args=[config_dir],
+                      replace_existing=True)
+    return []
 
 
 def build_scheduler(config: Config, config_dir: str):
@@ -267,7 +331,9 @@ def build_scheduler(config: Config, config_dir: str):
 
 def sync_jobs(scheduler, config: Config, config_dir: str, engine: Engine | None = None
               ) -> tuple[list[str], list[str]]:
-    """Add/replace one job per scheduled source and remove stale ones; (added, removed).
+    """Add/replace one job per scheduled source and remove stale ones; (added, removed)
+    of those.  The ``notify`` job is scheduled too while a subscriber of
+    notifications.toml is enabled (:func:`_sync_notify_job`).
 
     The next run of every job (and that removed ones will not run again) is recorded in the
     store's ``job_status`` (``engine``, default: the store of ``config``) when the
@@ -294,8 +360,9 @@ def sync_jobs(scheduler, config: Config, config_dir: str, engine: Engine | None 
     for jid, (src, trigger) in wanted.items():
         scheduler.add_job(run_ingest_job, trigger=trigger, id=jid, name=f"ingest {src.id}",
                           args=[config_dir, src.id], replace_existing=True)
+    gone = removed + _sync_notify_job(scheduler, config, config_dir)
     if scheduler.running:
-        _record_with(engine, config, lambda e: record_schedule(scheduler, e, removed))
+        _record_with(engine, config, lambda e: record_schedule(scheduler, e, gone))
     return sorted(set(wanted) - existing), removed
 
 

@@ -64,7 +64,7 @@ def test_job_status_made_by_the_old_worker_is_upgraded_without_losing_rows(url, 
 
     eng = open_store(url, config.network)                                  # upgrades
     try:
-        assert current_version(eng) == SCHEMA_VERSION == 3
+        assert current_version(eng) == SCHEMA_VERSION   # 2 -> 3 (job_status) and on
         assert "next_run_at" in {c["name"] for c in inspect(eng).get_columns("job_status")}
         st = api.job_status(eng).set_index("job_id")
         assert list(st.reset_index().columns) == api.JOB_STATUS_COLUMNS
