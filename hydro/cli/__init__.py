@@ -1,7 +1,8 @@
 """The ``hydrorisk`` command line: argparse only.
 
 Each module of this package is one group of commands (:mod:`~hydro.cli.data`,
-:mod:`~hydro.cli.reports`, :mod:`~hydro.cli.quality`, :mod:`~hydro.cli.scenario`); they
+:mod:`~hydro.cli.reports`, :mod:`~hydro.cli.quality`, :mod:`~hydro.cli.scenario`,
+:mod:`~hydro.cli.alerts`); they
 share :mod:`~hydro.cli.args` and call :mod:`hydro.services`; none imports another command
 module (tests/architecture checks it).  May import: hydro.services, hydro.config, the
 science modules, hydro.worker (``hydrorisk worker``) and hydro.synthetic (``hydrorisk
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "quarantine with the reason.")
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     s.add_argument("--source", help="source id from config/sources.toml (default: detect)")
+    s.add_argument("--no-alerts", action="store_true",
+                   help="do not evaluate the alert rules of config/alerts.toml afterwards "
+                        "(the worker and `hydrorisk alerts evaluate` catch up later)")
     s.set_defaults(func=data.cmd_ingest)
 
     s = sub.add_parser("worker", help="run the ingest scheduler (its own process)",
@@ -108,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hydro.cli.scenario import add_commands as add_scenario_commands
 
     add_scenario_commands(sub)
+
+    from hydro.cli.alerts import add_commands as add_alert_commands
+
+    add_alert_commands(sub)
     add_plugin_commands(sub)
     return p
 

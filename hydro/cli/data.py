@@ -108,7 +108,25 @@ def cmd_ingest(args) -> int:
     t0 = time.perf_counter()
     results = ingest_paths(config, engine, files, args.source)
     print_summary(results, seconds=time.perf_counter() - t0)
+    if not args.no_alerts and any(r.outcome == "loaded" for r in results):
+        evaluate_alerts_after_ingest(config, engine)
     return 1 if any(r.outcome == "rejected" for r in results) else 0
+
+
+def evaluate_alerts_after_ingest(config, engine) -> None:
+    """Run the alert rules on what was just loaded, as the worker does after an ingest
+    (incremental, as of now), and say in one line what changed."""
+    from hydro.services import alerts
+    from hydro.services.alert_evaluation import evaluate
+
+    t0 = time.perf_counter()
+    report = evaluate(engine, config, incremental=True)
+    past = sum(1 for a in report.opened if a.closed_at is not None)
+    n_open = len(alerts.list_alerts(engine, which="open"))
+    print(f"alerts ({time.perf_counter() - t0:.1f} s): {report.summary()}"
+          + (f"; {past} of the opened had already ended (breaches in the past data)"
+             if past else "")
+          + f"; open now: {n_open} — `hydrorisk alerts list`")
 
 
 def cmd_worker(args) -> int:
@@ -134,6 +152,8 @@ def cmd_demo(args) -> int:
     t0 = time.perf_counter()
     results = ingest_paths(config, engine, files)
     print_summary(results, seconds=time.perf_counter() - t0)
+    if any(r.outcome == "loaded" for r in results):
+        evaluate_alerts_after_ingest(config, engine)
     engine.dispose()
     base = [sys.executable, "-m", "hydro.cli", "--config", str(config.root.resolve())]
     port = args.port or config.settings.dashboard.port
