@@ -39,14 +39,14 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 import pandas as pd
 
 from hydro.warning import HIGH_WATER_LEVELS, IMPACT_LEVEL, IMPACT_SCHEME, LOW_WATER_LEVEL
-from hydro.warning import PUBLISHED, is_stale
+from hydro.warning import PUBLISHED, ThresholdLike, is_stale
 
 __all__ = [
     "SEVERITIES",
@@ -388,21 +388,6 @@ def episodes(times: np.ndarray, values: np.ndarray, levels: np.ndarray,
 
 # --------------------------------------------------------------------------- thresholds
 
-class ThresholdLike(Protocol):
-    """What :func:`level_table` needs of a threshold (see :class:`hydro.network.Threshold`)."""
-
-    @property
-    def scheme(self) -> str: ...
-
-    @property
-    def level(self) -> str: ...
-
-    @property
-    def status(self) -> str: ...
-
-    def valid_on(self, day: dt.date) -> bool: ...
-
-
 def level_table(thresholds: Iterable[ThresholdLike], days: np.ndarray,
                 levels: Sequence[str] = HIGH_WATER_LEVELS, *,
                 schemes: Iterable[str] | None = None, published_only: bool = False,
@@ -447,7 +432,7 @@ def level_table(thresholds: Iterable[ThresholdLike], days: np.ndarray,
     n, k = len(days), len(levels)
     values = np.full((n, k), np.nan)
     prov = np.zeros((n, k), dtype=bool)
-    get = value_of or (lambda t: float(t.value.to("stage")))  # type: ignore[attr-defined]
+    get = value_of or (lambda t: float(t.value.to("stage")))
     unique_days, inverse = np.unique(days, return_inverse=True)
     for t in thresholds:
         if t.scheme == IMPACT_SCHEME or t.level == IMPACT_LEVEL or t.level not in levels:

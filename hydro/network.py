@@ -72,6 +72,7 @@ Volume = Annotated[Quantity, quantity_type("volume")]
 Area = Annotated[Quantity, quantity_type("area")]
 Length = Annotated[Quantity, quantity_type("length")]
 Duration = Annotated[Quantity, quantity_type("duration")]
+Temperature = Annotated[Quantity, quantity_type("temperature")]
 
 
 class Strict(BaseModel):
@@ -144,6 +145,9 @@ class Gauge(Strict):
     local_catchment: Area | None = None
     quick_flow_time: Duration | None = None   # the snowmelt model's k_quick for the local
     # catchment where the area rule does not fit (e.g. short mountain rivers), d
+    temperature_offset: Temperature | None = None   # the snowmelt model's air-temperature
+    # shift for the local catchment against its basin's forcing, beyond the latitude rule
+    # (e.g. mountain headwaters higher than the basin's reference point), °C
     datums: list[Datum] = Field(min_length=1)
     rating: Rating | None = None
     border: bool = False
@@ -281,6 +285,9 @@ class Reservoir(Strict):
     local_catchment: Area | None = None
     quick_flow_time: Duration | None = None   # the snowmelt model's k_quick for the local
     # catchment where the area rule does not fit (e.g. short mountain rivers), d
+    temperature_offset: Temperature | None = None   # the snowmelt model's air-temperature
+    # shift for the local catchment against its basin's forcing, beyond the latitude rule
+    # (e.g. mountain headwaters higher than the basin's reference point), °C
     balance_tolerance_percent: float = Field(default=1.0, gt=0)
     estimated: list[str] = Field(default_factory=list)
     source: str
@@ -327,6 +334,9 @@ class Node(Strict):
     local_catchment: Area | None = None
     quick_flow_time: Duration | None = None   # the snowmelt model's k_quick for the local
     # catchment where the area rule does not fit (e.g. short mountain rivers), d
+    temperature_offset: Temperature | None = None   # the snowmelt model's air-temperature
+    # shift for the local catchment against its basin's forcing, beyond the latitude rule
+    # (e.g. mountain headwaters higher than the basin's reference point), °C
     withdrawal: Discharge | None = None
     environmental_min_flow: Discharge | None = None
     estimated: list[str] = Field(default_factory=list)

@@ -845,6 +845,18 @@ def quick_flow_times(network: Network, nodes: Sequence[str]) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
+def temperature_offsets(network: Network, nodes: Sequence[str]) -> np.ndarray:
+    """Per node the configured ``temperature_offset`` (°C, added to the node's air
+    temperature on top of the latitude shift), 0 where none is given.  Like
+    ``quick_flow_time``, a property of the local catchment a modeller sets from its
+    elevation where the basin's forcing point does not represent it."""
+    out = []
+    for n in nodes:
+        t = getattr(network.node(n), "temperature_offset", None)
+        out.append(0.0 if t is None else float(t.to("temperature")))
+    return np.array(out, dtype=float)
+
+
 def area_nodes(network: Network, basins: Iterable[str]) -> list[str]:
     """Nodes of ``basins`` with a local catchment (they receive lateral inflow)."""
     return [n for n in network_sim.select_nodes(network, basins)
@@ -857,13 +869,18 @@ def node_forcing(network: Network, nodes: Sequence[str], forcing: HistoricalForc
 
     A node takes its basin's forcing, its temperature shifted by ``lapse_c_per_degree``
     per degree of latitude north of :data:`REFERENCE_LATITUDE` (nodes without
-    coordinates take the basin's).
+    coordinates take the basin's) and by its configured ``temperature_offset`` (e.g. the
+    elevation of mountain headwaters; see :func:`temperature_offsets`).  The calibration,
+    the season normals and start states, and so every member's forcing, all take the node
+    temperatures from here.
     """
     temps, precs = [], []
-    for n in nodes:
+    extra = temperature_offsets(network, nodes)
+    for n, t_off in zip(nodes, extra, strict=True):
         node = network.node(n)
         lat = getattr(node, "lat", None)
         off = lapse_c_per_degree * (lat - REFERENCE_LATITUDE) if lat is not None else 0.0
+        off += float(t_off)
         temps.append(np.asarray(forcing.temp_c[node.basin]) + off)
         precs.append(np.asarray(forcing.precip_mm[node.basin]))
     return np.array(temps), np.array(precs)

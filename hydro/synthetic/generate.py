@@ -29,10 +29,23 @@ from hydro.synthetic.simulate import NetworkRun, simulate
 
 START, END = "2010-01-01", "2024-12-31"
 
-#: nodes in mountain headwaters (Altai): colder, wetter, later melt than the steppe
+#: nodes in mountain headwaters (Altai, Southern Urals): (temperature offset °C,
+#: precipitation multiplier) against the steppe.
+#: * the Sakmara (RU:TATARSKAYA-KARGALA) drains the wet western slope of the Southern
+#:   Urals: (-1.5, 2.2) instead of (-4.5, 1.3), so that its 2024 flood is near the
+#:   Roshydromet forecast (peak 2 300 m³/s, 5-6 km³, hydrology_facts.csv; with (-4.5, 1.3)
+#:   the synthetic peak was 1 064 m³/s and the volume 3.1 km³, the Ural's volume being
+#:   held at the Kushum target) and rises in the first days of April, when the Ural below
+#:   it stood at 896 cm at Ilek (village) on 9 Apr (flood_2024.csv);
+#: * the mountain rivers into Iriklinsk (-1.5, 1.0) melt a little later than the steppe:
+#:   the reservoir took 1 630-1 890 m³/s on 2 Apr and stood at 243.98 m on 3 Apr 2024
+#:   (flood_2024.csv, hydrology_facts.csv); with the steppe's warm-up the synthetic
+#:   inflow of 30 Mar-3 Apr was too large for the dispatcher's releases (90, 390, 390,
+#:   790 m³/s) to keep the level near 244 m
 MOUNTAIN_NODES = {"BORDER:irtysh-cn-kz": (-6.0, 2.2), "KZ:BUKHTARMA": (-5.0, 1.8),
                   "KZ:UST-KAMENOGORSK": (-4.0, 2.0), "KZ:UST-KAMENOGORSK-RES": (-4.0, 1.8),
-                  "RU:TATARSKAYA-KARGALA": (-4.5, 1.3), "RU:VERKHNEURALSK": (-1.5, 1.2)}
+                  "RU:TATARSKAYA-KARGALA": (-1.5, 2.2), "RU:VERKHNEURALSK": (-1.5, 1.2),
+                  "RU:IRIKLINSK": (-1.5, 1.0)}
 
 #: per basin: (base runoff coefficient c₀, snowiness weight κ) of the frozen-soil runoff
 #: coefficient (runoff.py).  The Ishim and Tobol steppes give little in ordinary years and
@@ -44,8 +57,19 @@ RUNOFF_PARAMS: dict[str, tuple[float, float]] = {
 
 #: quick-flow time constant (days) where the default k_q = 6 d + √A/25 does not fit: the
 #: many short mountain rivers into Iriklinsk bring its inflow up within days (1 630-1 890
-#: m³/s on 2 Apr 2024, a week after the warm-up began; flood_2024.csv)
-QUICK_K_DAYS: dict[str, float] = {"RU:IRIKLINSK": 4.0, "KZ:SERGEEVKA": 4.0, "KZ:11402": 4.0}
+#: m³/s on 2 Apr 2024, a week after the warm-up began; flood_2024.csv).  On the Ural the
+#: local rivers between Orsk and Ilek (village) answer the warm-up within days too: the
+#: Sakmara (4 d, a mountain river off the western slope like those into Iriklinsk: its
+#: forecast 2024 peak 2 300 m³/s, hydrology_facts.csv, and the Ural below it at 896 cm at
+#: Ilek (village) on 9 Apr, flood_2024.csv; with 6 d the synthetic peak was 2 002 m³/s
+#: and Ilek stood at 840 cm on 9 Apr), the Orenburg
+#: (5 d) and Ilek (village) (3 d) local catchments, so that the Ural stood at 864 cm at
+#: Orenburg on 7 Apr and 896 cm at Ilek (village) on 9 Apr, and Uralsk at 728 cm on 11 Apr,
+#: before the main wave from Orsk arrived (flood_2024.csv; with the default k_q of 11-13 d
+#: the synthetic Uralsk stood at 635 cm on 11 Apr)
+QUICK_K_DAYS: dict[str, float] = {"RU:IRIKLINSK": 4.0, "KZ:SERGEEVKA": 4.0, "KZ:11402": 4.0,
+                                  "RU:TATARSKAYA-KARGALA": 4.0, "RU:ORENBURG": 5.0,
+                                  "RU:ILEK": 3.0}
 
 #: basins whose snowiness S (runoff.py) is measured on the basin's precipitation, not on
 #: each node's: the depressions of the Ishim steppe fill and spill with the regional

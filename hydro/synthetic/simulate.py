@@ -80,8 +80,15 @@ def rule_curve(res: Reservoir) -> RuleCurve:
 #: reservoirs operated by a dispatcher's flood-control rule (FloodControl): (ordinary
 #: release m³/s, forecast horizon days, flood level above НПУ m).  Iriklinsk holds 15 m³/s
 #: in ordinary springs (hydrology_facts.csv, release_minimum); the others are estimates.
+#: Iriklinsk 2024: the dispatcher began on 31 Mar with 90 m³/s and raised the release in
+#: steps as the forecasts worsened (390 on 1-2 Apr, 790 on 3 Apr, 1 314 on 4 Apr;
+#: hydrology_facts.csv, flood_2024.csv).  A 6-day horizon and a flood level of НПУ + 0.87 m
+#: start the pre-release on 31 Mar near 90 m³/s, and the ramp limit (max_ramp_per_day
+#: 213 m³/s in config/basins.toml, the dispatcher's daily steps) raises it to ~930 on
+#: 4 Apr; with (4 d, 0.5 m) and 520 m³/s a day the rule held 15 m³/s on 31 Mar and then
+#: released 535, 1 055 and 1 296 m³/s on 1-3 Apr
 FLOOD_CONTROL: dict[str, tuple[float, float, float]] = {
-    "RU:IRIKLINSK": (15.0, 4.0, 0.5),
+    "RU:IRIKLINSK": (15.0, 6.0, 0.87),
     "RU:VERKHNEURALSK": (3.0, 10.0, 0.0),
     "KZ:VERKHNETOBOLSK": (2.0, 5.0, 0.0),
     "KZ:KARATOMAR": (2.0, 5.0, 0.0),

@@ -45,7 +45,9 @@ def test_job_status_made_by_the_old_worker_is_upgraded_without_losing_rows(url, 
     ts = "DATETIME" if eng.dialect.name == "sqlite" else "TIMESTAMP WITHOUT TIME ZONE"
     with eng.begin() as conn:                  # back to a schema-2 store with the old table
         conn.execute(text("DROP TABLE job_status"))
-        conn.execute(text("DROP TABLE alert_events"))
+        # (later tables refer to alert_events: PostgreSQL drops their foreign keys with it)
+        conn.execute(text("DROP TABLE alert_events"
+                          + (" CASCADE" if eng.dialect.name == "postgresql" else "")))
         conn.execute(text("DELETE FROM schema_version"))
         conn.execute(text("INSERT INTO schema_version (version, applied_at) VALUES "
                           "(2, '2025-01-01 00:00:00')"))

@@ -189,8 +189,8 @@ def test_control_volume_on_the_configured_ural(config):
     # walking through Uralsk: the segment Yanvartsevo + Shagan -> Kushum
     cv = control_volume(net, "KZ:19072", stop_at=["KZ:19073", "KZ:19198"])
     assert "KZ:19071" in cv.internal
-    # K 3.0 d (19073--19071) + K 1.5 d (19071--kushum-canal) + lag 0 d (kushum-canal--19072)
-    assert travel_time_days(cv.inflows["KZ:19073"]) == pytest.approx(4.5)
+    # K 3.0 d (19073--19071) + K 2.5 d (19071--kushum-canal) + lag 0 d (kushum-canal--19072)
+    assert travel_time_days(cv.inflows["KZ:19073"]) == pytest.approx(5.5)
     cv = control_volume(net, "RU:ORSK")
     assert set(cv.inflows) == {"RU:IRIKLINSK", "KZ:19132"}
     assert set(cv.internal) == {"BORDER:or-kz-ru"}
@@ -223,8 +223,8 @@ def test_segment_balance_terms_and_messages(config):
                                          "KZ:19198"):
         segment_balance(net, "KZ:19071", down, {"KZ:19073": up})
     # Kushum: the canal is charged its nominal 12 m3/s when no series is given, and says so
-    # (Uralsk routed through 19071--kushum-canal, Muskingum K 1.5 d, x 0.15, then lag 0)
-    at_kushum = pd.Series(muskingum_cascade(up.to_numpy(), 1.5, 0.15, 1.0), index=days)
+    # (Uralsk routed through 19071--kushum-canal, Muskingum K 2.5 d, x 0.15, then lag 0)
+    at_kushum = pd.Series(muskingum_cascade(up.to_numpy(), 2.5, 0.15, 1.0), index=days)
     kushum = segment_balance(net, "KZ:19072", at_kushum - 12.0, {"KZ:19071": up})
     assert kushum["residual_hm3"].abs().max() < 1e-9
     assert "nominal rate 12 m3/s" in kushum.attrs["notes"][0]

@@ -91,7 +91,8 @@ def test_minimum_release_dead_storage_and_guide(iriklinsk):
     g = operate(iriklinsk, np.full(60, 20.0), FloodControl(guide=guide),
                 initial_volume_hm3=_v_at(iriklinsk, 244.0), initial_release_m3s=15.0)
     # on the guide at the end; the ramp limit may overshoot it a little on the way down
-    assert abs(g.level_m[0, -1] - 240.0) < 0.1
+    # (about 0.35 m with Iriklinsk's 213 m3/s a day, config/basins.toml)
+    assert abs(g.level_m[0, -1] - 240.0) < 0.5
     assert np.abs(g.balance_residual_hm3()).max() < 1e-9
 
 
