@@ -230,13 +230,20 @@ CREST_2024: dict[str, tuple[float, str]] = {
 RATING_B = 1.7
 RATING_H0_CM = 80.0
 TYPICAL_ANNUAL_MAX_CM = 450.0
+#: where no crest is reported: the highest stage a rating anchored on the median annual
+#: maximum may give the 2010-2024 maximum (cm), and the steepest exponent it may take for it
+RECORD_STAGE_CAP_CM = 1200.0
+RATING_B_MAX = 3.8
 
 
 def calibrate_ratings(series: DemoSeries, config: Config) -> dict[str, Rating]:
     """Ratings ``Q = a ((h - h0)/100)^b`` anchored on the synthetic 2024 crests.
 
     Where no crest is given, the rating puts the median synthetic annual maximum at
-    450 cm.  Used once to write the ratings into config/basins.toml (status "synthetic").
+    450 cm, and, where that would put the 2010-2024 maximum above
+    :data:`RECORD_STAGE_CAP_CM`, the maximum there as well (a steeper exponent, up to
+    :data:`RATING_B_MAX`).  Used once to write the ratings into config/basins.toml
+    (status "synthetic").
     """
     out = {}
     q = series.discharge
@@ -248,8 +255,22 @@ def calibrate_ratings(series: DemoSeries, config: Config) -> dict[str, Rating]:
         else:
             anchor_q, anchor_h, note = annual_max.median(), TYPICAL_ANNUAL_MAX_CM, (
                 "median synthetic annual maximum placed at 450 cm")
-        a = anchor_q / ((anchor_h - RATING_H0_CM) / 100.0) ** RATING_B
-        out[gid] = Rating(a=f"{a:.4g} m3/s", b=RATING_B, h0=f"{RATING_H0_CM:g} cm",
+        b = RATING_B
+        record = float(annual_max.max())
+        h_record = RATING_H0_CM + 100.0 * (record / anchor_q) ** (1.0 / b) * (
+            (anchor_h - RATING_H0_CM) / 100.0)
+        if gid not in CREST_2024 and h_record > RECORD_STAGE_CAP_CM:
+            # a steppe river whose 2024 flood was tens of times its ordinary one (the Ishim
+            # above Petropavl, the Tobol at Milyutinka): one exponent put it 20-40 m over
+            # gauge zero; the flood spreads over the floodplain instead, so the rating
+            # steepens — the record is anchored at RECORD_STAGE_CAP_CM as well
+            b = min(float(np.log(record / anchor_q)
+                          / np.log((RECORD_STAGE_CAP_CM - RATING_H0_CM)
+                                   / (anchor_h - RATING_H0_CM))), RATING_B_MAX)
+            note += (f" and the 2010-2024 maximum at about {RECORD_STAGE_CAP_CM:g} cm "
+                     "(two anchors: floodplain)")
+        a = anchor_q / ((anchor_h - RATING_H0_CM) / 100.0) ** b
+        out[gid] = Rating(a=f"{a:.4g} m3/s", b=round(b, 3), h0=f"{RATING_H0_CM:g} cm",
                           valid_from="2010-01-01", status="synthetic",
                           note=f"fitted to synthetic series; 2024 anchor: {note}")
     return out

@@ -265,7 +265,10 @@ def test_units_pass_through(series):
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(8, 60), c=st.floats(-0.3, 0.3),
+# (shapes below 1e-9 in magnitude but not 0: scipy's genextreme.rvs draws a constant
+# sample for a subnormal shape such as 5e-324, which no method can fit — and says so)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(8, 60),
+       c=st.floats(-0.3, 0.3).filter(lambda v: v == 0.0 or abs(v) >= 1e-9),
        dist=st.sampled_from(["gev", "gumbel", "lp3"]), method=st.sampled_from(["lmom", "mom"]),
        # distinct return periods 1.01 ... ~9800 years, at least 2.5 % apart (periods one ulp
        # apart have equal levels in floating point, which says nothing about the method)
