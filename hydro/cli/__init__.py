@@ -2,7 +2,7 @@
 
 Each module of this package is one group of commands (:mod:`~hydro.cli.data`,
 :mod:`~hydro.cli.reports`, :mod:`~hydro.cli.quality`, :mod:`~hydro.cli.scenario`,
-:mod:`~hydro.cli.alerts`); they
+:mod:`~hydro.cli.alerts`, :mod:`~hydro.cli.forecast`); they
 share :mod:`~hydro.cli.args` and call :mod:`hydro.services`; none imports another command
 module (tests/architecture checks it).  May import: hydro.services, hydro.config, the
 science modules, hydro.worker (``hydrorisk worker``) and hydro.synthetic (``hydrorisk
@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hydro.cli.alerts import add_commands as add_alert_commands
 
     add_alert_commands(sub)
+
+    from hydro.cli.forecast import add_commands as add_forecast_commands
+
+    add_forecast_commands(sub)
     add_plugin_commands(sub)
     return p
 

@@ -65,9 +65,11 @@ __all__ = ["EvaluationReport", "evaluate", "replay", "FORECAST_NOTE"]
 
 log = logging.getLogger("hydrorisk.alerts")
 
-#: what a ``forecast_crossing`` rule says until forecasts exist
-FORECAST_NOTE = ("forecast_crossing rules evaluate to nothing: there are no forecasts in "
-                 "the store yet (issue 12)")
+#: the forecasts a ``forecast_crossing`` rule reads (hydro.services.forecasts)
+FORECAST_METHOD = "sarimax"
+#: what a ``forecast_crossing`` rule says when no forecast is stored
+FORECAST_NOTE = ("forecast_crossing rules evaluate to nothing: no stage forecast is stored "
+                 "(`hydrorisk forecast run`; the worker refreshes them after each ingest)")
 #: QC flags that do not make a reading "QC-flagged" for an alert (ICE is its own standing)
 _NOT_FAILURES = int(QC.ICE) | int(QC.CENSORED)
 #: unit of the value an alert of each kind reports
@@ -491,7 +493,43 @@ class _Evaluator:
         yield from self._borders()
         yield from self._qc_burst()
         yield from self._pollution()
-        if self.by_rule(["forecast_crossing"]):
+        yield from self._forecasts()
+
+    def _forecasts(self) -> Iterator[_Finding]:
+        """forecast_crossing: the highest stage each stored forecast run (method
+        ``sarimax``, :mod:`hydro.services.forecasts`) gives within ``within_days`` of its
+        issue, against every warning level of the gauge — an episode per run of issues
+        forecast to reach a level, stamped with the issue time; the runs are those the
+        store had by the evaluation's time."""
+        from hydro.store import forecasts as _forecast_store
+
+        groups = self.by_rule(["forecast_crossing"])
+        if not groups:
+            return
+        found = False
+        for rules in groups.values():
+            stations = [s for s in rules if self.thresholds.get(s)]
+            if not stations:
+                continue
+            within = max(r.within_days.to("duration") for r in rules.values()
+                         if r.within_days is not None)
+            first = min((self.start.get(s, self.as_of) for s in stations), default=self.as_of)
+            peaks = _forecast_store.forecast_peaks(
+                self.store, stations, variable="stage", method=FORECAST_METHOD, start=first,
+                as_of=self.as_of, within_days=within)
+            if peaks.empty:
+                continue
+            found = True
+            frame = pd.DataFrame({
+                "station_id": pd.Categorical(peaks["station_id"]),
+                "time": pd.to_datetime(peaks["issue_time"]),
+                "value": peaks["value"].to_numpy(dtype=float),
+                "received_at": pd.to_datetime(peaks["known_at"]),
+                "standing": np.full(len(peaks), int(Standing.PROVISIONAL), dtype=np.int64),
+            }).sort_values(["station_id", "time"], kind="stable").reset_index(drop=True)
+            yield from self._emit(rules, _stage_series(frame, self.config, rules, False,
+                                                       self.thresholds))
+        if not found:
             self.notes.append(FORECAST_NOTE)
 
     def _emit(self, rules: dict[str, AlertRule], s: _Series | None) -> Iterator[_Finding]:
@@ -789,6 +827,10 @@ def _note(rule: AlertRule, e: Episode, config: Config, extra: str = "",
     if rule.kind == "release_change":
         what = (f"release {'raised' if v > 0 else 'cut'} by {abs(v):.0f} m3/s within "
                 f"{rule.window or '1 d'}")
+    elif rule.kind == "forecast_crossing":
+        what = (f"{peak}forecast ({FORECAST_METHOD}) to "
+                f"reach {_fmt(v)} cm within {rule.within_days}, at or over the {sev} level "
+                f"{_fmt(thr)} cm")
     elif rule.kind == "rate_of_rise":
         what = f"stage rising {_fmt(v)} cm/d (limit {_fmt(thr)} cm/d)"
     elif rule.kind == "low_water":

@@ -274,7 +274,8 @@ def claim_token() -> str:
     return f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -291,7 +292,7 @@ def _claimant_gone(token: str) -> bool:
     if host != _host() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
-    return pid != os.getpid() and not _pid_alive(pid)
+    return pid != os.getpid() and not pid_alive(pid)
 
 
 def _backoff(attempts: int, first: float, most: float) -> dt.timedelta:

@@ -13,7 +13,7 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
 _SCHEMA_VERSION = cast(Table, SchemaVersion.__table__)
@@ -54,6 +54,12 @@ def _to_notification_outbox(engine: Engine) -> None:
     upgrade_notifications(engine)
 
 
+def _to_forecasts(engine: Engine) -> None:
+    from hydro.store.forecasts import upgrade_forecasts
+
+    upgrade_forecasts(engine)
+
+
 # version reached -> function(engine) that upgrades from version - 1 to it
 _UPGRADES: dict[int, object] = {
     2: _to_segments,  # observations as packed segments (hydro.store.segments)
@@ -67,6 +73,8 @@ _UPGRADES: dict[int, object] = {
     # the notification outbox, its enqueue markers and dead letters (existing alert
     # events are marked as looked at, never sent: hydro.store.notifications)
     5: _to_notification_outbox,
+    # stored forecasts with their issue time (hydro.store.forecasts; rows kept)
+    6: _to_forecasts,
 }
 
 

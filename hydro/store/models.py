@@ -313,3 +313,45 @@ class NotificationDeadLetter(Base):
     requeued_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_dead_letter_outbox", "outbox_id"),)
+
+
+# ---------------------------------------------------------------- schema 6: forecasts
+
+class ForecastRun(Base):
+    """One forecast of one station's variable by one method (hydro.services.forecasts):
+    issued from the data up to ``issue_time`` (the time of the last observation used, UTC)
+    as the store knew them at ``known_at``; computed at ``created_at``.  Its values are
+    :class:`ForecastValue` rows, one per lead."""
+
+    __tablename__ = "forecast_runs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"))
+    variable: Mapped[str] = mapped_column(String(16))         # discharge | stage
+    unit: Mapped[str] = mapped_column(String(16))             # m3/s | cm
+    method: Mapped[str] = mapped_column(String(16))           # persistence|climatology|sarimax
+    issue_time: Mapped[dt.datetime] = mapped_column(DateTime)  # last observation used (UTC)
+    issue_date: Mapped[dt.datetime] = mapped_column(DateTime)  # its local date (midnight)
+    known_at: Mapped[dt.datetime] = mapped_column(DateTime)    # the store as received by then
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)  # when it was computed
+    horizon_days: Mapped[int] = mapped_column(Integer)
+    alpha: Mapped[float] = mapped_column(Float)                # central 1 - alpha intervals
+    parameters: Mapped[str | None] = mapped_column(Text)       # JSON: inputs, lags, params
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_forecast_run_station", "station_id", "variable", "method", "issue_time"),
+    )
+
+
+class ForecastValue(Base):
+    """One lead of a forecast run: the daily value (and its interval) on ``valid_date``,
+    a local date (midnight), ``lead_days`` after the run's issue date."""
+
+    __tablename__ = "forecast_values"
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    valid_date: Mapped[dt.datetime] = mapped_column(DateTime)
+    value: Mapped[float | None] = mapped_column(Float)
+    lower: Mapped[float | None] = mapped_column(Float)
+    upper: Mapped[float | None] = mapped_column(Float)

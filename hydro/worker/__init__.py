@@ -44,6 +44,7 @@ from pathlib import Path
 from hydro.config import Config, Source, load_config
 from hydro.errors import StoreError
 from hydro.services.ingest import IngestResult, ingest_file
+from hydro.services.notifications import pid_alive
 from hydro.store import Engine, OperationalError
 from hydro.store import jobs as job_store
 from hydro.units import factor
@@ -70,16 +71,6 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_claims(inbox: Path) -> list[Path]:
     """Return files claimed by workers that died (on this host) to the inbox."""
     claim_dir = inbox / ".processing"
@@ -89,7 +80,7 @@ def recover_claims(inbox: Path) -> list[Path]:
     back = []
     for p in sorted(claim_dir.iterdir()):
         m = _CLAIM.match(p.name)
-        if not p.is_file() or m is None or m["host"] != host or _pid_alive(int(m["pid"])):
+        if not p.is_file() or m is None or m["host"] != host or pid_alive(int(m["pid"])):
             continue
         target = inbox / m["name"]
         if target.exists():
@@ -150,6 +141,7 @@ def poll_inbox(config_dir: str, source_id: str) -> list[IngestResult]:
             results.append(result)
         if any(r.outcome == "loaded" for r in results):
             evaluate_alerts(engine, config)
+            refresh_forecasts(engine, config)
     finally:
         engine.dispose()
     return results
@@ -169,6 +161,20 @@ def evaluate_alerts(engine: Engine, config: Config) -> None:
         return
     if report.changed:
         log.info("alerts: %s", report.summary())
+
+
+def refresh_forecasts(engine: Engine, config: Config) -> None:
+    """After an ingest: issue the short-range forecasts of every gauge from what the store
+    now holds (:func:`hydro.services.forecasts.run`, stored with their issue time).  A
+    failure is logged and does not fail the ingest — the next ingest refreshes them."""
+    from hydro.services.forecasts import run
+
+    try:
+        report = run(engine, config)
+    except Exception as e:  # noqa: BLE001 - the ingest stands; the next refresh catches up
+        log.error("forecast refresh after the ingest failed: %s: %s", type(e).__name__, e)
+        return
+    log.info("forecasts: %s", report.summary())
 
 
 def run_ingest_job(config_dir: str, source_id: str) -> list[IngestResult]:

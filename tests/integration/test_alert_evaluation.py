@@ -234,48 +234,67 @@ def _ural_until(tmp_path: Path, last: dt.date, change: tuple[str, dt.date, int] 
     return p
 
 
+def _kz_stages(post: str) -> dict[dt.date, int]:
+    """The 08:00 stage of a Kazhydromet Ural post in the bundled 2024 file, by date."""
+    out = {}
+    for ln in KZ_URAL.read_bytes().split(b"\r\n"):
+        d = _date_of(ln)
+        if d is not None and ln.startswith(post.encode() + b";"):
+            out[d] = int(ln.split(b";")[4])
+    return out
+
+
+def _first_crossing(post: str, level: int) -> dt.date:
+    return min(d for d, v in _kz_stages(post).items() if v >= level)
+
+
 def test_a_late_correction_opens_and_closes_with_its_own_time(db, config, tmp_path):
-    """Uralsk (KZ:19071, dangerous 850 cm) stood at 841 cm on 19 April in the bundled data.
-    A correction to 18 April arriving at noon puts it at 860 cm: the alert opens at the
-    evaluation after the correction, stamped then; the evaluation before it is untouched;
-    nobody acknowledges it, so it escalates after 6 h; when the correction is withdrawn it
-    closes, again with its own time."""
+    """Uralsk (KZ:19071, dangerous 850 cm) the day before its first reading at 850 cm in
+    the bundled data (day D, whose file holds readings up to D). A correction to D − 1
+    arriving at noon puts that day at 860 cm: the alert opens at the evaluation after the
+    correction, stamped then; the evaluation before it is untouched; nobody acknowledges
+    it, so it escalates after 6 h; when the correction is withdrawn it closes, again with
+    its own time."""
     q = tmp_path / "q"
-    day = dt.date(2024, 4, 19)
+    stages = _kz_stages("19071")
+    day = _first_crossing("19071", 850) - dt.timedelta(days=1)
+    fixed = day - dt.timedelta(days=1)
+    assert stages[day] < 850 and stages[fixed] < 850
+    d0 = dt.datetime.combine(day, dt.time())
+
+    def at(hours: float) -> dt.datetime:
+        return d0 + dt.timedelta(hours=hours)
+
     ingest_file(db, config, _ural_until(tmp_path, day), source_id="kazhydromet",
-                received_at=dt.datetime(2024, 4, 19, 5), quarantine_dir=q)
-    r0 = ae.evaluate(db, config, as_of=dt.datetime(2024, 4, 19, 6), stations=["KZ:19071"])
+                received_at=at(5), quarantine_dir=q)
+    r0 = ae.evaluate(db, config, as_of=at(6), stations=["KZ:19071"])
     assert not [a for a in r0.opened if a.rule == "stage-level"]
-    ingest_file(db, config, _ural_until(tmp_path, day, ("19071", dt.date(2024, 4, 18), 860),
-                                           "corrected.csv"),
-                source_id="kazhydromet", received_at=dt.datetime(2024, 4, 19, 12),
-                quarantine_dir=q)
-    r1 = ae.evaluate(db, config, as_of=dt.datetime(2024, 4, 19, 13), incremental=True)
+    ingest_file(db, config, _ural_until(tmp_path, day, ("19071", fixed, 860), "corrected.csv"),
+                source_id="kazhydromet", received_at=at(12), quarantine_dir=q)
+    r1 = ae.evaluate(db, config, as_of=at(13), incremental=True)
     (a,) = [a for a in r1.opened if a.rule == "stage-level" and a.station_id == "KZ:19071"]
-    assert a.opened_at == dt.datetime(2024, 4, 19, 13)
-    assert a.observed_at.date() == dt.date(2024, 4, 18) and a.severity == "dangerous"
-    assert a.known_at == dt.datetime(2024, 4, 19, 12)
+    assert a.opened_at == at(13)
+    assert a.observed_at.date() == fixed and a.severity == "dangerous"
+    assert a.known_at == at(12)
     # what was known at 06:00 still reads the same: no dangerous alert then
     assert a.opened_at > r0.as_of
-    with pytest.raises(AlertError, match="already evaluated at 2024-04-19 13:00 UTC"):
-        ae.evaluate(db, config, as_of=dt.datetime(2024, 4, 19, 12))
-    r2 = ae.evaluate(db, config, as_of=dt.datetime(2024, 4, 19, 19, 30), incremental=True)
+    with pytest.raises(AlertError, match=f"already evaluated at {at(13):%Y-%m-%d %H:%M} UTC"):
+        ae.evaluate(db, config, as_of=at(12))
+    r2 = ae.evaluate(db, config, as_of=at(19.5), incremental=True)
     assert a.id in [x.id for x in r2.escalated]
     assert alerts.get(db, a.id).escalation_level == 1
-    alerts.acknowledge(db, a.id, "duty officer", at=dt.datetime(2024, 4, 19, 19, 45))
-    r3 = ae.evaluate(db, config, as_of=dt.datetime(2024, 4, 20, 1, 30), incremental=True)
+    alerts.acknowledge(db, a.id, "duty officer", at=at(19.75))
+    r3 = ae.evaluate(db, config, as_of=at(25.5), incremental=True)
     assert a.id not in [x.id for x in r3.escalated]   # acknowledged: no further escalation
     # the correction is withdrawn (the original value, as a further revision)
-    ingest_file(db, config, _ural_until(tmp_path, day, ("19071", dt.date(2024, 4, 18), 828),
-                                           "withdrawn.csv"),
-                source_id="kazhydromet", received_at=dt.datetime(2024, 4, 20, 2),
-                quarantine_dir=q)
-    r4 = ae.evaluate(db, config, as_of=dt.datetime(2024, 4, 20, 3), incremental=True)
+    ingest_file(db, config, _ural_until(tmp_path, day, ("19071", fixed, stages[fixed]),
+                                        "withdrawn.csv"),
+                source_id="kazhydromet", received_at=at(26), quarantine_dir=q)
+    r4 = ae.evaluate(db, config, as_of=at(27), incremental=True)
     assert a.id in [x.id for x in r4.closed]
     h = alerts.history(db, a.id)
     assert list(h["event"]) == ["opened", "escalated", "acknowledged", "closed"]
-    assert list(h["at"]) == [pd.Timestamp("2024-04-19 13:00"), pd.Timestamp("2024-04-19 19:30"),
-                             pd.Timestamp("2024-04-19 19:45"), pd.Timestamp("2024-04-20 03:00")]
+    assert list(h["at"]) == [pd.Timestamp(at(x)) for x in (13, 19.5, 19.75, 27)]
 
 
 def test_one_open_alert_per_rule_and_station_and_a_hand_closed_alert_stays_closed(
@@ -391,7 +410,8 @@ def test_a_schema_3_store_is_upgraded_keeping_its_alerts(tmp_path, config, backe
 
 def test_the_worker_evaluates_the_rules_after_an_ingest(config_copy, tmp_path, monkeypatch):
     """poll_inbox (the scheduled ingest job) runs an incremental evaluation once files are
-    loaded: a backlog of 2024 bulletins puts Uralsk's dangerous level on record."""
+    loaded: a backlog of 2024 bulletins puts Uralsk's dangerous level on record, on the
+    day of its first reading at 850 cm."""
     import shutil
 
     from hydro.store.alerts import last_evaluation
@@ -410,7 +430,7 @@ def test_the_worker_evaluates_the_rules_after_an_ingest(config_copy, tmp_path, m
     try:
         assert last_evaluation(engine) is not None
         got = alerts.list_alerts(engine, "all", station_id="KZ:19071", rule="stage-level")
-        assert (got["observed_at"].dt.date == dt.date(2024, 4, 20)).any()
+        assert (got["observed_at"].dt.date == _first_crossing("19071", 850)).any()
         assert (got["severity"] == "dangerous").all()
     finally:
         engine.dispose()
@@ -554,4 +574,61 @@ def test_every_rule_kind_on_hand_made_data(config_copy, tmp_path):
     assert ae.FORECAST_NOTE in rep.notes
     # the ended breaches were learnt at once: opened and closed in this evaluation
     assert got.loc["spill", "state"] == "closed" and got.loc["full", "state"] == "closed"
+    engine.dispose()
+
+
+FORECAST_TOML = """
+[evaluation]
+lookback = "30 d"
+escalation_after = "12 h"
+
+[[rules]]
+id = "forecast"
+kind = "forecast_crossing"
+within_days = "5 d"
+"""
+
+
+def test_a_forecast_crossing_alert_reads_the_stored_forecasts_as_of_its_time(config_copy,
+                                                                               tmp_path):
+    """Uralsk (KZ:19071, ОУ 850 cm): a SARIMAX stage forecast issued on 15 April at 03:00
+    reaches 900 cm at lead 3 — a dangerous forecast-crossing alert stamped with the issue;
+    a run computed after the evaluation's time is not seen; with no forecast at all the
+    rule says so in a note."""
+    import numpy as np
+
+    from hydro.config import load_config
+    from hydro.store import forecasts as fstore
+    from hydro.store.db import open_store
+
+    (config_copy / "alerts.toml").write_text(FORECAST_TOML, encoding="utf-8")
+    cfg = load_config(config_copy)
+    engine = open_store(f"sqlite:///{tmp_path / 'fc.sqlite'}", cfg.network)
+    empty = ae.evaluate(engine, cfg, as_of=dt.datetime(2024, 4, 14, 6))
+    assert ae.FORECAST_NOTE in empty.notes and not empty.opened
+
+    def run(issued: dt.datetime, known: dt.datetime, peak: float) -> None:
+        leads = np.arange(1, 11)
+        stage = np.r_[800.0, 850.0, peak, 870.0, 840.0, 820.0, 800.0, 790.0, 780.0, 770.0]
+        days = pd.Timestamp(issued.date()) + pd.to_timedelta(leads, "D")
+        fstore.write_runs(engine, [({
+            "station_id": "KZ:19071", "variable": "stage", "unit": "cm", "method": "sarimax",
+            "issue_time": issued, "issue_date": pd.Timestamp(issued.date()),
+            "known_at": known, "created_at": known, "horizon_days": 10, "alpha": 0.1,
+            "parameters": None, "note": "hand-made"},
+            pd.DataFrame({"lead_days": leads, "valid_date": days, "value": stage,
+                          "lower": stage - 50, "upper": stage + 50}))])
+
+    run(dt.datetime(2024, 4, 15, 3), dt.datetime(2024, 4, 15, 4), 900.0)
+    # computed later from later data: not seen at 06:00
+    run(dt.datetime(2024, 4, 15, 9), dt.datetime(2024, 4, 15, 10), 990.0)
+    rep = ae.evaluate(engine, cfg, as_of=dt.datetime(2024, 4, 15, 6))
+    assert ae.FORECAST_NOTE not in rep.notes
+    got = alerts.list_alerts(engine, "all").set_index("rule")
+    a = got.loc["forecast"]
+    assert (a["station_id"], a["severity"]) == ("KZ:19071", "dangerous")
+    assert a["observed_at"] == pd.Timestamp("2024-04-15 03:00")
+    assert (a["value"], a["threshold"]) == (900.0, 850.0)
+    assert "forecast (sarimax) to reach 900 cm within 5 d" in a["note"]
+    assert "provisional" in a["note"]            # a forecast is not an observation
     engine.dispose()

@@ -619,7 +619,7 @@ def test_upgrade_to_schema_5_keeps_alerts_and_sends_none_of_the_past(backend, co
     raw.dispose()
 
     store = open_store(url, config.network)                        # upgrades
-    assert current_version(store) == SCHEMA_VERSION == 5
+    assert current_version(store) == SCHEMA_VERSION >= 5
     assert set(alerts.list_alerts(store, "all")["id"]) == set(ids.values())
     assert len(alerts.history(store)) == 6
     with store.connect() as conn:
