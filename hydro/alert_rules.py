@@ -60,6 +60,7 @@ __all__ = [
     "rate_per_day",
     "release_change",
     "release_change_limit",
+    "KIND_UNITS",
     "days_to_full",
     "rolling_count",
     "silent",
@@ -73,6 +74,12 @@ SEVERITIES = ("info", "adverse", "low_water_dangerous", "dangerous")
 RULE_KINDS = ("stage_level", "low_water", "rate_of_rise", "reservoir_full", "spill_started",
               "release_change", "silent", "qc_burst", "balance_residual", "pollution_class",
               "border_min_flow", "forecast_crossing")
+#: the unit of an alert's value and threshold, by the kind of its rule, where the kind has
+#: a physical unit (``qc_burst`` counts flags, ``pollution_class`` is a class number)
+KIND_UNITS: dict[str, str] = {
+    "stage_level": "cm", "low_water": "cm", "forecast_crossing": "cm", "rate_of_rise": "cm/d",
+    "reservoir_full": "m", "spill_started": "m3/s", "release_change": "m3/s",
+    "border_min_flow": "m3/s", "silent": "d", "balance_residual": "%"}
 
 Direction = Literal["above", "below"]
 

@@ -291,16 +291,11 @@ def _words() -> Any:
     return notification_text
 
 
-#: units of the kinds :data:`hydro.services.notification_text.KIND_UNITS` leaves out (as
-#: :mod:`hydro.services.alert_evaluation` reports them)
-_MORE_UNITS = {"reservoir_full": "m", "balance_residual": "%"}
-
-
 def _unit(kind: str | None) -> str | None:
     """The unit of an alert's value and threshold, by the kind of its rule."""
     if not kind:
         return None
-    return _words().KIND_UNITS.get(kind) or _MORE_UNITS.get(kind)
+    return _words().KIND_UNITS.get(kind)
 
 
 def _quantity(x: object, unit: str | None, lang: str) -> str:

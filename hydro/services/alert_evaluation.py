@@ -73,10 +73,7 @@ FORECAST_NOTE = ("forecast_crossing rules evaluate to nothing: no stage forecast
 #: QC flags that do not make a reading "QC-flagged" for an alert (ICE is its own standing)
 _NOT_FAILURES = int(QC.ICE) | int(QC.CENSORED)
 #: unit of the value an alert of each kind reports
-_UNIT = {"stage_level": "cm", "low_water": "cm", "rate_of_rise": "cm/d",
-         "reservoir_full": "m", "spill_started": "m3/s", "release_change": "m3/s",
-         "silent": "d", "qc_burst": "flags", "balance_residual": "%",
-         "pollution_class": "class", "border_min_flow": "m3/s"}
+_UNIT = {**ar.KIND_UNITS, "qc_burst": "flags", "pollution_class": "class"}
 _DAY = dt.timedelta(days=1)
 
 

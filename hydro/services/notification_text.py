@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hydro.alert_rules import Standing
+from hydro.alert_rules import KIND_UNITS, Standing
 
 LANGUAGES = ("kk", "ru", "en")
 
@@ -152,12 +152,6 @@ def standing_text(standing: Any, lang: str, rule_raised: bool = True) -> str | N
     words = [t(f"standing.{c}", lang) if f"standing.{c}" in TEXT else c for c in codes]
     return ", ".join(words) or None
 
-
-#: the unit of an alert's value and threshold, by the kind of its rule
-#: (:data:`hydro.alert_rules.RULE_KINDS`), where the kind has one unit
-KIND_UNITS = {"stage_level": "cm", "low_water": "cm", "forecast_crossing": "cm",
-              "rate_of_rise": "cm/d", "release_change": "m3/s", "border_min_flow": "m3/s",
-              "spill_started": "m3/s", "silent": "d"}
 
 
 def render(data: dict[str, Any], lang: str, key: str) -> tuple[str, str]:
