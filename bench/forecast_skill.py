@@ -4,18 +4,24 @@ Loads the bundled daily discharge and reservoir operations (``data/gauges/grdc``
 ``data/gauges/reservoirs``: the series the forecasts read; ``--all`` loads the whole of
 ``data/gauges``) into a temporary SQLite store, then
 
-* **skill** -- a rolling-origin backtest of the three forecasters
+* **skill** -- a rolling-origin backtest of the four forecasters (persistence,
+  climatology, SARIMAX and the process-model ensemble, the latter with
+  :data:`PROCESS_MEMBERS` members instead of the 40 of a refresh)
   (:func:`hydro.services.forecasts.backtest`) at every gauge for the spring seasons
   2020-2024: issue dates every 5 days from 15 March to 31 May of each year (16 a season,
   80 in all), leads 1-10 days, SARIMAX fitted at each season's first issue date on the
   three years before it; printed as the MSE skill score of each method against
   persistence and against climatology by gauge and lead (``*``: not better than the
-  reference), and the share of gauges where SARIMAX beats persistence at lead >= 3;
+  reference), the share of gauges where SARIMAX and the process model beat persistence
+  at lead >= 3, and the CRPS (ensemble CRPS of the process members; absolute error of the
+  point forecasts) with its skill score against persistence and climatology;
 * **refresh** -- :func:`hydro.services.forecasts.run` for every gauge as of 10 April 2024
   06:00 UTC (read the store, fit and forecast, write the runs), against a plain pandas
   baseline in the same process: the same daily discharge read and aggregated to local
   days with ``groupby``, and a persistence and day-of-year climatology forecast per
-  gauge.  Target of issue 12: a full-network refresh under 60 s on 2 cores.
+  gauge.  Target of issue 12: a full-network refresh under 60 s on 2 cores.  The refresh
+  runs all four methods (the process model with 40 members, the worker's default); the
+  process model alone is timed too.
 
     python bench/forecast_skill.py                  # every gauge, springs 2020-2024
     python bench/forecast_skill.py --years 2024 --stations KZ:19072 KZ:19071
@@ -42,6 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 ISSUE = dt.datetime(2024, 4, 10, 6)
 EVERY_DAYS = 5
+#: members of the process ensemble in the backtest (a refresh has 40)
+PROCESS_MEMBERS = 20
 
 
 def load(tmp: Path, everything: bool):
@@ -90,7 +98,8 @@ def skill_table(store, config, stations: list[str] | None, years: list[int]) -> 
     for y in years:
         t0 = time.perf_counter()
         bt = fc.backtest(store, config, start=f"{y}-03-15", end=f"{y}-05-31",
-                         stations=stations, horizon=10, every_days=EVERY_DAYS)
+                         stations=stations, horizon=10, every_days=EVERY_DAYS,
+                         members=PROCESS_MEMBERS)
         for sid, notes in bt.attrs.get("notes", {}).items():
             print(f"  {y} {sid}: {'; '.join(notes)}")
         print(f"  spring {y}: {bt['issue_time'].nunique()} issue dates x "
@@ -103,12 +112,13 @@ def label(config, sid: str) -> str:
     return f"{config.network.gauges[sid].names.en} ({sid})"
 
 
-def print_block(config, table: pd.DataFrame, reference: str, methods: list[str]) -> None:
-    col = f"skill_mse_vs_{reference}"
+def print_block(config, table: pd.DataFrame, reference: str, methods: list[str],
+                score: str = "mse") -> None:
+    col = f"skill_{score}_vs_{reference}"
     leads = sorted(table["lead_days"].unique())
     width = max(len(label(config, s)) for s in table["station_id"].unique())
-    print(f"\nMSE skill score against {reference} by lead (days); * = not better than "
-          f"{reference}")
+    print(f"\n{score.upper()} skill score against {reference} by lead (days); * = not better "
+          f"than {reference}")
     print(f"{'gauge':<{width}}  {'method':<11}" + "".join(f"{h:>9}" for h in leads))
     for sid, g in table.groupby("station_id", sort=True):
         for m in methods:
@@ -142,34 +152,56 @@ def main() -> None:
         t0 = time.perf_counter()
         table = skill_table(store, config, args.stations, args.years)
         print(f"backtest and scoring: {time.perf_counter() - t0:.1f} s")
-        print_block(config, table, "persistence", ["climatology", "sarimax"])
-        print_block(config, table, "climatology", ["persistence", "sarimax"])
+        print(f"(the process model: {PROCESS_MEMBERS} members per issue in this backtest)")
+        print_block(config, table, "persistence", ["climatology", "sarimax", "process"])
+        print_block(config, table, "climatology", ["persistence", "sarimax", "process"])
+        print_block(config, table, "persistence", ["climatology", "sarimax", "process"],
+                    score="crps")
+        print_block(config, table, "climatology", ["persistence", "sarimax", "process"],
+                    score="crps")
 
-        sar = table[table["method"] == "sarimax"]
-        at3 = sar[sar["lead_days"] >= 3].groupby("station_id")["beats_persistence"]
-        n = sar["station_id"].nunique()
-        every = int(at3.all().sum())
-        print(f"\nSARIMAX beats persistence at every lead 3-10 d at {every} of {n} gauges "
-              f"({every / n:.0%}); by lead: " + ", ".join(
-                  f"{h} d {int(g['beats_persistence'].sum())}/{len(g)}"
-                  for h, g in sar.groupby("lead_days")))
-        not3 = sorted(sar[(sar["lead_days"] == 3) & ~sar["beats_persistence"]]["station_id"])
-        print("not better than persistence at lead 3: "
-              + (", ".join(label(config, s) for s in not3) or "none"))
-        print("median MSE skill vs persistence by lead, SARIMAX: " + ", ".join(
-            f"{h} d {g['skill_mse_vs_persistence'].median():.2f}"
-            for h, g in sar.groupby("lead_days")))
+        for name, method in (("SARIMAX", "sarimax"), ("the process model", "process")):
+            sar = table[table["method"] == method]
+            if sar.empty:
+                print(f"\n{name}: no forecast")
+                continue
+            at3 = sar[sar["lead_days"] >= 3].groupby("station_id")["beats_persistence"]
+            n = sar["station_id"].nunique()
+            every = int(at3.all().sum())
+            print(f"\n{name} beats persistence (MSE) at every lead 3-10 d at {every} of {n} "
+                  f"gauges ({every / n:.0%}); by lead: " + ", ".join(
+                      f"{h} d {int(g['beats_persistence'].sum())}/{len(g)}"
+                      for h, g in sar.groupby("lead_days")))
+            not3 = sorted(sar[(sar["lead_days"] == 3) & ~sar["beats_persistence"]]
+                          ["station_id"])
+            print("not better than persistence at lead 3: "
+                  + (", ".join(label(config, s) for s in not3) or "none"))
+            for col, what in (("skill_mse_vs_persistence", "MSE skill vs persistence"),
+                              ("skill_crps_vs_persistence", "CRPS skill vs persistence"),
+                              ("skill_crps_vs_climatology", "CRPS skill vs climatology")):
+                print(f"median {what} by lead, {name}: " + ", ".join(
+                    f"{h} d {g[col].median():.2f}" for h, g in sar.groupby("lead_days")))
+        crps = table.groupby(["method", "lead_days"])["crps"].median().unstack("lead_days")
+        print("\nmedian CRPS over the gauges (m³/s) by lead:")
+        print(crps.round(1).to_string())
 
         print(f"\nFull-network refresh as of {ISSUE:%Y-%m-%d %H:%M} UTC "
-              f"({len(stations)} gauges, leads 1-10 d, three methods, discharge + stage)")
+              f"({len(stations)} gauges, leads 1-10 d, four methods with a 40-member process "
+              f"ensemble, discharge + stage, members stored)")
         t0 = time.perf_counter()
         report = fc.run(store, config, issue_time=ISSUE, stations=stations, on_time=True)
         t_run = time.perf_counter() - t0
         t0 = time.perf_counter()
         pandas_baseline(store, config, stations)
         t_base = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proc = fc.run(store, config, issue_time=ISSUE, stations=stations, on_time=True,
+                      methods=["process"])
+        t_proc = time.perf_counter() - t0
         print(f"  hydrorisk forecast run: {t_run:6.2f} s  ({len(report.run_ids)} runs stored, "
               f"{len(report.skipped)} gauges skipped)")
+        print(f"  of which process alone: {t_proc:6.2f} s  ({len(proc.run_ids)} runs stored "
+              f"with their members)")
         print(f"  plain pandas baseline : {t_base:6.2f} s  (read + daily means + persistence "
               f"and climatology only)")
         print(f"  ratio                 : {t_run / t_base:6.1f} x   (target: refresh < 60 s)")

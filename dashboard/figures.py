@@ -1,7 +1,8 @@
 """Pure figure builders: plain values in, a :class:`plotly.graph_objects.Figure` out.
 
 No Dash, no data access, no translations looked up here: callers pass the labels.  The map
-is a plain lon/lat scatter (no tile or topojson download), so it draws without internet.
+draws the shipped GeoJSON rivers and border as cartesian lon/lat traces (no geo subplot, no
+tile or topojson download), so it draws without internet.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ STATE_COLORS: dict[str, str] = {
 STATE_ORDER: tuple[str, ...] = ("no_data", "silent", "not_assessed", "normal",
                                 "low_water_dangerous", "adverse", "dangerous")
 ICE_OUTLINE = "#1565c0"
-NETWORK_COLOR = "#9fb7cc"
 SYMBOLS = {"gauge": "circle", "reservoir": "diamond"}
 
 
@@ -35,7 +35,8 @@ class MapPoint:
     """One station on the map.
 
     ``state`` is a key of :data:`STATE_COLORS`; ``kind`` ``"gauge"`` or ``"reservoir"``;
-    ``hover`` the text shown on hover (may hold ``<br>``).
+    ``hover`` the text shown on hover (may hold ``<br>``); ``qc`` the QC flags of its last
+    values other than ice (already translated; empty when none).
     """
 
     lat: float
@@ -46,29 +47,64 @@ class MapPoint:
     hover: str
     ice: bool = False
     station_id: str = ""
+    qc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MapTexts:
+    """Every text of the map, already translated: the legend explains every mark."""
+
+    states: Mapping[str, str]
+    gauge: str = "Gauge"
+    reservoir: str = "Reservoir"
+    ice: str = "Ice"
+    qc: str = "QC flag"
+    rivers: str = "Rivers"
+    border: str = "Kazakhstan-Russia border"
+    axis_titles: tuple[str, str] = ("", "")
+    #: (lat, lon, text): country names written on the map
+    countries: Sequence[tuple[float, float, str]] = ()
+
+
+Polyline = Sequence[tuple[float, float]]  # (lon, lat) points
+
+RIVER_COLOR = "#6ea6d3"
+BORDER_COLOR = "#9c2f4a"
+QC_COLOR = "#fbc02d"
+#: where the small ice and QC marks sit beside their station, degrees (lon, lat)
+ICE_OFFSET = (0.32, 0.22)
+QC_OFFSET = (-0.32, 0.22)
+LEGEND_NEUTRAL = "#ffffff"
+
+
+def _line_xy(lines: Sequence[Polyline]) -> tuple[list[float | None], list[float | None]]:
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for line in lines:
+        for lon, lat in line:
+            xs.append(lon)
+            ys.append(lat)
+        xs.append(None)
+        ys.append(None)
+    return xs, ys
 
 
 def station_map(points: Sequence[MapPoint],
-                segments: Sequence[tuple[tuple[float, float], tuple[float, float]]],
-                state_labels: Mapping[str, str],
-                network_label: str,
-                axis_titles: tuple[str, str] = ("Longitude, °", "Latitude, °"),
+                rivers: Sequence[Polyline],
+                border: Sequence[Polyline],
+                texts: MapTexts,
                 area_labels: Sequence[tuple[float, float, str]] = (),
-                height: int = 440) -> go.Figure:
-    """Schematic map of the stations coloured by state.
+                height: int = 500) -> go.Figure:
+    """Map of the stations coloured by state over the rivers and the KZ-RU border.
 
     Parameters
     ----------
     points : sequence of MapPoint
         Stations with coordinates in degrees (WGS 84).
-    segments : sequence of ((lat, lon), (lat, lon))
-        Straight links of the river network, drawn under the stations.
-    state_labels : mapping
-        Legend text for each state key.
-    network_label : str
-        Legend text for the network lines.
-    axis_titles : (str, str)
-        Titles of the longitude and latitude axes.
+    rivers, border : sequence of polylines
+        (lon, lat) lines drawn under the stations (``dashboard.geo.lines``).
+    texts : MapTexts
+        Legend and axis texts.
     area_labels : sequence of (lat, lon, text)
         Basin names written on the map.
     height : int
@@ -77,55 +113,137 @@ def station_map(points: Sequence[MapPoint],
     Returns
     -------
     plotly.graph_objects.Figure
-        One line trace for the network, then one marker trace per state present, in
-        :data:`STATE_ORDER`.  Longitude is stretched by 1/cos(mean latitude) so that
-        distances look right.
+        Cartesian traces only (no geo subplot, so plotly fetches no topojson and no tiles):
+        the rivers, the border, one marker trace per state present in :data:`STATE_ORDER`
+        (circle: gauge, diamond: reservoir; the fill is always the state's colour), a
+        legend entry per station symbol, then small ice and QC marks beside their station.
+        Every station mark carries its id in ``customdata`` (a click opens the station).
+        Longitude is stretched by 1/cos(mean latitude) so that distances look right.
     """
     fig = go.Figure()
-    if segments:
-        lats: list[float | None] = []
-        lons: list[float | None] = []
-        for (lat0, lon0), (lat1, lon1) in segments:
-            lats += [lat0, lat1, None]
-            lons += [lon0, lon1, None]
-        fig.add_trace(go.Scatter(x=lons, y=lats, mode="lines", name=network_label,
-                                 line={"color": NETWORK_COLOR, "width": 2},
-                                 hoverinfo="skip"))
+    if rivers:
+        xs, ys = _line_xy(rivers)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=texts.rivers,
+                                 line={"color": RIVER_COLOR, "width": 1.4},
+                                 hoverinfo="skip", meta="rivers"))
+    if border:
+        xs, ys = _line_xy(border)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=texts.border,
+                                 line={"color": BORDER_COLOR, "width": 1.6, "dash": "dash"},
+                                 hoverinfo="skip", meta="border"))
     for state in STATE_ORDER:
         group = [p for p in points if p.state == state]
         if not group:
             continue
         fig.add_trace(go.Scatter(
             x=[p.lon for p in group], y=[p.lat for p in group], mode="markers",
-            name=state_labels.get(state, state),
+            name=texts.states.get(state, state), meta="state:" + state,
             marker={
                 "color": STATE_COLORS.get(state, STATE_COLORS["no_data"]),
-                "size": [13 if p.kind == "reservoir" else 11 for p in group],
+                "size": [14 if p.kind == "reservoir" else 11 for p in group],
                 "symbol": [SYMBOLS.get(p.kind, "circle") for p in group],
-                "line": {"color": [ICE_OUTLINE if p.ice else "white" for p in group],
-                         "width": [3 if p.ice else 1 for p in group]},
+                "line": {"color": "#ffffff", "width": 1.2},
+                "opacity": 1.0,
             },
             text=[p.hover for p in group],
             customdata=[p.station_id for p in group],
             hovertemplate="%{text}<extra></extra>",
         ))
+    kinds = sorted({p.kind for p in points}, key=lambda k: (k != "gauge", k))
+    for kind in kinds:
+        fig.add_trace(go.Scatter(
+            x=[None], y=[None], mode="markers", meta="kind:" + kind,
+            name=texts.reservoir if kind == "reservoir" else texts.gauge,
+            marker={"color": LEGEND_NEUTRAL, "size": 12, "symbol": SYMBOLS.get(kind, "circle"),
+                    "line": {"color": "#47627a", "width": 1.5}},
+            hoverinfo="skip"))
+    iced = [p for p in points if p.ice]
+    if iced:
+        fig.add_trace(go.Scatter(
+            x=[p.lon + ICE_OFFSET[0] for p in iced], y=[p.lat + ICE_OFFSET[1] for p in iced],
+            mode="markers", name=texts.ice, meta="ice",
+            marker={"color": ICE_OUTLINE, "size": 9, "symbol": "asterisk-open",
+                    "line": {"color": ICE_OUTLINE, "width": 2}},
+            text=[p.hover for p in iced], customdata=[p.station_id for p in iced],
+            hovertemplate="%{text}<extra></extra>"))
+    flagged = [p for p in points if p.qc]
+    if flagged:
+        fig.add_trace(go.Scatter(
+            x=[p.lon + QC_OFFSET[0] for p in flagged], y=[p.lat + QC_OFFSET[1] for p in flagged],
+            mode="markers", name=texts.qc, meta="qc",
+            marker={"color": QC_COLOR, "size": 9, "symbol": "triangle-up",
+                    "line": {"color": "#5d4300", "width": 1}},
+            text=[f"{p.hover}<br>{texts.qc}: {', '.join(p.qc)}" for p in flagged],
+            customdata=[p.station_id for p in flagged],
+            hovertemplate="%{text}<extra></extra>"))
     for lat, lon, text in area_labels:
         fig.add_annotation(x=lon, y=lat, text=text, showarrow=False,
                            font={"size": 13, "color": "#47627a"}, opacity=0.9)
-    all_lats = [p.lat for p in points] + [a[0] for a in area_labels]
-    mean_lat = sum(all_lats) / len(all_lats) if all_lats else 50.0
+    for lat, lon, text in texts.countries:
+        fig.add_annotation(x=lon, y=lat, text=text, showarrow=False,
+                           font={"size": 12, "color": "#8a7d86"}, opacity=0.9)
+    lats = [p.lat for p in points] + [a[0] for a in area_labels]
+    lons = [p.lon for p in points] + [a[1] for a in area_labels]
+    mean_lat = (min(lats) + max(lats)) / 2 if lats else 52.0
+    x_range = [min(lons) - 1.0, max(lons) + 1.0] if lons else [46.0, 88.0]
+    y_range = [min(lats) - 0.8, max(lats) + 0.8] if lats else [45.0, 60.0]
     fig.update_layout(
         height=height,
         margin={"l": 50, "r": 10, "t": 10, "b": 40},
-        plot_bgcolor="#f4f8fb",
+        plot_bgcolor="#f7f5ef",
         paper_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0,
-                "font": {"size": 12}},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0,
+                "font": {"size": 12}, "itemclick": False, "itemdoubleclick": False},
         hoverlabel={"align": "left"},
-        xaxis={"title": {"text": axis_titles[0]}, "showgrid": True, "gridcolor": "#e3ebf2",
-               "zeroline": False, "constrain": "domain"},
-        yaxis={"title": {"text": axis_titles[1]}, "showgrid": True, "gridcolor": "#e3ebf2",
-               "zeroline": False, "scaleanchor": "x",
-               "scaleratio": 1.0 / math.cos(math.radians(mean_lat))},
+        clickmode="event",
+        xaxis={"title": {"text": texts.axis_titles[0]}, "showgrid": True,
+               "gridcolor": "#e6e2d6", "zeroline": False, "constrain": "domain",
+               "range": x_range, "ticksuffix": "°"},
+        yaxis={"title": {"text": texts.axis_titles[1]}, "showgrid": True,
+               "gridcolor": "#e6e2d6", "zeroline": False, "scaleanchor": "x",
+               "scaleratio": 1.0 / math.cos(math.radians(mean_lat)), "range": y_range,
+               "ticksuffix": "°"},
+    )
+    return fig
+
+
+#: line colour of each reporting party on a hydrograph
+PARTY_COLORS = {"KZ": "#1f6fb2", "RU": "#c2452d"}
+
+
+def hydrograph(series: Mapping[str, Sequence[tuple[object, float]]], y_title: str,
+               party_labels: Mapping[str, str], time_title: str = "",
+               time_range: tuple[object, object] | None = None,
+               height: int = 300) -> go.Figure:
+    """One line per reporting party of a station's series.
+
+    Parameters
+    ----------
+    series : mapping party -> sequence of (time, value)
+        Values in the unit named by ``y_title``, sorted by time.
+    y_title, time_title : str
+        Axis titles.
+    party_labels : mapping
+        Legend text of each party.
+    time_range : (start, end), optional
+        The time axis' range (the window asked for, even where the data are shorter).
+    height : int
+        Figure height, px.
+    """
+    fig = go.Figure()
+    for party in sorted(series):
+        points = series[party]
+        fig.add_trace(go.Scatter(
+            x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers",
+            name=party_labels.get(party, party),
+            line={"color": PARTY_COLORS.get(party, "#47627a"), "width": 2},
+            marker={"size": 4}))
+    fig.update_layout(
+        height=height, margin={"l": 60, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="#f4f8fb", paper_bgcolor="white", hovermode="x unified",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        xaxis={"title": {"text": time_title}, "gridcolor": "#e3ebf2",
+               **({"range": list(time_range)} if time_range is not None else {})},
+        yaxis={"title": {"text": y_title}, "gridcolor": "#e3ebf2", "zeroline": False},
     )
     return fig

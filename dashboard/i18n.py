@@ -224,16 +224,58 @@ CATALOG: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------------ map
     "map.title": {"kk": "Бекеттер картасы", "ru": "Карта постов", "en": "Station map"},
     "map.note": {
-        "kk": "Сызба: сызықтар желі түйіндерін түзу қосады, өзен арнасы емес. "
-              "Дөңгелек — бекет, ромб — су қоймасы.",
-        "ru": "Схема: линии прямо соединяют узлы сети, это не русла рек. "
-              "Круг — пост, ромб — водохранилище.",
-        "en": "Schematic: lines join network nodes straight, they are not river courses. "
-              "Circle: gauge; diamond: reservoir.",
+        "kk": "Өзендер мен ҚР–РФ шекарасы: GSHHG/WDBII (шамамен 1 км дәлдікпен). Белгінің түсі — "
+              "бекеттің жағдайы; көк жұлдызша — мұз әсері, сары үшбұрыш — сапа бақылауының "
+              "белгісі. Бекетті ашу үшін белгіні басыңыз.",
+        "ru": "Реки и граница РК–РФ: GSHHG/WDBII (точность около 1 км). Цвет значка — "
+              "состояние поста; синяя звёздочка — влияние льда, жёлтый треугольник — флаг "
+              "контроля качества. Нажмите на значок, чтобы открыть пост.",
+        "en": "Rivers and the KZ–RU border: GSHHG/WDBII (about 1 km accuracy). A mark's colour "
+              "is the station's status; a blue asterisk beside it means ice-affected, a yellow "
+              "triangle a QC flag. Click a mark to open the station.",
     },
     "map.lon": {"kk": "Бойлық, °", "ru": "Долгота, °", "en": "Longitude, °"},
     "map.lat": {"kk": "Ендік, °", "ru": "Широта, °", "en": "Latitude, °"},
     "map.network": {"kk": "Өзен желісі", "ru": "Речная сеть", "en": "River network"},
+    "map.gauge": {"kk": "Гидробекет", "ru": "Гидропост", "en": "Gauge"},
+    "map.reservoir": {"kk": "Су қоймасы", "ru": "Водохранилище", "en": "Reservoir"},
+    "map.ice": {"kk": "Мұз әсері", "ru": "Влияние льда", "en": "Ice-affected"},
+    "map.qc": {"kk": "Сапа белгісі (QC)", "ru": "Флаг контроля качества", "en": "QC flag"},
+    "map.rivers": {"kk": "Өзендер", "ru": "Реки", "en": "Rivers"},
+    "map.border": {"kk": "ҚР–РФ шекарасы", "ru": "Граница РК–РФ", "en": "KZ–RU border"},
+    "map.country.KZ": {"kk": "ҚАЗАҚСТАН", "ru": "КАЗАХСТАН", "en": "KAZAKHSTAN"},
+    "map.country.RU": {"kk": "РЕСЕЙ", "ru": "РОССИЯ", "en": "RUSSIA"},
+    # ------------------------------------------------------------------ station page
+    "station.title": {"kk": "Бекет", "ru": "Пост", "en": "Station"},
+    "station.kind.gauge": {"kk": "Гидробекет", "ru": "Гидропост", "en": "Gauge"},
+    "station.kind.reservoir": {"kk": "Су қоймасы", "ru": "Водохранилище", "en": "Reservoir"},
+    "station.basin": {"kk": "Алап", "ru": "Бассейн", "en": "Basin"},
+    "station.kind": {"kk": "Түрі", "ru": "Тип", "en": "Type"},
+    "station.back": {"kk": "← Барлық бекеттер", "ru": "← Все посты", "en": "← All stations"},
+    "station.unknown": {
+        "kk": "«{id}» бекеті конфигурацияда жоқ.",
+        "ru": "Поста «{id}» нет в конфигурации.",
+        "en": "There is no station '{id}' in the configuration.",
+    },
+    "station.no_series": {
+        "kk": "Қоймада бұл қатардың мәндері жоқ.",
+        "ru": "В хранилище нет значений этого ряда.",
+        "en": "The store holds no values of this series.",
+    },
+    "station.period": {
+        "kk": "{start} – {end} аралығындағы мәндер (жағдай күніне дейін {days} тәулік)",
+        "ru": "Значения за {start} – {end} ({days} сут до даты состояния)",
+        "en": "Values {start} – {end} ({days} days up to the as-of day)",
+    },
+    "station.stage": {"kk": "Деңгей, см", "ru": "Уровень воды, см", "en": "Stage, cm"},
+    "station.discharge": {"kk": "Су өтімі, м³/с", "ru": "Расход воды, м³/с",
+                          "en": "Discharge, m³/s"},
+    "station.level": {"kk": "Су қоймасының деңгейі, м", "ru": "Уровень водохранилища, м",
+                      "en": "Reservoir level, m"},
+    "station.inflow": {"kk": "Келуі, м³/с", "ru": "Приток, м³/с", "en": "Inflow, m³/s"},
+    "station.outflow": {"kk": "Жіберу (барлығы), м³/с", "ru": "Сброс (всего), м³/с",
+                        "en": "Outflow (total), m³/s"},
+    "station.time": {"kk": "Уақыт (UTC)", "ru": "Время (UTC)", "en": "Time (UTC)"},
     # ------------------------------------------------------------------ footnotes
     "notes.levels": {
         "kk": "Деңгейлер су бекеті нөлінен см-мен. Жағдай соңғы деңгейді сол күні қолданыстағы "

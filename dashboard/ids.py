@@ -30,3 +30,17 @@ class Stations(StrEnum):
     ATTENTION = "stations-attention"
     GAUGE_TABLE = "stations-gauge-table"
     RESERVOIR_TABLE = "stations-reservoir-table"
+
+
+class StationPage(StrEnum):
+    """The station page (``/station/<id>``)."""
+
+    TITLE = "station-title"
+    FACTS = "station-facts"
+    UNKNOWN = "station-unknown"
+    BACK = "station-back"
+    STAGE = "station-stage"
+    DISCHARGE = "station-discharge"
+    LEVEL = "station-level"
+    INFLOW = "station-inflow"
+    OUTFLOW = "station-outflow"

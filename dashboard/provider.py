@@ -14,7 +14,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 
 from dashboard.status import (
     CHANGE_MAX_GAP,
@@ -38,6 +38,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+
+class SeriesPoint(NamedTuple):
+    """One value of a station's series: naive UTC time, canonical unit (see :class:`Reading`)."""
+
+    time: dt.datetime
+    value: float
+    party: str
+    qc_flags: int = 0
 
 
 class DataProvider(ABC):
@@ -69,6 +78,12 @@ class DataProvider(ABC):
     @abstractmethod
     def is_synthetic(self) -> bool:
         """True when any data came from the bundled synthetic demonstration files."""
+
+    def series(self, station_id: str, variable: str, start: dt.datetime,
+               end: dt.datetime) -> list[SeriesPoint]:
+        """Current values of one station's ``variable`` with ``start <= time < end`` (naive
+        UTC), in the canonical unit, sorted by time then party.  Empty by default."""
+        return []
 
     # ---------------------------------------------------------------- derived
     def date_range(self) -> tuple[dt.date | None, dt.date | None]:
@@ -133,6 +148,18 @@ class StoreProvider(DataProvider):
                 previous_time=previous_time))
         return readings
 
+    def series(self, station_id: str, variable: str, start: dt.datetime,
+               end: dt.datetime) -> list[SeriesPoint]:
+        frame = api.series(self.engine, station_id, variable, start, end)
+        out = []
+        for row in cast("Iterable[_SeriesRow]", frame.itertuples(index=False)):
+            time = _py(row.time)
+            value = _canonical(row.value, str(row.unit), variable, station_id)
+            if time is None or value is None or time >= end:
+                continue
+            out.append(SeriesPoint(time, value, str(row.party), int(row.qc_flags or 0)))
+        return sorted(out, key=lambda p: (p.time, p.party))
+
     def is_synthetic(self) -> bool:
         if self._synthetic:
             return True
@@ -168,6 +195,13 @@ class InMemoryProvider(DataProvider):
                     last[key] = r
         return list(last.values())
 
+    def series(self, station_id: str, variable: str, start: dt.datetime,
+               end: dt.datetime) -> list[SeriesPoint]:
+        return sorted((SeriesPoint(r.time, r.value, r.party, r.qc_flags) for r in self.readings
+                       if r.station_id == station_id and r.variable == variable
+                       and start <= r.time < end and r.value is not None),
+                      key=lambda p: (p.time, p.party))
+
     def is_synthetic(self) -> bool:
         return self.synthetic
 
@@ -191,6 +225,16 @@ class _PreviousRow(Protocol):
     time: dt.datetime  # a pandas Timestamp
     value: float | None
     unit: str
+
+
+class _SeriesRow(Protocol):
+    """A row (``itertuples``) of :func:`hydro.services.observations.series`."""
+
+    time: dt.datetime  # a pandas Timestamp
+    value: float | None
+    unit: str
+    party: str
+    qc_flags: int | None
 
 
 class _LatestRow(_PreviousRow, Protocol):

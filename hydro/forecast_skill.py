@@ -184,30 +184,49 @@ def _safe(metric: object, sim: np.ndarray, obs: np.ndarray) -> float:
 
 
 def _point_and_crps(frame: pd.DataFrame, interval_alpha: float | None) -> pd.DataFrame:
-    """One row per (method, issue_time, lead_days): the point forecast and its CRPS."""
+    """One row per (method, issue_time, lead_days): the point forecast and its CRPS.
+
+    Rows with a ``member`` (not NaN) are ensemble members: the point forecast is the
+    ensemble mean and the CRPS the ensemble's (:func:`crps_ensemble`, all the groups of a
+    member count at once); the other rows are point forecasts (CRPS: the absolute error,
+    or the Gaussian CRPS of their interval with ``interval_alpha``)."""
     keys = ["method", "issue_time", "lead_days"]
+    parts = []
     if "member" in frame.columns:
-        rows = []
-        for key, g in frame.groupby(keys, sort=True):
-            members = g["forecast"].to_numpy(dtype=float)
-            obs = float(g["observed"].iloc[0])
-            crps = float(crps_ensemble(obs, members)) if np.isfinite(members).any() else math.nan
-            rows.append((*key, float(np.nanmean(members)) if np.isfinite(members).any()
-                         else math.nan, obs, crps))
-        return pd.DataFrame(rows, columns=[*keys, "forecast", "observed", "crps"])
-    out = frame[[*keys, "forecast", "observed"]].copy()
-    f = out["forecast"].to_numpy(dtype=float)
-    o = out["observed"].to_numpy(dtype=float)
-    scores = np.abs(f - o)
-    if interval_alpha is not None and {"lower", "upper"} <= set(frame.columns):
-        sigma = sigma_from_interval(frame["lower"], frame["upper"], interval_alpha)
-        has = np.isfinite(sigma) & (sigma >= 0)
-        scores = np.where(has, crps_gaussian(o, f, np.where(has, sigma, 0.0)), scores)
-    out["crps"] = scores
-    if out.duplicated(keys).any():
-        raise ValueError("the backtest has several rows for one (method, issue_time, "
-                         "lead_days); ensemble members need a 'member' column")
-    return out
+        is_member = frame["member"].notna().to_numpy()
+        ens = frame[is_member]
+        frame = frame[~is_member]
+        if len(ens):
+            wide = ens.pivot_table(index=keys, columns="member", values="forecast",
+                                   aggfunc="first")
+            obs = ens.groupby(keys, sort=True)["observed"].first().reindex(wide.index)
+            members = wide.to_numpy(dtype=float)
+            has = np.isfinite(members).any(axis=1)
+            o = obs.to_numpy(dtype=float)
+            crps = np.full(len(o), math.nan)
+            if has.any():
+                crps[has] = crps_ensemble(o[has], members[has])
+            with np.errstate(invalid="ignore"):
+                point = np.where(has, np.nanmean(np.where(has[:, None], members, 0.0),
+                                                 axis=1), math.nan)
+            parts.append(pd.DataFrame({**{k: wide.index.get_level_values(k) for k in keys},
+                                       "forecast": point, "observed": o, "crps": crps}))
+    if len(frame) or not parts:
+        out = frame[[*keys, "forecast", "observed"]].copy()
+        f = out["forecast"].to_numpy(dtype=float)
+        o = out["observed"].to_numpy(dtype=float)
+        scores = np.abs(f - o)
+        if interval_alpha is not None and {"lower", "upper"} <= set(frame.columns):
+            sigma = sigma_from_interval(frame["lower"], frame["upper"], interval_alpha)
+            has_sigma = np.isfinite(sigma) & (sigma >= 0)
+            scores = np.where(has_sigma,
+                              crps_gaussian(o, f, np.where(has_sigma, sigma, 0.0)), scores)
+        out["crps"] = scores
+        if out.duplicated(keys).any():
+            raise ValueError("the backtest has several rows for one (method, issue_time, "
+                             "lead_days); ensemble members need a 'member' column")
+        parts.insert(0, out)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def skill_by_lead(backtest: pd.DataFrame, *,
@@ -222,16 +241,20 @@ def skill_by_lead(backtest: pd.DataFrame, *,
         ``method`` (str), ``forecast`` and ``observed`` (same unit, e.g. m³/s or cm);
         optionally ``lower``/``upper`` (a central prediction interval) and ``member``
         (ensemble member id: then one row per member, the point forecast is the ensemble
-        mean and the CRPS is the ensemble CRPS).  Must contain every reference method.
+        mean and the CRPS is the ensemble CRPS; NaN on the rows of point forecasts, so
+        ensembles and deterministic methods can share one frame).  Must contain every
+        reference method.
     references : sequence of str
         The reference methods; ``"persistence"`` must be among them for
         ``beats_persistence``.
     score : {"mse", "mae", "crps"}
         The score whose skill against persistence decides ``beats_persistence``.
     interval_alpha : float, optional
-        When given, rows with ``lower``/``upper`` are scored by the CRPS of the Gaussian
-        whose central ``1 − interval_alpha`` interval they are (mean = ``forecast``);
-        otherwise the CRPS of a non-ensemble row is its absolute error.
+        When given, point-forecast rows with ``lower``/``upper`` are scored by the CRPS of
+        the Gaussian whose central ``1 − interval_alpha`` interval they are (mean =
+        ``forecast``); otherwise the CRPS of a non-ensemble row is its absolute error (the
+        CRPS of a one-member ensemble), so an ensemble's ``skill_crps_vs_persistence``
+        compares its CRPS with persistence's mean absolute error.
 
     Returns
     -------

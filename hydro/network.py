@@ -273,6 +273,9 @@ class Reservoir(Strict):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     coord_source: str = ""
+    climate_lat: float | None = Field(default=None, ge=-90, le=90)   # the latitude the
+    # synthetic world and the scenario model take for the local catchment's temperature
+    # (default: lat); see climate_latitude
     timezone: TimeZone
     storage_table: StorageTable
     npu: Elevation
@@ -435,6 +438,21 @@ def _check_unit(unit: str, dimension: str, key: str) -> None:
         raise ValueError(f"{key}: {e}") from None
 
 
+def climate_latitude(node: object) -> float | None:
+    """The latitude (°N) that sets a node's local-catchment temperature in the synthetic
+    world and the scenario model: its ``climate_lat`` where set, else its ``lat`` (None:
+    no latitude shift).  ``climate_lat`` keeps the calibrated climate of reservoirs whose
+    map coordinates were added after the calibration (config/basins.toml)."""
+    lat = getattr(node, "climate_lat", None)
+    return lat if lat is not None else getattr(node, "lat", None)
+
+
+#: prefix of the station ids of basin-mean series (:meth:`Network.basin_station`)
+BASIN_STATION_PREFIX = "BASIN:"
+#: time zone of basin-mean series: daily values of gridded products (ERA5-Land) are UTC days
+BASIN_STATION_TIMEZONE = "UTC"
+
+
 @dataclass(frozen=True)
 class Network:
     """The validated basin network: nodes by id and reaches in topological order."""
@@ -469,6 +487,21 @@ class Network:
 
     def border_nodes(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.kind == "border"]
+
+    def basin_station(self, basin_id: str) -> str:
+        """The store's station id of ``basin_id``'s basin-mean series (snow water
+        equivalent, soil moisture, frost depth, precipitation: the winter predictors of the
+        seasonal outlook), e.g. ``BASIN:ural``."""
+        if basin_id not in self.basins:
+            raise KeyError(basin_id)
+        return f"{BASIN_STATION_PREFIX}{basin_id}"
+
+    def basin_of_station(self, station_id: str) -> str | None:
+        """The basin whose basin-mean series ``station_id`` names (None for a node)."""
+        if station_id.startswith(BASIN_STATION_PREFIX):
+            basin = station_id[len(BASIN_STATION_PREFIX):]
+            return basin if basin in self.basins else None
+        return None
 
 
 

@@ -175,6 +175,15 @@ DEFAULTS["air_temperature"] = Limits(minimum=-60.0, maximum=50.0, max_change_per
 DEFAULTS["precipitation"] = Limits(minimum=0.0, maximum=300.0, max_gap_hours=36.0,
                                    party_tolerance=0.5, party_relative=0.1,
                                    duplicate_tolerance=0.05)
+# winter predictors of the seasonal outlook (daily basin means): snow water equivalent up
+# to 1 m of water, volumetric soil water between 0 and its porosity, frost to 4 m
+DEFAULTS["snow_water_equivalent"] = Limits(minimum=0.0, maximum=1000.0, max_gap_hours=36.0,
+                                           party_tolerance=2.0, party_relative=0.1,
+                                           duplicate_tolerance=0.1)
+DEFAULTS["soil_moisture"] = Limits(minimum=0.0, maximum=0.6, max_gap_hours=36.0,
+                                   party_tolerance=0.02, duplicate_tolerance=0.001)
+DEFAULTS["frost_depth"] = Limits(minimum=0.0, maximum=400.0, max_gap_hours=36.0,
+                                 party_tolerance=5.0, duplicate_tolerance=0.5)
 
 #: config key (``[qc...]`` in sources.toml) -> Limits field, and how to read its value
 _CONFIG_FIELDS = {

@@ -67,7 +67,7 @@ from scipy import stats
 
 from hydro import network_sim, snowmelt
 from hydro.errors import ConfigError, UnitError, validate
-from hydro.network import Names, Network, Strict, quantity_type
+from hydro.network import Names, Network, Strict, climate_latitude, quantity_type
 from hydro.units import Quantity, factor, parse_quantity, runoff_depth_to_discharge
 
 __all__ = [
@@ -878,7 +878,7 @@ def node_forcing(network: Network, nodes: Sequence[str], forcing: HistoricalForc
     extra = temperature_offsets(network, nodes)
     for n, t_off in zip(nodes, extra, strict=True):
         node = network.node(n)
-        lat = getattr(node, "lat", None)
+        lat = climate_latitude(node)
         off = lapse_c_per_degree * (lat - REFERENCE_LATITUDE) if lat is not None else 0.0
         off += float(t_off)
         temps.append(np.asarray(forcing.temp_c[node.basin]) + off)

@@ -45,6 +45,7 @@ CANONICAL: Final[dict[str, str]] = {
     "dimensionless": "1",
     "temperature": "degC",
     "ph": "pH",
+    "soil_depth": "cm",
 }
 
 #: the dimension of each variable the store holds (observations.variable)
@@ -60,6 +61,10 @@ VARIABLE_DIMENSION: Final[dict[str, str]] = {
     # meteorological forcing of the scenario engine (daily; see hydro.services.forcing)
     "air_temperature": "temperature",   # daily mean air temperature, degC
     "precipitation": "depth",           # daily total precipitation, mm
+    # winter predictors of the seasonal outlook (daily basin means; see hydro.services.outlook)
+    "snow_water_equivalent": "depth",   # snow water equivalent on the ground, mm
+    "soil_moisture": "dimensionless",   # volumetric soil water of the top layer, m3 m-3
+    "frost_depth": "soil_depth",        # depth of frozen soil, cm below the surface
 }
 
 # unit -> (dimension, factor to canonical).  Aliases are lower-cased and stripped.
@@ -122,6 +127,9 @@ _AMBIGUOUS: Final[dict[tuple[str, str], float]] = {
     ("m", "length"): 1.0e-3,
     ("cm", "depth"): 10.0,
     ("m", "depth"): 1000.0,
+    ("cm", "soil_depth"): 1.0,
+    ("mm", "soil_depth"): 0.1,
+    ("m", "soil_depth"): 100.0,
 }
 
 

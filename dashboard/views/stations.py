@@ -7,21 +7,24 @@ picker's callback.  Registered at ``/`` by :mod:`dashboard.pages.stations`.
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import components as ui
-from dashboard.figures import MapPoint, station_map
+from dashboard import geo
+from dashboard.figures import MapPoint, MapTexts, station_map
 from dashboard.i18n import query_string, t, t_or
 from dashboard.ids import Shell, Stations
 from dashboard.provider import DataProvider
-from dashboard.status import StationReport, compared_level, schematic_segments
+from dashboard.status import StationReport, compared_level
 
 #: the reference event: the 2024 spring flood (Orsk levee failure 5 April, peaks mid-April)
 FLOOD_2024 = dt.date(2024, 4, 12)
+#: where the country names are written on the map: (lat, lon), in empty steppe / taiga
+COUNTRY_LABELS = {"RU": (57.3, 56.5), "KZ": (47.6, 63.5)}
 
 
 def utcnow() -> dt.datetime:
@@ -56,13 +59,9 @@ def render(provider: DataProvider, lang: str, date: str | None = None,
         _date_controls(lang, as_of, first, last),
     ], className="page-header")
     banner = [ui.synthetic_banner(lang)] if provider.is_synthetic() else []
-    segments = schematic_segments(provider.config.network)
     figure = station_map(
-        _map_points(report, lang), segments,
-        state_labels={s: ui.state_label(s, lang) for s in ui.SUMMARY_ORDER},
-        network_label=t("map.network", lang),
-        axis_titles=(t("map.lon", lang), t("map.lat", lang)),
-        area_labels=_basin_labels(report, basin_names),
+        _map_points(report, lang), geo.lines(geo.RIVERS), geo.lines(geo.BORDER),
+        map_texts(lang), area_labels=_basin_labels(report, basin_names),
     )
     return html.Div([
         *banner,
@@ -73,6 +72,7 @@ def render(provider: DataProvider, lang: str, date: str | None = None,
             dbc.Col(html.Div([
                 html.Div(t("map.title", lang), className="section-title"),
                 dcc.Graph(id=Stations.MAP, figure=figure,
+                          className="station-map",
                           config={"displaylogo": False, "scrollZoom": False,
                                   "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
                 html.Div(t("map.note", lang), className="cell-note"),
@@ -124,14 +124,32 @@ def _date_controls(lang: str, as_of: dt.date, first: dt.date | None,
     ], className="asof-controls")
 
 
+def map_texts(lang: str) -> MapTexts:
+    """The map's legend, axis and country texts in ``lang``."""
+    return MapTexts(
+        states={s: ui.state_label(s, lang) for s in ui.SUMMARY_ORDER},
+        gauge=t("map.gauge", lang), reservoir=t("map.reservoir", lang),
+        ice=t("map.ice", lang), qc=t("map.qc", lang),
+        rivers=t("map.rivers", lang), border=t("map.border", lang),
+        axis_titles=(t("map.lon", lang), t("map.lat", lang)),
+        countries=[(lat, lon, t(f"map.country.{code}", lang))
+                   for code, (lat, lon) in COUNTRY_LABELS.items()],
+    )
+
+
 def _map_points(report: StationReport, lang: str) -> list[MapPoint]:
     points = []
     for s in report.stations:
         if s.lat is None or s.lon is None:
             continue
         lines = [f"<b>{s.names.get(lang)}</b>", ui.state_label(s.state, lang)]
+        flags: list[str] = []
         if s.kind == "gauge":
             for row in report.gauge_rows(s.station_id):
+                for flag in (row.other_flags if row.has_data and not row.silent else []):
+                    text = t_or("qc." + flag, lang, flag)
+                    if text not in flags:
+                        flags.append(text)
                 if row.stage_cm is None:
                     continue
                 text = (f"{t_or('party.' + row.party, lang, row.party)}: "
@@ -151,7 +169,7 @@ def _map_points(report: StationReport, lang: str) -> list[MapPoint]:
             lines.append(t("cell.ice_affected", lang))
         points.append(MapPoint(lat=s.lat, lon=s.lon, state=s.state, kind=s.kind,
                                label=s.names.get(lang), hover="<br>".join(lines), ice=s.ice,
-                               station_id=s.station_id))
+                               station_id=s.station_id, qc=tuple(flags)))
     return points
 
 
@@ -185,6 +203,15 @@ def date_href(date: str | None, search: str | None, shown: str | None = None):
     return "/" + query_string(search, date=day)
 
 
+def station_href(click: dict | None, search: str | None):
+    """A click on a station mark -> ``/station/<id>`` (the query, language and date, kept)."""
+    points = (click or {}).get("points") or []
+    station_id = points[0].get("customdata") if points else None
+    if not isinstance(station_id, str) or not station_id:
+        return no_update                      # a river or border line, or nothing
+    return "/station/" + quote(station_id, safe=":") + query_string(search)
+
+
 def register_callbacks(app: dash.Dash) -> None:
     app.callback(
         Output(Shell.NAVIGATE, "href"),
@@ -193,3 +220,9 @@ def register_callbacks(app: dash.Dash) -> None:
         State(Stations.SHOWN_DATE, "data"),
         prevent_initial_call=True,
     )(date_href)
+    app.callback(
+        Output(Shell.NAVIGATE, "href", allow_duplicate=True),
+        Input(Stations.MAP, "clickData"),
+        State(Shell.PAGES_LOCATION, "search"),
+        prevent_initial_call=True,
+    )(station_href)

@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hydro.cli.forecast import add_commands as add_forecast_commands
 
     add_forecast_commands(sub)
+
+    from hydro.cli.outlook import add_commands as add_outlook_commands
+
+    add_outlook_commands(sub)
     add_plugin_commands(sub)
     return p
 

@@ -1,5 +1,5 @@
-"""``hydrorisk forecast run|show|skill``: short-range (1-10 day) forecasts at the gauges on
-the terminal.  Argument handling and printing only: the forecasts are made, stored, replayed
+"""``hydrorisk forecast run|show|skill|external``: short-range (1-10 day) forecasts at the
+gauges, and external ensembles bias-corrected to them, on the terminal.  Argument handling and printing only: the forecasts are made, stored, replayed
 and scored by :mod:`hydro.services.forecasts`.
 
 Tables are for people: stations by name and id, dates as ``YYYY-MM-DD`` (local dates of
@@ -25,14 +25,19 @@ if TYPE_CHECKING:
 DASH = "—"
 #: how the units are printed
 UNIT_TEXT = {"m3/s": "m³/s", "cm": "cm"}
+#: the forecasters (hydro.services.forecasts.METHODS, which this module does not import at
+#: start-up)
+METHOD_CHOICES = ["persistence", "climatology", "sarimax", "process"]
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("forecast", help="short-range forecasts at the gauges: run, show, skill",
+    p = sub.add_parser("forecast", help="short-range forecasts at the gauges: run, show, skill, external",
                        description="Daily discharge (and stage, through the rating) 1-10 "
-                                   "days ahead at every gauge by persistence, climatology "
-                                   "and SARIMAX with the upstream gauges as inputs; stored "
-                                   "with their issue time.")
+                                   "days ahead at every gauge by persistence, climatology, "
+                                   "SARIMAX with the upstream gauges as inputs, and the "
+                                   "process model (an ensemble of the snowmelt model and "
+                                   "network routing under the weather of past years); "
+                                   "stored with their issue time.")
     fs = p.add_subparsers(dest="forecast_command", required=True, metavar="SUBCOMMAND")
 
     s = fs.add_parser("run", help="issue forecasts from the store and keep them",
@@ -42,9 +47,10 @@ def add_commands(sub) -> None:
     s.add_argument("--issue-time", help="UTC, YYYY-MM-DD[THH:MM] (default: now)")
     s.add_argument("--station", action="append", help="gauge id (repeatable; default all)")
     s.add_argument("--horizon", type=int, default=10, help="longest lead, days (default 10)")
-    s.add_argument("--method", action="append", choices=["persistence", "climatology",
-                                                         "sarimax"],
-                   help="forecaster (repeatable; default all three)")
+    s.add_argument("--method", action="append", choices=METHOD_CHOICES,
+                   help="forecaster (repeatable; default all four)")
+    s.add_argument("--members", type=int, default=40,
+                   help="members of the process-model ensemble (default 40)")
     s.add_argument("--release", action="append", metavar="RESERVOIR=M3S",
                    help="planned release of a reservoir over the horizon, m³/s, e.g. "
                         "RU:IRIKLINSK=900 (repeatable; default: its last outflow persisted)")
@@ -75,7 +81,32 @@ def add_commands(sub) -> None:
     s.add_argument("--horizon", type=int, default=10, help="longest lead, days (default 10)")
     s.add_argument("--every", type=int, default=7, metavar="DAYS",
                    help="days between issue dates (default 7)")
+    s.add_argument("--method", action="append", choices=METHOD_CHOICES,
+                   help="forecaster (repeatable; default all four; persistence is always "
+                        "scored, as the reference)")
+    s.add_argument("--members", type=int, default=40,
+                   help="members of the process-model ensemble (default 40)")
     s.set_defaults(func=cmd_skill)
+
+    s = fs.add_parser("external", help="an external ensemble (GloFAS-type CF-NetCDF), "
+                                       "bias-corrected to the gauges",
+                      description="Read a CF-NetCDF ensemble discharge forecast at the gauges "
+                                  "(realization and lead dimensions, e.g. a GloFAS extract), "
+                                  "correct it by quantile mapping against the stored discharge "
+                                  "(calibrated on a reforecast of the same model), and give "
+                                  "per gauge and lead the median, 5-95 % and the probability "
+                                  "of reaching each national warning level; stored as "
+                                  "forecasts of method 'external-qm'.")
+    s.add_argument("forecast", metavar="FORECAST.nc", help="the ensemble forecast file")
+    s.add_argument("--reforecast", metavar="REFORECAST.nc",
+                   help="the model's reforecast to calibrate on (default: the one of "
+                        "config/external_forecasts.toml, else data/gauges/external/)")
+    s.add_argument("--station", action="append", help="gauge id (repeatable; default: every "
+                                                      "gauge in the file)")
+    s.add_argument("--window-days", type=int, default=15, metavar="DAYS",
+                   help="calibration window, ± days of the day of year (default 15)")
+    s.add_argument("--no-write", action="store_true", help="print only; store nothing")
+    s.set_defaults(func=cmd_external)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -151,6 +182,12 @@ def _release(text: str) -> tuple[str, float]:
     return res.strip(), q
 
 
+def _members(n: int) -> int:
+    if n < 1:
+        raise HydroriskError(f"--members must be at least 1, got {n}")
+    return n
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from hydro.services import forecasts
 
@@ -162,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = forecasts.run(store, config, issue_time=time_arg(args.issue_time),
                            stations=args.station, horizon=args.horizon,
                            methods=args.method or forecasts.METHODS, on_time=args.on_time,
-                           releases=releases)
+                           releases=releases, members=_members(args.members))
     _synthetic(store)
     print(f"Forecasts as of {report.known_at:%Y-%m-%d %H:%M} UTC, leads 1-{report.horizon} d "
           f"({', '.join(report.methods)}): {len(report.run_ids)} stored at "
@@ -228,11 +265,34 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("sarimax: the interval treats the inputs' future (the upstream forecast, a "
               "planned release, or the last value) as known, so it is too narrow beyond the "
               "shortest lag")
+    if "process" in methods:
+        print(_process_note(frame))
     notes = frame.drop_duplicates("method")[["method", "note"]]
     for r in notes.itertuples(index=False):
         if isinstance(r.note, str) and r.note:
             print(f"{r.method}: {r.note}")
     return 0
+
+
+def _process_note(frame: pd.DataFrame) -> str:
+    """What the process column is, from its run's parameters."""
+    import json
+
+    run = frame[frame["method"] == "process"].iloc[0]
+    try:
+        p = json.loads(run["parameters"] or "{}")
+    except (TypeError, ValueError):
+        p = {}
+    years = p.get("weather_years") or []
+    span = f"{min(years)}-{max(years)}" if years else DASH
+    nudge = p.get("nudge") or {}
+    ratio = nudge.get("ratio")
+    nudged = (f"; scaled to start from the observed discharge (ratio {ratio:.2f} on the "
+              f"issue date, fading with the lead)" if isinstance(ratio, float | int)
+              and ratio != 1 else "")
+    return (f"process: median of {p.get('members', '?')} members of the snowmelt model "
+            f"routed through the network from the state on the issue date, each under the "
+            f"weather of one past year ({span}), and their 5-95 % band{nudged}")
 
 
 def cmd_skill(args: argparse.Namespace) -> int:
@@ -244,8 +304,10 @@ def cmd_skill(args: argparse.Namespace) -> int:
     start, end = time_arg(args.start), time_arg(args.end)
     assert start is not None and end is not None
     store = open_store_for(config)
+    methods = list(dict.fromkeys(["persistence", *(args.method or forecasts.METHODS)]))
     bt = forecasts.backtest(store, config, start=start, end=end, stations=args.station,
-                            horizon=args.horizon, every_days=args.every)
+                            horizon=args.horizon, every_days=args.every, methods=methods,
+                            members=_members(args.members))
     if bt.empty:
         raise HydroriskError(f"nothing to score between {start:%Y-%m-%d} and {end:%Y-%m-%d}: "
                              "no gauge has discharge with 60 days of history before an "
@@ -255,10 +317,13 @@ def cmd_skill(args: argparse.Namespace) -> int:
     n_issues = bt["issue_time"].nunique()
     print(f"Skill of the daily discharge forecasts: {n_issues} issue dates from "
           f"{start:%Y-%m-%d} to {end:%Y-%m-%d}, every {args.every} d, leads 1-{args.horizon} d")
-    print("NSE of each method; SS = MSE skill score against persistence (1 perfect, 0 no "
-          "better than persistence); * = does not beat persistence")
+    print("NSE of each method; CRPS in m³/s (of the process ensemble's members; of a point "
+          "forecast, its absolute error; 0 perfect); SS = MSE skill score against "
+          "persistence (1 perfect, 0 no better than persistence); * = does not beat "
+          "persistence")
     others = [m for m in forecasts.METHODS if m != "persistence" and m in set(table["method"])]
     header = ["gauge", "lead (d)", "n", *[f"NSE {m}" for m in ["persistence", *others]],
+              *[f"CRPS {m}" for m in ["persistence", *others]],
               *[f"SS {m}" for m in others]]
     rows = []
     for sid, g in table.groupby("station_id", sort=False):
@@ -267,6 +332,8 @@ def cmd_skill(args: argparse.Namespace) -> int:
             row = [_label(config, str(sid)), str(lead),
                    str(int(by["persistence"].loc[lead, "n"]))]
             row += [_score(by[m].loc[lead, "nse"]) if lead in by[m].index else DASH
+                    for m in ["persistence", *others]]
+            row += [_num(by[m].loc[lead, "crps"]) if lead in by[m].index else DASH
                     for m in ["persistence", *others]]
             for m in others:
                 if lead not in by[m].index:
@@ -277,6 +344,77 @@ def cmd_skill(args: argparse.Namespace) -> int:
                            + ("" if bool(r["beats_persistence"]) else " *"))
             rows.append(row)
     print(_table(header, rows, set(range(1, len(header)))))
+    if "process" in others:
+        crpss = table[table["method"] == "process"]
+        print("process vs persistence, CRPS skill score (1 − CRPS/CRPS of persistence) by "
+              "lead, median over the gauges: " + ", ".join(
+                  f"{h} d {g['skill_crps_vs_persistence'].median():.2f}"
+                  for h, g in crpss.groupby("lead_days")))
     for sid, notes in sorted(bt.attrs.get("notes", {}).items()):
         print(f"{_label(config, sid)}: {'; '.join(notes)}")
+    return 0
+
+
+# --------------------------------------------------------------------------- external
+
+def _percent(p: Any) -> str:
+    try:
+        v = float(p)
+    except (TypeError, ValueError):
+        return DASH
+    return DASH if not math.isfinite(v) else f"{100 * v:.0f} %"
+
+
+def _range(v: Any, lo: Any, hi: Any, unit: str) -> str:
+    a, b, c = _num(v, unit), _num(lo, unit), _num(hi, unit)
+    return a if DASH in (b, c) else f"{a} ({b}-{c})"
+
+
+def cmd_external(args: argparse.Namespace) -> int:
+    from hydro.services import external_forecasts as ext
+
+    config = config_from_args(args)
+    for s in args.station or []:
+        _gauge(config, s)
+    store = open_store_for(config)
+    report = ext.run(store, config, args.forecast, reforecast=args.reforecast,
+                     stations=args.station, window_days=args.window_days,
+                     write=not args.no_write)
+    _synthetic(store)
+    print(f"External ensemble {report.forecast_file.name} ({report.source})")
+    print(f"Bias-corrected by quantile mapping against the stored discharge, calibrated on "
+          f"the reforecast {report.reforecast_file.name} (± {args.window_days} days of the "
+          f"valid date's day of year); "
+          + (f"{len(report.run_ids)} run(s) stored as method '{ext.METHOD}'"
+             if report.run_ids else "not stored (--no-write)"))
+    print("Per lead: corrected median (5-95 % of the members); raw = the uncorrected "
+          "members' median; P = share of members at or over a national warning level on "
+          "that date (in brackets: on any date up to it). Dates are UTC dates of the daily "
+          "means.")
+    for g in report.gauges:
+        print()
+        m = g.match
+        how = ("by id" if m.by == "id"
+               else f"nearest to the file's point, {m.distance_km:.1f} km")
+        cal = g.calibration
+        print(f"{_label(config, g.station)}: file station '{m.file_id}' ({how}); issued "
+              f"{g.issue_time:%Y-%m-%d %H:%M} UTC; calibration {cal['start']} to "
+              f"{cal['end']} ({len(cal['years'])} years)")
+        header = ["lead (d)", "valid date", "discharge m³/s", "raw m³/s", "stage cm"]
+        header += [f"P ≥ {lv['level']} {lv['value_cm']:.0f} cm ({lv['scheme']}"
+                   + ("" if lv["status"] == "published" else f", {lv['status']}") + ")"
+                   for lv in g.levels]
+        rows = []
+        for k, r in enumerate(g.table.itertuples(index=False)):
+            row = [str(r.lead_days), _when(r.valid_date, "%Y-%m-%d"),
+                   _range(r.value, r.lower, r.upper, "m3/s"), _num(r.raw_median),
+                   _range(r.stage, r.stage_lower, r.stage_upper, "cm")]
+            row += [f"{_percent(lv['probability'][k])} ({_percent(lv['probability_within'][k])})"
+                    for lv in g.levels]
+            rows.append(row)
+        print(_table(header, rows, {0}))
+        if g.note:
+            print(f"note: {g.note}")
+    for sid, why in sorted(report.skipped.items()):
+        print(f"skipped {_label(config, sid)}: {why}")
     return 0

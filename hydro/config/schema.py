@@ -132,6 +132,9 @@ class QCVariables(Strict):
     evaporation: QCLimits | None = None
     air_temperature: QCLimits | None = None
     precipitation: QCLimits | None = None
+    snow_water_equivalent: QCLimits | None = None
+    soil_moisture: QCLimits | None = None
+    frost_depth: QCLimits | None = None
 
     @model_validator(mode="after")
     def _units(self) -> QCVariables:

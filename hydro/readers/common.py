@@ -11,6 +11,7 @@ import pandas as pd
 
 from hydro.config import Config
 from hydro.errors import IngestError
+from hydro.network import BASIN_STATION_TIMEZONE
 from hydro.qc import group_ids  # noqa: F401  (re-exported for the readers)
 
 OBS_COLUMNS = ["station_id", "variable", "time", "value", "unit", "party", "phenomena",
@@ -95,6 +96,10 @@ class StationResolver:
                     self._map[code] = sid
                 self._tz[sid] = obj.timezone
                 self._country[sid] = obj.country
+        for basin in net.basins:  # basin-mean series: BASIN:<id>, UTC days, no country
+            sid = net.basin_station(basin)
+            self._map[sid] = sid
+            self._tz[sid] = BASIN_STATION_TIMEZONE
 
     def resolve(self, code: str) -> str | None:
         return self._map.get(code.strip())
@@ -103,7 +108,8 @@ class StationResolver:
         return self._tz[station_id]
 
     def country(self, station_id: str) -> str:
-        return self._country[station_id]
+        """The station's country ("" for a basin-mean series: the file names its party)."""
+        return self._country.get(station_id, "")
 
     def is_reservoir(self, config: Config, station_id: str) -> bool:
         return station_id in config.network.reservoirs

@@ -57,6 +57,11 @@ VARIABLES: dict[str, tuple[str, str | None, str]] = {
     "air_temperature": ("degC", "air_temperature", "daily mean air temperature"),
     "precipitation": ("mm", "lwe_thickness_of_precipitation_amount",
                       "daily total precipitation"),
+    "snow_water_equivalent": ("mm", "lwe_thickness_of_surface_snow_amount",
+                              "snow water equivalent on the ground"),
+    "soil_moisture": ("1", "volume_fraction_of_condensed_water_in_soil",
+                      "volumetric soil water of the top layer (0-7 cm)"),
+    "frost_depth": ("cm", None, "depth of frozen soil below the surface"),
 }
 #: the canonical unit of each variable as stored (hydro.units spelling)
 STORE_UNIT = {v: CANONICAL[d] for v, d in VARIABLE_DIMENSION.items()}
@@ -67,6 +72,8 @@ _STANDARD_NAME_TO_VAR = {
     "water_volume_transport_in_river_channel": "discharge",
     "water_surface_height_above_reference_datum": "stage",
     "surface_water_level": "stage",  # not a CF standard name, but seen in the wild
+    "lwe_thickness_of_surface_snow_amount": "snow_water_equivalent",
+    "volume_fraction_of_condensed_water_in_soil": "soil_moisture",
 }
 
 

@@ -3,8 +3,11 @@ stored with their issue time, replayed, backtested and scored (issue 12, items 3
 
 Three statistical forecasters side by side (:mod:`hydro.short_range`): ``persistence``,
 ``climatology`` and ``sarimax`` (regression with ARIMA errors on the daily discharge of the
-gauges and reservoir outflows directly upstream).  The process-model ensemble, the
-seasonal outlook and external ensembles are not here.
+gauges and reservoir outflows directly upstream); and ``process``, the ensemble of the
+snowmelt model and network routing of the scenario engine run from the state at the issue
+date under the weather of earlier years (:mod:`hydro.services.process_forecast`, on the
+pure :mod:`hydro.process_forecast`; item 3a), stored as its median and 5-95 % band with
+every member.  The seasonal outlook and external ensembles are not here.
 
 What was known when
     :func:`run` at ``issue_time`` T reads only the values the store had received by T and
@@ -66,8 +69,11 @@ __all__ = ["METHODS", "DEFAULT_HORIZON", "FIT_WINDOW_DAYS", "Input", "ForecastRu
 
 log = logging.getLogger("hydrorisk.forecasts")
 
-#: the forecasters, in the order they are shown
-METHODS: tuple[str, ...] = tuple(sr.METHODS)
+#: the forecasters, in the order they are shown (the statistical ones, then the process-model
+#: ensemble)
+METHODS: tuple[str, ...] = (*sr.METHODS, "process")
+#: the ensemble forecasters (their members are stored and scored by the ensemble CRPS)
+ENSEMBLE_METHODS: tuple[str, ...] = ("process",)
 #: longest lead of a refresh, days
 DEFAULT_HORIZON = 10
 #: the SARIMAX parameters are fitted on this many days before the issue date (three years:
@@ -372,6 +378,8 @@ def _forecast_station(config: Config, station: str, daily: dict[tuple[str, str],
     out: list[tuple[str, pd.DataFrame, dict, str | None]] = []
     with _quiet():
         for method in methods:
+            if method in ENSEMBLE_METHODS:
+                continue  # network-wide, issued by run() (hydro.services.process_forecast)
             try:
                 if method == "persistence":
                     out.append((method, sr.persistence_forecast(y, issue, horizon, alpha=alpha),
@@ -391,35 +399,93 @@ def _forecast_station(config: Config, station: str, daily: dict[tuple[str, str],
     return issue, out
 
 
+def _rating(config: Config, station: str, issue: pd.Timestamp) -> Any:
+    """The gauge's stage-discharge rating in force on the issue date, or None."""
+    rating = config.network.gauges[station].rating
+    return None if rating is None or rating.valid_from > issue.date() else rating
+
+
+def _as_variable(a: np.ndarray, variable: str, rating: Any) -> np.ndarray:
+    """Discharge (m³/s) clipped at 0 (a river does not flow backwards), as ``variable``:
+    itself, or the stage (cm) through ``rating``."""
+    a = np.clip(np.asarray(a, dtype=float), 0.0, None)
+    if variable == "discharge":
+        return a
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(a), rating.stage(np.nan_to_num(a)), np.nan)
+
+
 def _values(frame: pd.DataFrame, variable: str, config: Config, station: str,
             issue: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     """Discharge (clipped at 0: a river does not flow backwards) or, through the rating in
     force on the issue date, stage; None when there is no such rating."""
     v = pd.DataFrame({"lead_days": frame["lead_days"].astype(int),
                       "valid_date": pd.DatetimeIndex(frame["valid_time"])})
-    cols = {c: np.clip(frame[src].to_numpy(dtype=float), 0.0, None)
-            for c, src in (("value", "forecast"), ("lower", "lower"), ("upper", "upper"))}
+    srcs = (("value", "forecast"), ("lower", "lower"), ("upper", "upper"))
     if variable == "discharge":
-        for c, a in cols.items():
-            v[c] = a
+        for c, src in srcs:
+            v[c] = _as_variable(frame[src].to_numpy(dtype=float), variable, None)
         return v, {}
-    rating = config.network.gauges[station].rating
-    if rating is None or rating.valid_from > issue.date():
+    rating = _rating(config, station, issue)
+    if rating is None:
         return v, None
-    for c, a in cols.items():
-        with np.errstate(invalid="ignore"):
-            v[c] = np.where(np.isfinite(a), rating.stage(np.nan_to_num(a)), np.nan)
+    for c, src in srcs:
+        v[c] = _as_variable(frame[src].to_numpy(dtype=float), variable, rating)
     return v, {"from": "discharge", "rating": {
         "a_m3s": rating.a.to("discharge"), "b": rating.b, "h0_cm": rating.h0.to("stage"),
         "valid_from": str(rating.valid_from), "status": str(rating.status)}}
+
+
+def _member_rows(members: np.ndarray, variable: str, config: Config, station: str,
+                 issue: pd.Timestamp) -> pd.DataFrame:
+    """An ensemble's members (M, H) of discharge as the stored rows (lead_days, member,
+    value) of ``variable`` (through the same rating as :func:`_values`)."""
+    rating = _rating(config, station, issue) if variable == "stage" else None
+    a = _as_variable(members, variable, rating)
+    m, h = a.shape
+    return pd.DataFrame({"lead_days": np.tile(np.arange(1, h + 1), m),
+                         "member": np.repeat(np.arange(m), h), "value": a.reshape(-1)})
+
+
+def _process(store: Store, config: Config, chosen: Sequence[str],
+             daily: dict[tuple[str, str], pd.Series], horizon: int, alpha: float,
+             plans: Mapping[str, pd.Series | float], members: int, end: dt.datetime | None,
+             as_of: dt.datetime | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The process ensembles of the gauges of ``chosen`` with discharge (each from its own
+    issue date), and per gauge without one the reason."""
+    from hydro.services import process_forecast as pfs
+
+    issues = {}
+    for sid in chosen:
+        y = daily.get((sid, "discharge"))
+        if y is not None and not y.dropna().empty:
+            issues[sid] = pd.Timestamp(y.dropna().index[-1])
+    if not issues:
+        return {}, {}
+    basins = pfs.basins_of(config, issues)
+    extra, _ = _read(store, config, _reservoirs_of(config, basins),
+                     list(pfs.RESERVOIR_VARIABLES), end, as_of)
+    try:
+        state = pfs.prepare(config, store, basins, set(issues.values()))
+    except (HydroriskError, ValueError, KeyError) as e:
+        return {}, {s: f"process not issued: {e}" for s in issues}
+    return pfs.forecast_gauges(config, state, issues, {**daily, **extra}, horizon,
+                               releases=plans, members=members, alpha=alpha)
+
+
+def _reservoirs_of(config: Config, basins: Sequence[str]) -> list[str]:
+    """The reservoirs of ``basins``, in the network's order."""
+    wanted = set(basins)
+    return [n for n in config.network.order
+            if n in config.network.reservoirs and config.network.basin_of(n) in wanted]
 
 
 def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
         stations: Iterable[str] | None = None, methods: Iterable[str] = METHODS,
         horizon: int = DEFAULT_HORIZON, on_time: bool = False, alpha: float = ALPHA,
         fit_window_days: int | None = FIT_WINDOW_DAYS,
-        releases: Mapping[str, pd.Series | float] | None = None, write: bool = True
-        ) -> ForecastRunReport:
+        releases: Mapping[str, pd.Series | float] | None = None, write: bool = True,
+        members: int = 40) -> ForecastRunReport:
     """Forecast every gauge's (or ``stations``') daily discharge, and stage through its
     rating, for leads 1..``horizon`` days by each of ``methods``, from what the store knew
     at ``issue_time`` (default: now), and store the runs.
@@ -435,7 +501,10 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
     releases : mapping, optional
         Planned release schedules: reservoir id -> daily outflow (m³/s) by local date, or
         one outflow for the whole horizon; the SARIMAX of the gauges below takes it as the
-        reservoir's future outflow (else the last outflow is persisted).
+        reservoir's future outflow (else the last outflow is persisted), and the process
+        model releases it (else it holds the last observed outflow).
+    members : int
+        Members of the process-model ensemble (method ``process``).
     write : bool
         Store the runs (False: compute only, e.g. for a benchmark).
 
@@ -461,8 +530,14 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
     daily, last = _read(store, config, sorted(need), ["discharge", "outflow"], known,
                         None if on_time else known)
     plans = _releases(config, releases)
-    batch: list[tuple[dict[str, Any], pd.DataFrame]] = []
+    batch: list[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame | None]] = []
     upstream: dict[str, pd.Series] = {}
+    ensembles: dict[str, Any] = {}
+    if "process" in meths:
+        ensembles, why = _process(store, config, chosen, daily, horizon, alpha, plans,
+                                  members, known, None if on_time else known)
+        for sid, why_not in why.items():
+            report.notes.setdefault(sid, []).append(why_not)
     for sid in _downstream_order(config, chosen):
         try:
             issue, results = _forecast_station(config, sid, daily, meths, horizon, alpha,
@@ -471,6 +546,11 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
             report.skipped[sid] = f"{e} up to {known:%Y-%m-%d %H:%M} UTC"
             continue
         issue_time_used = last[(sid, "discharge")]
+        if sid in ensembles:
+            from hydro.services.process_forecast import frame as ensemble_frame
+
+            ens = ensembles[sid]
+            results.append(("process", ensemble_frame(ens, alpha), ens.parameters, None))
         for method, frame, params, note in results:
             if note:
                 report.notes.setdefault(sid, []).append(note)
@@ -482,6 +562,8 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
                 values, extra = _values(frame, variable, config, sid, issue)
                 if extra is None:
                     continue
+                rows = (_member_rows(ensembles[sid].members, variable, config, sid, issue)
+                        if method in ENSEMBLE_METHODS else None)
                 fields = {"station_id": sid, "variable": variable,
                           "unit": UNITS[variable], "method": method,
                           "issue_time": issue_time_used, "issue_date": issue.to_pydatetime(),
@@ -489,7 +571,7 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
                           "horizon_days": horizon, "alpha": alpha,
                           "parameters": json.dumps({**params, **extra}, sort_keys=True),
                           "note": note}
-                batch.append((fields, values))
+                batch.append((fields, values, rows))
         report.issue_times[sid] = issue_time_used
     if write and batch:
         report.run_ids = _store.write_runs(store, batch)
@@ -566,7 +648,7 @@ def backtest(store: Store, config: Config, *, start: dt.date | dt.datetime | str
              horizon: int = DEFAULT_HORIZON, every_days: int = 7,
              methods: Iterable[str] = METHODS, alpha: float = ALPHA,
              fit_window_days: int | None = FIT_WINDOW_DAYS,
-             refit_every: int | None = None) -> pd.DataFrame:
+             refit_every: int | None = None, members: int = 40) -> pd.DataFrame:
     """Rolling-origin backtest of the daily discharge forecasts on the stored history.
 
     Issue dates (local dates) every ``every_days`` days from ``start`` to ``end``; each
@@ -575,14 +657,18 @@ def backtest(store: Store, config: Config, *, start: dt.date | dt.datetime | str
     parameters of each gauge are fitted at its first issue date (and again every
     ``refit_every`` issue dates), on the ``fit_window_days`` before it; in between they
     filter the new data.  As in :func:`run`, the gauges are forecast upstream first and
-    an upstream gauge's SARIMAX forecast is the future of the inputs below it.
+    an upstream gauge's SARIMAX forecast is the future of the inputs below it.  The
+    process ensemble (``members`` members) runs the network once per issue date, from the
+    reservoirs' operations and the gauges' discharge up to that date.
 
     Returns
     -------
     pandas.DataFrame
         ``station_id``, ``variable`` (``discharge``), ``issue_time`` (the issue date),
         ``lead_days``, ``valid_time``, ``forecast``, ``observed``, ``lower``, ``upper``,
-        ``method`` (m³/s); ``attrs["notes"]`` {station: why a method was left out}.
+        ``method`` (m³/s), ``member`` (the ensemble member of a ``process`` row, one row
+        per member; NaN for the point forecasts); ``attrs["notes"]`` {station: why a
+        method was left out}.
     """
     chosen = _gauges(config, stations)
     meths = _methods(methods)
@@ -594,13 +680,14 @@ def backtest(store: Store, config: Config, *, start: dt.date | dt.datetime | str
         raise ForecastError(f"the backtest ends ({hi.date()}) before it starts ({lo.date()})")
     issues = list(pd.date_range(lo, hi, freq=f"{every_days}D"))
     return _backtest(store, config, chosen, issues, horizon, meths, alpha, fit_window_days,
-                     refit_every)
+                     refit_every, members=members)
 
 
 def _backtest(store: Store, config: Config, chosen: list[str], issues: list[pd.Timestamp],
               horizon: int, meths: tuple[str, ...], alpha: float,
               fit_window_days: int | None, refit_every: int | None,
-              daily: dict[tuple[str, str], pd.Series] | None = None) -> pd.DataFrame:
+              daily: dict[tuple[str, str], pd.Series] | None = None,
+              members: int = 40) -> pd.DataFrame:
     """Every issue date, every gauge upstream first, as :func:`run` would have issued them
     (the SARIMAX of a gauge takes the forecast of the gauges above it issued the same day as
     their future), from the daily values up to the issue date only."""
@@ -621,12 +708,34 @@ def _backtest(store: Store, config: Config, chosen: list[str], issues: list[pd.T
             notes.setdefault(sid, []).append("no discharge in the store")
         else:
             ys[sid] = y
+    ens_state = None
+    if "process" in meths and ys:
+        from hydro.services import process_forecast as pfs
+
+        basins = pfs.basins_of(config, ys)
+        extra, _ = _read(store, config, _reservoirs_of(config, basins),
+                         list(pfs.RESERVOIR_VARIABLES), None, None)
+        daily = {**daily, **extra}
+        try:
+            ens_state = pfs.prepare(config, store, basins, issues)
+        except (HydroriskError, ValueError, KeyError) as e:
+            for sid in ys:
+                notes.setdefault(sid, []).append(f"process not issued: {e}")
     with _quiet():
         for k, issue in enumerate(issues):
             upstream: dict[str, pd.Series] = {}
+            due_now = {sid: issue for sid, y in ys.items()
+                       if y.dropna().index[0] + sr.MIN_HISTORY_DAYS * _DAY <= issue
+                       <= y.dropna().index[-1]}
+            ensembles: dict[str, Any] = {}
+            if ens_state is not None and due_now:
+                ensembles, why = pfs.forecast_gauges(config, ens_state, due_now, daily,
+                                                     horizon, members=members, alpha=alpha)
+                for sid, why_not in why.items():
+                    if why_not not in notes.get(sid, []):
+                        notes.setdefault(sid, []).append(why_not)
             for sid, y in ys.items():
-                valid = y.dropna().index
-                if issue < valid[0] + sr.MIN_HISTORY_DAYS * _DAY or issue > valid[-1]:
+                if sid not in due_now:
                     continue
                 out: list[pd.DataFrame] = []
                 try:
@@ -651,15 +760,26 @@ def _backtest(store: Store, config: Config, chosen: list[str], issues: list[pd.T
                 except (sr.ShortRangeError, ValueError, np.linalg.LinAlgError) as e:
                     notes.setdefault(sid, []).append(f"{issue.date()}: {e}")
                     continue
+                if sid in ensembles:
+                    ens = ensembles[sid]
+                    m, h = ens.members.shape
+                    out.append(pd.DataFrame({
+                        "issue_time": issue, "lead_days": np.tile(np.arange(1, h + 1), m),
+                        "valid_time": np.tile(ens.dates.to_numpy(), m),
+                        "forecast": ens.members.reshape(-1), "lower": np.nan,
+                        "upper": np.nan, "method": "process",
+                        "member": np.repeat(np.arange(m), h).astype(float)}))
                 bt = pd.concat(out, ignore_index=True)
+                if "member" not in bt.columns:
+                    bt["member"] = np.nan
                 bt["observed"] = y.reindex(pd.DatetimeIndex(bt["valid_time"])).to_numpy(
                     dtype=float)
                 frames.append(bt.assign(station_id=sid, variable="discharge"))
     columns = ["station_id", "variable", "issue_time", "lead_days", "valid_time", "forecast",
-               "observed", "lower", "upper", "method"]
+               "observed", "lower", "upper", "method", "member"]
     result = (pd.concat(frames, ignore_index=True)[columns] if frames
               else pd.DataFrame(columns=columns))
-    result = result.sort_values(["station_id", "method", "issue_time", "lead_days"],
+    result = result.sort_values(["station_id", "method", "issue_time", "lead_days", "member"],
                                 kind="stable").reset_index(drop=True)
     result.attrs["notes"] = notes
     return result

@@ -13,7 +13,7 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
 _SCHEMA_VERSION = cast(Table, SchemaVersion.__table__)
@@ -60,6 +60,12 @@ def _to_forecasts(engine: Engine) -> None:
     upgrade_forecasts(engine)
 
 
+def _to_forecast_members(engine: Engine) -> None:
+    from hydro.store.forecasts import upgrade_forecast_members
+
+    upgrade_forecast_members(engine)
+
+
 # version reached -> function(engine) that upgrades from version - 1 to it
 _UPGRADES: dict[int, object] = {
     2: _to_segments,  # observations as packed segments (hydro.store.segments)
@@ -75,6 +81,8 @@ _UPGRADES: dict[int, object] = {
     5: _to_notification_outbox,
     # stored forecasts with their issue time (hydro.store.forecasts; rows kept)
     6: _to_forecasts,
+    # the members of ensemble forecasts (the process model; hydro.store.forecasts; rows kept)
+    7: _to_forecast_members,
 }
 
 
@@ -132,7 +140,10 @@ def upgrade(engine: Engine) -> int:
 
 
 def sync_stations(engine: Engine, network) -> int:
-    """Mirror every network node into ``stations`` (insert new, update changed names)."""
+    """Mirror every network node, and each basin's basin-mean series (``BASIN:<id>``,
+    kind ``basin``), into ``stations`` (insert new, update changed names)."""
+    from hydro.network import BASIN_STATION_TIMEZONE
+
     rows = []
     for table in (network.gauges, network.reservoirs, network.nodes):
         for n in table.values():
@@ -141,6 +152,11 @@ def sync_stations(engine: Engine, network) -> int:
                 river=getattr(n, "river", None), name_en=n.names.en, name_ru=n.names.ru,
                 name_kk=n.names.kk, lat=getattr(n, "lat", None), lon=getattr(n, "lon", None),
                 timezone=getattr(n, "timezone", None)))
+    for b in network.basins.values():      # basin-mean series (the outlook's predictors)
+        rows.append(dict(
+            id=network.basin_station(b.id), kind="basin", country=None, basin=b.id,
+            river=None, name_en=b.names.en, name_ru=b.names.ru, name_kk=b.names.kk,
+            lat=None, lon=None, timezone=BASIN_STATION_TIMEZONE))
     with engine.begin() as conn:
         existing = set(conn.execute(select(Station.id)).scalars())
         new = [r for r in rows if r["id"] not in existing]

@@ -1,11 +1,13 @@
-"""Stored forecasts: every statement of them (schema 6).
+"""Stored forecasts: every statement of them (schema 6; ensemble members: schema 7).
 
 Tables (:mod:`hydro.store.models`): ``forecast_runs`` (one row per station × variable ×
 method × issue: when it was issued — the time of the last observation used —, what the
 store had received when it was computed (``known_at``), when it was computed, its
 parameters) and ``forecast_values`` (one row per lead: the valid local date, the value and
 its interval).  Nothing is overwritten: a refresh adds runs, so any past forecast can be set
-against what happened and replayed as of a date (:func:`current`).
+against what happened and replayed as of a date (:func:`current`).  An ensemble run (the
+process model) also keeps its members in ``forecast_members`` (one row per lead × member;
+:func:`members`); its values are then the ensemble median and quantile band.
 
 Times are naive UTC; ``issue_date`` and ``valid_date`` are local dates (midnight), the
 labels of the daily values they forecast.
@@ -21,14 +23,17 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, Table, func, select
 
-from hydro.store.models import ForecastRun, ForecastValue
+from hydro.store.models import ForecastMember, ForecastRun, ForecastValue
 
 _RUNS = cast(Table, ForecastRun.__table__)
 _VALUES = cast(Table, ForecastValue.__table__)
+_MEMBERS = cast(Table, ForecastMember.__table__)
 
 #: columns of :func:`runs`, in order
 RUN_COLUMNS = ["id", "station_id", "variable", "unit", "method", "issue_time", "issue_date",
                "known_at", "created_at", "horizon_days", "alpha", "parameters", "note"]
+#: columns of :func:`members`, in order
+MEMBER_COLUMNS = ["run_id", "lead_days", "member", "value"]
 #: columns of :func:`current` (a run's columns, then its values), in order
 VALUE_COLUMNS = [*RUN_COLUMNS, "lead_days", "valid_date", "value", "lower", "upper"]
 _RUN_FIELDS = [c for c in RUN_COLUMNS if c != "id"]
@@ -48,17 +53,23 @@ def _num(x: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def write_runs(engine: Engine, runs: Sequence[tuple[dict[str, Any], pd.DataFrame]]) -> list[int]:
+def write_runs(engine: Engine, runs: Sequence[tuple[dict[str, Any], pd.DataFrame]
+                                            | tuple[dict[str, Any], pd.DataFrame,
+                                                    pd.DataFrame | None]]) -> list[int]:
     """Store forecast runs in one transaction; return their ids in order.
 
-    Each run is ``(fields, values)``: ``fields`` has every column of ``forecast_runs`` but
-    the id (:data:`RUN_COLUMNS`; ``parameters`` and ``note`` may be None), ``values`` the
-    columns ``lead_days``, ``valid_date``, ``value``, ``lower``, ``upper`` (NaN stored as
-    NULL).
+    Each run is ``(fields, values)`` or ``(fields, values, members)``: ``fields`` has
+    every column of ``forecast_runs`` but the id (:data:`RUN_COLUMNS`; ``parameters`` and
+    ``note`` may be None), ``values`` the columns ``lead_days``, ``valid_date``,
+    ``value``, ``lower``, ``upper`` (NaN stored as NULL), and ``members`` (an ensemble
+    run; None or absent for a deterministic one) the columns ``lead_days``, ``member``
+    (0, 1, ...), ``value``.
     """
     ids: list[int] = []
     with engine.begin() as conn:
-        for fields, values in runs:
+        for run in runs:
+            fields, values = run[0], run[1]
+            ensemble = run[2] if len(run) > 2 else None
             missing = [c for c in _RUN_FIELDS if c not in fields]
             if missing:
                 raise ValueError(f"forecast run lacks {', '.join(missing)}")
@@ -75,8 +86,27 @@ def write_runs(engine: Engine, runs: Sequence[tuple[dict[str, Any], pd.DataFrame
                         values["lower"], values["upper"], strict=True)]
             if rows:
                 conn.execute(_VALUES.insert(), rows)
+            if ensemble is not None and len(ensemble):
+                conn.execute(_MEMBERS.insert(), [
+                    {"run_id": run_id, "lead_days": int(lead), "member": int(m),
+                     "value": _num(v)}
+                    for lead, m, v in zip(ensemble["lead_days"], ensemble["member"],
+                                          ensemble["value"], strict=True)])
             ids.append(run_id)
     return ids
+
+
+def members(engine: Engine, run_ids: int | Sequence[int]) -> pd.DataFrame:
+    """The ensemble members of forecast runs (:data:`MEMBER_COLUMNS`, sorted by run, lead
+    and member; empty for a deterministic run)."""
+    ids = [int(run_ids)] if isinstance(run_ids, int | np.integer) else [int(i) for i in run_ids]
+    m = _MEMBERS
+    q = (select(*[m.c[c] for c in MEMBER_COLUMNS]).where(m.c.run_id.in_(ids))
+         .order_by(m.c.run_id, m.c.lead_days, m.c.member))
+    with engine.connect() as conn:
+        out = pd.DataFrame(conn.execute(q).fetchall(), columns=MEMBER_COLUMNS)
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype(float)
+    return out
 
 
 def runs(engine: Engine, station_id: str | None = None, *, as_of: dt.datetime | None = None,
@@ -104,10 +134,11 @@ def current(engine: Engine, station_id: str, *, as_of: dt.datetime | None = None
     (``known_at <= as_of``), those of the latest issue time; of several runs of one
     variable and method at that issue time, the one that knew most (latest ``known_at``,
     then the last stored).  A run made later — even of an earlier issue — is not seen at
-    ``as_of``, so a replay shows what a duty officer saw then.
+    ``as_of``, so a replay shows what a duty officer saw then.  Seasonal outlooks (method
+    ``outlook``) are not short-range forecasts and are left out (see :func:`runs`).
     """
     r = _RUNS
-    cond = [r.c.station_id == station_id]
+    cond = [r.c.station_id == station_id, r.c.method != "outlook"]
     if as_of is not None:
         cond.append(r.c.known_at <= _naive(as_of))
     if variable is not None:
@@ -142,6 +173,14 @@ def upgrade_forecasts(engine: Engine) -> None:
     Base.metadata.create_all(engine, tables=[_RUNS, _VALUES])
 
 
+def upgrade_forecast_members(engine: Engine) -> None:
+    """Schema 6 -> 7: create ``forecast_members`` (no existing row is touched).
+    Idempotent."""
+    from hydro.store.models import Base
+
+    Base.metadata.create_all(engine, tables=[_MEMBERS])
+
+
 def forecast_peaks(engine: Engine, stations: Sequence[str], *, variable: str, method: str,
                    start: dt.datetime | None, as_of: dt.datetime, within_days: float
                    ) -> pd.DataFrame:
@@ -169,3 +208,16 @@ def forecast_peaks(engine: Engine, stations: Sequence[str], *, variable: str, me
     out = (out.dropna(subset=["value"]).sort_values(["station_id", "issue_time", "known_at", "id"])
            .drop_duplicates(["station_id", "issue_time"], keep="last"))
     return out.drop(columns="id").reset_index(drop=True)
+
+
+def run_values(engine: Engine, run_id: int) -> pd.DataFrame:
+    """The values of one forecast run by lead: lead_days, valid_date, value, lower, upper."""
+    v = _VALUES
+    q = (select(v.c.lead_days, v.c.valid_date, v.c.value, v.c.lower, v.c.upper)
+         .where(v.c.run_id == int(run_id)).order_by(v.c.lead_days))
+    with engine.connect() as conn:
+        out = pd.DataFrame(conn.execute(q).fetchall(),
+                           columns=["lead_days", "valid_date", "value", "lower", "upper"])
+    for c in ("value", "lower", "upper"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    return out

@@ -355,3 +355,18 @@ class ForecastValue(Base):
     value: Mapped[float | None] = mapped_column(Float)
     lower: Mapped[float | None] = mapped_column(Float)
     upper: Mapped[float | None] = mapped_column(Float)
+
+
+# ---------------------------------------------------------------- schema 7: ensemble members
+
+class ForecastMember(Base):
+    """One member of an ensemble forecast run (the process model, method ``process``) at
+    one lead: its daily value (m³/s or cm, the run's unit).  The run's
+    :class:`ForecastValue` rows hold the ensemble's median and its quantile band."""
+
+    __tablename__ = "forecast_members"
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)

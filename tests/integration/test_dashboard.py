@@ -500,34 +500,46 @@ def test_registered_callbacks(app):
 # --------------------------------------------------------------------------- figures
 
 def test_station_map_figure_builder():
-    from dashboard.figures import STATE_COLORS, MapPoint, station_map
+    from dashboard.figures import STATE_COLORS, MapPoint, MapTexts, station_map
 
     points = [
-        MapPoint(51.77, 55.10, "dangerous", "gauge", "Orenburg", "<b>Orenburg</b>"),
-        MapPoint(55.45, 65.34, "adverse", "gauge", "Kurgan", "Kurgan", ice=True),
-        MapPoint(51.68, 58.63, "adverse", "reservoir", "Iriklinsk", "Iriklinsk"),
-        MapPoint(51.20, 58.57, "silent", "gauge", "Orsk", "Orsk"),
+        MapPoint(51.77, 55.10, "dangerous", "gauge", "Orenburg", "<b>Orenburg</b>",
+                 station_id="RU:ORENBURG"),
+        MapPoint(55.45, 65.34, "adverse", "gauge", "Kurgan", "Kurgan", ice=True,
+                 station_id="RU:KURGAN", qc=("скачок",)),
+        MapPoint(51.68, 58.63, "adverse", "reservoir", "Iriklinsk", "Iriklinsk",
+                 station_id="RU:IRIKLINSK"),
+        MapPoint(51.20, 58.57, "silent", "gauge", "Orsk", "Orsk", station_id="RU:ORSK"),
     ]
-    fig = station_map(points, [((51.2, 58.57), (51.77, 55.10))],
-                      state_labels={"dangerous": "Опасно", "adverse": "Неблагоприятно",
-                                    "silent": "Молчит"},
-                      network_label="Речная сеть", area_labels=[(52.5, 56.0, "Урал")])
+    texts = MapTexts(states={"dangerous": "Опасно", "adverse": "Неблагоприятно",
+                             "silent": "Молчит"},
+                     gauge="Гидропост", reservoir="Водохранилище", ice="Влияние льда",
+                     qc="Флаг", rivers="Реки", border="Граница РК–РФ",
+                     countries=[(57.0, 56.0, "РОССИЯ")])
+    fig = station_map(points, [((58.57, 51.2), (55.10, 51.77))],
+                      [((50.0, 51.0), (55.0, 50.5))], texts,
+                      area_labels=[(52.5, 56.0, "Урал")])
     names = [tr.name for tr in fig.data]
-    assert names == ["Речная сеть", "Молчит", "Неблагоприятно", "Опасно"]  # urgent on top
-    adverse = fig.data[2]
+    assert names == ["Реки", "Граница РК–РФ", "Молчит", "Неблагоприятно", "Опасно",
+                     "Гидропост", "Водохранилище", "Влияние льда", "Флаг"]  # urgent on top
+    adverse = fig.data[3]
     assert list(adverse.marker.symbol) == ["circle", "diamond"]
     assert adverse.marker.color == STATE_COLORS["adverse"]
-    assert list(adverse.marker.line.width) == [3, 1]                    # ice outline
+    # ice no longer hides the status colour: a white outline, and a separate ice mark
+    assert adverse.marker.line.color == "#ffffff"
+    ice = fig.data[7]
+    assert list(ice.customdata) == ["RU:KURGAN"] and ice.x[0] != 65.34
+    assert "скачок" in fig.data[8].text[0]
     assert list(fig.data[0].x) == [58.57, 55.10, None]
     assert all(tr.type == "scatter" for tr in fig.data)                # no tiles, no geo
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio > 1.5
-    assert fig.layout.annotations[0].text == "Урал"
+    assert [a.text for a in fig.layout.annotations] == ["Урал", "РОССИЯ"]
 
 
 def test_station_map_with_nothing_to_show():
-    from dashboard.figures import station_map
+    from dashboard.figures import MapTexts, station_map
 
-    fig = station_map([], [], {}, "network")
+    fig = station_map([], [], [], MapTexts(states={}))
     assert len(fig.data) == 0
 
 

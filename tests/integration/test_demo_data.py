@@ -19,6 +19,13 @@ def test_every_file_says_synthetic():
     for p in files:
         head = p.read_bytes()[:1000]  # the English banner is ASCII in every encoding
         assert b"SYNTHETIC DEMONSTRATION DATA" in head, p
+    netcdf = sorted(DATA.rglob("*.nc"))
+    assert len(netcdf) == 3           # the basin-mean predictors, the external ensembles
+    for p in netcdf:
+        import xarray as xr
+
+        with xr.open_dataset(p) as ds:
+            assert "SYNTHETIC" in ds.attrs["title"] and "SYNTHETIC" in ds.attrs["source"], p
 
 
 def test_manifest_matches_files():

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
@@ -90,10 +91,10 @@ def test_a_run_is_stored_with_its_issue_time_and_read_back(ural, config):
     assert report.stations == ["KZ:19071", "KZ:19072"] and not report.skipped
     # the last value used: the daily mean of 10 April (local midnight = 9 April 19:00 UTC)
     assert report.issue_times["KZ:19072"] == dt.datetime(2024, 4, 9, 19)
-    # 2 gauges x 3 methods x (discharge + stage through the rating)
-    assert len(report.run_ids) == 12
+    # 2 gauges x 4 methods x (discharge + stage through the rating)
+    assert len(report.run_ids) == 16
     f = fc.latest(ural, "KZ:19072", as_of=T)
-    assert set(f["method"]) == {"persistence", "climatology", "sarimax"}
+    assert set(f["method"]) == {"persistence", "climatology", "sarimax", "process"}
     assert set(f["variable"]) == {"discharge", "stage"}
     q = f[f["variable"] == "discharge"]
     assert sorted(q["lead_days"].unique()) == list(range(1, 11))
@@ -147,7 +148,7 @@ def test_replay_shows_the_forecast_that_was_current_and_nothing_received_later(t
     again = fc.run(store, config, issue_time=T, stations=["KZ:19072"])
     assert again.issue_times == first.issue_times
     rerun = fc.runs(store, "KZ:19072")
-    assert len(rerun) == 12
+    assert len(rerun) == 16
     a, b = (values(fc.latest(store, "KZ:19072", as_of=T)), before)
     pd.testing.assert_frame_equal(a, b)
     # a later run sees the correction and is the newest forecast ...
@@ -171,6 +172,7 @@ def test_a_schema_5_store_is_upgraded_keeping_its_rows(tmp_path, config):
     store.dispose()
     raw = make_engine(url)
     with raw.begin() as conn:
+        conn.execute(text("DROP TABLE forecast_members"))
         conn.execute(text("DROP TABLE forecast_values"))
         conn.execute(text("DROP TABLE forecast_runs"))
         conn.execute(text("DELETE FROM schema_version"))
@@ -179,11 +181,40 @@ def test_a_schema_5_store_is_upgraded_keeping_its_rows(tmp_path, config):
     assert current_version(raw) == 5
     raw.dispose()
     store = open_store(url, config.network)
-    assert current_version(store) == SCHEMA_VERSION == 6
+    assert current_version(store) == SCHEMA_VERSION == 7
     assert pd.read_sql("SELECT COUNT(*) AS n FROM observation_segments", store)["n"][0] \
         == n_before
     assert fc.run(store, config, issue_time=T, stations=["KZ:19072"]).run_ids
-    assert len(fc.latest(store, "KZ:19072")) == 60
+    assert len(fc.latest(store, "KZ:19072")) == 80
+    store.dispose()
+
+
+def test_a_schema_6_store_is_upgraded_to_keep_ensemble_members(tmp_path, config):
+    from hydro.store import forecasts as stored
+    from hydro.store.db import SCHEMA_VERSION, current_version, make_engine, open_store
+
+    store = ural_store(tmp_path, config, ["KZ_19072"])
+    old = fc.run(store, config, issue_time=T, stations=["KZ:19072"],
+                 methods=["persistence"]).run_ids
+    url = str(store.url)
+    store.dispose()
+    raw = make_engine(url)
+    with raw.begin() as conn:
+        conn.execute(text("DROP TABLE forecast_members"))
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(text("INSERT INTO schema_version (version, applied_at) VALUES "
+                          "(6, '2026-01-01 00:00:00')"))
+    assert current_version(raw) == 6
+    raw.dispose()
+    store = open_store(url, config.network)
+    assert current_version(store) == SCHEMA_VERSION == 7
+    assert fc.runs(store, "KZ:19072")["id"].tolist() == sorted(old, reverse=True)
+    report = fc.run(store, config, issue_time=T, stations=["KZ:19072"], methods=["process"],
+                    members=12)
+    assert len(report.run_ids) == 2
+    m = stored.members(store, report.run_ids)
+    assert len(m) == 2 * 10 * 12
+    assert stored.members(store, old).empty
     store.dispose()
 
 
@@ -231,19 +262,26 @@ def test_backtest_of_a_spring_sarimax_beats_persistence_at_kushum(ural, config):
     bt = fc.backtest(ural, config, start="2024-03-15", end="2024-05-31",
                      stations=["KZ:19071", "KZ:19072"], horizon=10, every_days=5)
     assert set(bt["station_id"]) == {"KZ:19071", "KZ:19072"}
-    assert set(bt["method"]) == {"persistence", "climatology", "sarimax"}
+    assert set(bt["method"]) == {"persistence", "climatology", "sarimax", "process"}
     assert bt["issue_time"].nunique() == 16
     assert (bt["valid_time"] > bt["issue_time"]).all()
     table = fc.skill(bt)
     assert {"station_id", "method", "lead_days", "n", "nse", "kge", "crps",
             "skill_mse_vs_persistence", "skill_mse_vs_climatology",
             "beats_persistence"} <= set(table.columns)
-    assert len(table) == 2 * 3 * 10
+    assert len(table) == 2 * 4 * 10
     k = table[(table["station_id"] == "KZ:19072")].set_index(["method", "lead_days"])
     # Uralsk, two days upstream, carries Kushum's flood: SARIMAX beats persistence at
     # every lead up to 10 days, by far at lead 3
     assert k.loc[("sarimax", 3), "skill_mse_vs_persistence"] > 0.5
     assert k.xs("sarimax")["beats_persistence"].all()
+    # the process ensemble (the snowmelt model routed from the issue date's state) beats
+    # persistence at every lead, by its ensemble CRPS too; its members are in the backtest
+    assert k.xs("process")["beats_persistence"].all()
+    assert (k.xs("process")["skill_crps_vs_persistence"] > 0.5).all()
+    assert (k.xs("process")["skill_crps_vs_climatology"] > 0.5).all()
+    proc = bt[bt["method"] == "process"]
+    assert proc["member"].nunique() == 40 and bt[bt["method"] != "process"]["member"].isna().all()
     # climatology does not beat persistence in the flood season at these leads
     assert not k.xs("climatology")["beats_persistence"].any()
     assert not k.xs("persistence")["beats_persistence"].any()
@@ -270,7 +308,7 @@ def test_forecast_run_show_and_skill_on_the_terminal(cli_store, capsys):
                          "--station", "KZ:19072", "--station", "KZ:19071")
     assert code == 0, err
     assert "SYNTHETIC" in out
-    assert "12 stored at 2 gauge(s)" in out
+    assert "16 stored at 2 gauge(s)" in out
     assert "Ural at Kushum (KZ:19072)" in out and "2024-04-09 19:00" in out
     assert not UNREADABLE.search(out)
 
@@ -280,7 +318,8 @@ def test_forecast_run_show_and_skill_on_the_terminal(cli_store, capsys):
     assert "Issued for 2024-04-10" in out
     header = next(x for x in out.splitlines() if x.startswith("lead (d)"))
     assert re.split(r"\s{2,}", header) == ["lead (d)", "valid date", "persistence",
-                                           "climatology", "sarimax", "observed"]
+                                           "climatology", "sarimax", "process", "observed"]
+    assert "process: median of 40 members of the snowmelt model" in out
     rows = [x for x in out.splitlines() if re.match(r"\s+\d+\s+2024-04-", x)]
     assert len(rows) == 10 and rows[0].split()[1] == "2024-04-11"
     assert not UNREADABLE.search(out)
@@ -299,8 +338,11 @@ def test_forecast_run_show_and_skill_on_the_terminal(cli_store, capsys):
     rows = [x for x in out.splitlines() if x.startswith("Ural at Kushum (KZ:19072)")]
     assert len(rows) == 5
     cells = re.split(r"\s{2,}", rows[2])
-    assert cells[1] == "3" and not cells[-1].endswith("*")     # SARIMAX beats persistence
-    assert cells[-2].endswith("*")                             # climatology does not
+    # ... SS climatology, SS sarimax, SS process
+    assert cells[1] == "3" and not cells[-2].endswith("*")     # SARIMAX beats persistence
+    assert not cells[-1].endswith("*")                         # so does the process model
+    assert cells[-3].endswith("*")                             # climatology does not
+    assert "CRPS process" in out and "CRPS skill score" in out
     assert not UNREADABLE.search(out)
 
 
@@ -337,3 +379,127 @@ def test_the_worker_refreshes_the_forecasts_after_an_ingest_and_survives_a_failu
     worker.refresh_forecasts(store, config)                 # logged, not raised
     assert "forecast refresh after the ingest failed: RuntimeError: disk full" in caplog.text
     store.dispose()
+
+
+# --------------------------------------------------------------------------- process model
+
+@pytest.fixture(scope="module")
+def orsk_store(tmp_path_factory, config):
+    from hydro.services.ingest import ingest_file
+
+    tmp = tmp_path_factory.mktemp("orsk")
+    store = ural_store(tmp, config, ["RU_ORSK", "KZ_19071", "KZ_19072"])
+    assert ingest_file(store, config, DATA / "reservoirs" / "RU_IRIKLINSK.csv",
+                       received_at=RECEIVED, quarantine_dir=tmp / "q").outcome == "loaded"
+    yield store
+    store.dispose()
+
+
+def test_the_process_ensemble_is_stored_with_its_members(orsk_store, config):
+    from hydro.store import forecasts as stored
+
+    report = fc.run(orsk_store, config, issue_time=T, stations=["RU:ORSK", "KZ:19072"],
+                    methods=["process"], members=20)
+    assert report.stations == ["KZ:19072", "RU:ORSK"] and not report.notes
+    runs = fc.runs(orsk_store).set_index(["station_id", "variable"])
+    f = fc.latest(orsk_store, "KZ:19072", as_of=T)
+    for sid in ("KZ:19072", "RU:ORSK"):
+        for variable in ("discharge", "stage"):
+            run_id = int(runs.loc[(sid, variable), "id"])
+            m = stored.members(orsk_store, run_id)
+            assert len(m) == 20 * 10 and set(m["member"]) == set(range(20))
+            wide = m.pivot(index="member", columns="lead_days", values="value").to_numpy()
+            assert np.isfinite(wide).all() and (wide >= 0).all()
+            if sid == "KZ:19072":
+                v = f[f["variable"] == variable].sort_values("lead_days")
+                # the stored value is the members' median, the band their 5-95 % quantiles
+                assert v["value"].to_numpy() == pytest.approx(np.median(wide, axis=0))
+                assert v["lower"].to_numpy() == pytest.approx(np.quantile(wide, 0.05, axis=0))
+                assert v["upper"].to_numpy() == pytest.approx(np.quantile(wide, 0.95, axis=0))
+                assert ((v["lower"] <= v["value"]) & (v["value"] <= v["upper"])).all()
+    q = f[f["variable"] == "discharge"].set_index("lead_days")
+    # Kushum's flood is rising on 10 April: the model carries it (observed 2360 .. 4890)
+    assert q.loc[1, "value"] == pytest.approx(q.loc[1, "observed"], rel=0.1)
+    assert q.loc[10, "value"] == pytest.approx(q.loc[10, "observed"], rel=0.2)
+    rating = config.network.gauges["KZ:19072"].rating
+    stage = f[f["variable"] == "stage"].sort_values("lead_days")["value"].to_numpy()
+    assert stage == pytest.approx(rating.stage(q["value"].to_numpy()), rel=1e-6)
+    params = json.loads(runs.loc[("RU:ORSK", "discharge"), "parameters"])
+    assert params["members"] == 20 and params["seed"] == 20240410
+    assert params["reservoirs"]["RU:IRIKLINSK"]["release"] == "last observed outflow held"
+    assert max(params["weather_years"]) < 2024          # only years before the issue
+
+
+def test_the_process_ensemble_is_deterministic_and_follows_a_planned_release(orsk_store,
+                                                                             config):
+    def orsk(**kw) -> np.ndarray:
+        report = fc.run(orsk_store, config, issue_time=T, stations=["RU:ORSK"],
+                        methods=["process"], members=12, write=False, **kw)
+        assert not report.notes
+        from hydro.services import process_forecast as pfs
+
+        daily, _ = fc._read(orsk_store, config, ["RU:ORSK", "RU:IRIKLINSK"],
+                            ["discharge", *pfs.RESERVOIR_VARIABLES], T, T)
+        issue = pd.Timestamp(daily[("RU:ORSK", "discharge")].dropna().index[-1])
+        state = pfs.prepare(config, orsk_store, ["ural"], [issue])
+        ens, notes = pfs.forecast_gauges(config, state, {"RU:ORSK": issue}, daily, 10,
+                                         members=12, **kw)
+        assert not notes
+        return ens["RU:ORSK"].members
+
+    a, b = orsk(), orsk()
+    assert np.array_equal(a, b)
+    outflow = fc.daily_series(orsk_store, config, "RU:IRIKLINSK", "outflow", end=T).dropna()
+    # Iriklinsk is near ФПУ on 10 April 2024, releasing what its outlets can: hold back
+    # 500 m³/s of it
+    less = orsk(releases={"RU:IRIKLINSK": float(outflow.iloc[-1]) - 500.0})
+    held = np.median(a - less, axis=0)
+    assert (held[1:] > 0).all()
+    # about the release held back, routed (K = 1 d) and scaled by the nudging ratio at Orsk
+    assert 0.3 * 500 < held[-1] < 1.5 * 500
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                             marks=pytest.mark.postgres)])
+def test_ensemble_members_round_trip_and_go_with_their_run(backend, tmp_path, config):
+    from hydro.store import forecasts as stored
+    from hydro.store.db import open_store
+
+    if backend == "postgres":
+        from postgres_support import fresh_pg_url
+
+        url = fresh_pg_url()
+    else:
+        url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    store = open_store(url, config.network)
+    try:
+        fields = {"station_id": "KZ:19072", "variable": "discharge", "unit": "m3/s",
+                  "method": "process", "issue_time": dt.datetime(2024, 4, 9, 19),
+                  "issue_date": dt.datetime(2024, 4, 10), "known_at": T,
+                  "created_at": T, "horizon_days": 2, "alpha": 0.1, "parameters": None,
+                  "note": None}
+        days = pd.to_datetime(["2024-04-11", "2024-04-12"])
+        members = np.array([[1.0, 2.0], [3.0, np.nan], [5.0, 6.5]])   # (M, H)
+        values = pd.DataFrame({"lead_days": [1, 2], "valid_date": days,
+                               "value": np.nanmedian(members, axis=0),
+                               "lower": [1.2, 2.2], "upper": [4.8, 6.4]})
+        rows = pd.DataFrame({"lead_days": np.tile([1, 2], 3), "member": np.repeat([0, 1, 2], 2),
+                             "value": members.reshape(-1)})
+        point = {**fields, "method": "persistence"}
+        ids = stored.write_runs(store, [(fields, values, rows), (point, values),
+                                        (point, values, None)])
+        got = stored.members(store, ids[0])
+        assert got.columns.tolist() == stored.MEMBER_COLUMNS
+        assert got["member"].tolist() == [0, 1, 2, 0, 1, 2]           # by lead, then member
+        wide = got.pivot(index="member", columns="lead_days", values="value").to_numpy()
+        np.testing.assert_array_equal(wide, members)                  # NaN kept as NULL
+        assert stored.members(store, ids[1:]).empty
+        assert len(stored.members(store, ids)) == 6
+        from sqlalchemy import text as sql
+
+        with store.begin() as conn:        # deleting a run deletes its members (cascade)
+            conn.execute(sql("DELETE FROM forecast_values WHERE run_id = :i"), {"i": ids[0]})
+            conn.execute(sql("DELETE FROM forecast_runs WHERE id = :i"), {"i": ids[0]})
+        assert stored.members(store, ids[0]).empty
+    finally:
+        store.dispose()

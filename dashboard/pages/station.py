@@ -1,0 +1,28 @@
+"""Dash Pages registration of the station view at ``/station/<id>`` (see
+:mod:`dashboard.views.station`).
+
+URL query as on the stations page: ``lang`` (kk, ru, en) and ``date`` (YYYY-MM-DD, the as-of
+day), e.g. ``/station/RU:ORENBURG?lang=ru&date=2024-04-12``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import dash
+from dash import html
+
+from dashboard.context import current
+from dashboard.i18n import resolve_lang
+from dashboard.views import station as view
+
+dash.register_page(__name__, path_template="/station/<station_id>", name="station",
+                   title="hydrorisk", order=1)
+
+
+def layout(station_id: str | None = None, lang: str | None = None, date: str | None = None,
+           **_query: str) -> html.Div:
+    """The page for the URL's station id, ``lang`` and ``date`` (other keys are ignored)."""
+    ctx = current()
+    return view.render(ctx.provider, unquote(station_id or ""),
+                       resolve_lang(lang, ctx.default_language), date)
