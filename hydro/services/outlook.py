@@ -56,8 +56,9 @@ from hydro.services.forcing import station_daily
 from hydro.store import api
 from hydro.store import forecasts as _store
 
-__all__ = ["PREDICTORS", "TARGETS", "METHOD", "OutlookError", "GaugeOutlook", "OutlookReport",
-           "predictor_table", "target_table", "issue", "stored"]
+__all__ = ["PREDICTORS", "TARGETS", "METHOD", "ISSUE_DATES", "OutlookError", "GaugeOutlook",
+           "OutlookReport", "predictor_table", "target_table", "issue", "stored", "due_issue",
+           "refresh"]
 
 #: the stored method name of an outlook
 METHOD = "outlook"
@@ -75,6 +76,9 @@ TARGETS: dict[str, tuple[str, ol.Transform, str]] = {
     "peak_discharge": ("m3/s", "log", "peak discharge"),
     "peak_stage": ("cm", "none", "peak stage"),
 }
+#: the dates (MM-DD) an outlook is issued on each spring, as both services do: the main one
+#: on 1 March and updates as the snow builds and starts to melt
+ISSUE_DATES = ("03-01", "03-15", "04-01")
 #: the season's last day (MM-DD)
 SEASON_END = "06-30"
 #: share of a season's days that must have a value for its target to count
@@ -501,3 +505,33 @@ def stored(store: Store, station: str | None = None, *, as_of: dt.datetime | Non
                      "loyo_skill": p.get("loyo", {}).get("skill_vs_climatology"),
                      "note": run["note"]})
     return pd.DataFrame(rows)
+
+
+def due_issue(store: Store, config: Config) -> dt.date | None:
+    """The scheduled issue date (:data:`ISSUE_DATES`) the newest basin-mean predictors make
+    due: the latest one not after the day following the newest stored snow water
+    equivalent; None before the first of the spring or when no predictor is stored."""
+    stations = [config.network.basin_station(b) for b in config.network.basins]
+    obs = api.observations(store, stations=stations, variables=["snow_water_equivalent"])
+    if obs.empty:
+        return None
+    newest = pd.Timestamp(obs["time"].max()).date() + dt.timedelta(days=1)
+    due = [dt.date(newest.year, int(d[:2]), int(d[3:])) for d in ISSUE_DATES]
+    due = [d for d in due if d <= newest]
+    return max(due) if due and newest <= dt.date(newest.year, 6, 30) else None
+
+
+def refresh(store: Store, config: Config) -> OutlookReport | None:
+    """After an ingest (the worker): issue and store the outlook of the issue date that is
+    due (:func:`due_issue`) unless one of that date is stored already.  Returns the report,
+    or None when nothing was due."""
+    day = due_issue(store, config)
+    if day is None:
+        return None
+    done = _store.runs(store)
+    done = done[(done["method"] == METHOD)
+                & (pd.to_datetime(done["issue_date"]) == pd.Timestamp(day))]
+    if not done.empty:
+        return None
+    return issue(store, config, day, as_of=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                 write=True)

@@ -142,6 +142,7 @@ def poll_inbox(config_dir: str, source_id: str) -> list[IngestResult]:
         if any(r.outcome == "loaded" for r in results):
             evaluate_alerts(engine, config)
             refresh_forecasts(engine, config)
+            refresh_outlook(engine, config)
     finally:
         engine.dispose()
     return results
@@ -175,6 +176,22 @@ def refresh_forecasts(engine: Engine, config: Config) -> None:
         log.error("forecast refresh after the ingest failed: %s: %s", type(e).__name__, e)
         return
     log.info("forecasts: %s", report.summary())
+
+
+def refresh_outlook(engine: Engine, config: Config) -> None:
+    """After an ingest: issue the seasonal outlook whose scheduled date the newest winter
+    predictors make due, once (:func:`hydro.services.outlook.refresh`).  A failure is
+    logged and does not fail the ingest."""
+    from hydro.services.outlook import refresh
+
+    try:
+        report = refresh(engine, config)
+    except Exception as e:  # noqa: BLE001 - the ingest stands
+        log.error("seasonal outlook after the ingest failed: %s: %s", type(e).__name__, e)
+        return
+    if report is not None:
+        log.info("seasonal outlook of %s: %d issued, %d not", report.issue_date,
+                 len(report.outlooks), len(report.skipped))
 
 
 def run_ingest_job(config_dir: str, source_id: str) -> list[IngestResult]:

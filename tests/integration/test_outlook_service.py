@@ -260,3 +260,28 @@ def test_the_cli_prints_a_readable_outlook(store, config, capsys, monkeypatch):
     assert "KZ dangerous (ОУ)" in out and "RU dangerous (ОЯ)" in out
     assert "LOYO" in out and not UNREADABLE.search(out)
     assert main(["--config", CONFIG, "outlook", "show"]) == 2       # nothing stored
+
+
+def test_the_worker_issues_the_outlook_that_falls_due_once(tmp_path, config):
+    from hydro.services.ingest import ingest_file
+    from hydro.store.db import open_store
+
+    engine = open_store(f"sqlite:///{tmp_path / 's.sqlite'}", config.network)
+    ds = xr.open_dataset(PREDICTORS).load()
+    ds.close()
+    t = pd.DatetimeIndex(ds["time"].to_numpy())
+    winter = tmp_path / "to_mid_march.nc"
+    ds.isel(time=np.flatnonzero(t < pd.Timestamp("2024-03-16"))).to_netcdf(winter)
+    assert ingest_file(engine, config, winter, received_at=RECEIVED,
+                       quarantine_dir=tmp_path / "q").outcome == "loaded"
+    assert ingest_file(engine, config, DATA / "grdc" / "KZ_19071_Q_Day.Cmd.txt",
+                       received_at=RECEIVED, quarantine_dir=tmp_path / "q").outcome == "loaded"
+    # snow water equivalent up to 15 March: the 15 March update is due
+    assert ol.due_issue(engine, config) == dt.date(2024, 3, 15)
+    from hydro import worker
+
+    worker.refresh_outlook(engine, config)
+    stored = ol.stored(engine, "KZ:19071")
+    assert set(pd.to_datetime(stored["issue_date"])) == {pd.Timestamp("2024-03-15")}
+    assert ol.refresh(engine, config) is None          # issued once
+    engine.dispose()

@@ -24,7 +24,8 @@ def test_postgres_round_trip(config, tmp_path):
     try:
         assert engine.dialect.name == "postgresql"
         assert current_version(engine) == SCHEMA_VERSION
-        assert len(api.stations(engine)) == len(config.network.all_ids())
+        assert len(api.stations(engine)) == (len(config.network.all_ids())
+                                             + len(config.network.basins))  # BASIN:<id>
         kz = ingest_file(engine, config, DATA / "agency" / "kazhydromet" / "ural_2024.csv",
                          received_at=dt.datetime(2025, 1, 1), quarantine_dir=tmp_path)
         ru = ingest_file(engine, config, DATA / "agency" / "roshydromet" / "ural_2024.csv",
