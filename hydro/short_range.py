@@ -39,6 +39,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
@@ -46,6 +47,7 @@ from hydro.errors import HydroriskError
 
 __all__ = [
     "ShortRangeError",
+    "widen_for_forecast_inputs",
     "OUTPUT_COLUMNS",
     "persistence_forecast",
     "climatology_forecast",
@@ -446,8 +448,8 @@ class SarimaxForecaster:
         on or before the issue date); when ``h > k`` it is the planned value if ``planned``
         gives one, else the input's last value at issue time (persistence).  The intervals
         are the state-space model's (Kalman filter forecast variance) and treat those future
-        regressors as known: they leave out the error of persisting an input, so they are
-        too narrow at leads beyond the shortest lag when an input changes fast.
+        regressors as known; :func:`widen_for_forecast_inputs` adds the error of an input
+        whose future is itself a forecast.
         """
         if self.params is None or self.fitted_through is None:
             raise ShortRangeError("the SARIMAX forecaster is not fitted; call fit() first")
@@ -471,6 +473,48 @@ class SarimaxForecaster:
         mean = np.asarray(pred.predicted_mean, dtype=float)
         ci = np.asarray(pred.conf_int(alpha=alpha), dtype=float)
         return _frame(issue, mean, ci[:, 0], ci[:, 1], "sarimax")
+
+
+def widen_for_forecast_inputs(frame: pd.DataFrame, inputs: Sequence[tuple[float, int, pd.Series]],
+                              *, alpha: float = 0.1) -> pd.DataFrame:
+    """Widen a SARIMAX forecast's interval for inputs whose future is itself a forecast.
+
+    :meth:`SarimaxForecaster.forecast` treats the future regressors as known, so beyond an
+    input's lag its interval leaves out the input's own uncertainty.  For an input entering
+    as ``β · u(t − k)`` whose value on day ``t − k`` is a forecast with standard deviation
+    ``σ_u(t − k)``, the forecast variance on day ``t`` grows by ``β² σ_u(t − k)²``
+    (first-order propagation, the input's error independent of the model's and of the
+    other inputs'):  ``σ(t)² = σ_model(t)² + Σ_j β_j² σ_uj(t − k_j)²``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A forecast frame (:data:`OUTPUT_COLUMNS`) with a central ``1 − alpha`` interval.
+    inputs : sequence of (β, k, σ_u)
+        Per lagged regressor: its coefficient, lag in days and the standard deviation of
+        the input's forecast by valid date (days not in it — observed — add nothing).
+    alpha : float
+        The frame's interval level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` with ``lower``/``upper`` widened symmetrically about ``forecast``.
+    """
+    _check_alpha(alpha)
+    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+    out = frame.copy()
+    valid = pd.DatetimeIndex(out["valid_time"])
+    f = out["forecast"].to_numpy(dtype=float)
+    half = (out["upper"].to_numpy(dtype=float) - out["lower"].to_numpy(dtype=float)) / 2.0
+    var = (half / z) ** 2
+    for beta, lag, sd in inputs:
+        s = pd.Series(np.asarray(sd, dtype=float), index=pd.DatetimeIndex(sd.index))
+        extra = s.reindex(valid - int(lag) * DAY).to_numpy(dtype=float)
+        var = var + np.where(np.isfinite(extra), (float(beta) * extra) ** 2, 0.0)
+    half = z * np.sqrt(var)
+    out["lower"], out["upper"] = f - half, f + half
+    return out
 
 
 def sarimax_forecast(target: pd.Series, inputs: pd.DataFrame | None, issue_time: object,

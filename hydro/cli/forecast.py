@@ -86,6 +86,10 @@ def add_commands(sub) -> None:
                         "scored, as the reference)")
     s.add_argument("--members", type=int, default=40,
                    help="members of the process-model ensemble (default 40)")
+    s.add_argument("--write", action="store_true",
+                   help="keep the skill table in the store: `forecast show` (and the "
+                        "dashboard) then mark each method and lead that did not beat "
+                        "persistence in it")
     s.set_defaults(func=cmd_skill)
 
     s = fs.add_parser("external", help="an external ensemble (GloFAS-type CF-NetCDF), "
@@ -218,14 +222,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cell(frame: pd.DataFrame, method: str, lead: int, unit: str) -> str:
+def _cell(frame: pd.DataFrame, method: str, lead: int, unit: str,
+          no_skill: set[tuple[str, int]] | None = None) -> str:
     hit = frame[(frame["method"] == method) & (frame["lead_days"] == lead)]
     if hit.empty:
         return DASH
     r = hit.iloc[0]
     v = _num(r["value"], unit)
     lo, hi = _num(r["lower"], unit), _num(r["upper"], unit)
-    return v if DASH in (lo, hi) else f"{v} ({lo}-{hi})"
+    mark = " *" if no_skill and (method, lead) in no_skill else ""
+    return (v if DASH in (lo, hi) else f"{v} ({lo}-{hi})") + mark
+
+
+def _skill_marks(store, station: str) -> tuple[set[tuple[str, int]], str]:
+    """(method, lead) that did not beat persistence in the newest stored backtest of
+    ``station``, and the legend line that says which backtest."""
+    from hydro.services import forecasts
+
+    table = forecasts.stored_skill(store, station)
+    if table.empty:
+        return set(), ("No backtest is stored for this gauge: run `hydrorisk forecast skill "
+                       "--write` to mark the methods that do not beat persistence.")
+    bad = {(str(m), int(h)) for m, h, b in zip(table["method"], table["lead_days"],
+                                               table["beats_persistence"], strict=True)
+           if b is not None and not bool(b) and m != "persistence"}
+    first = table.iloc[0]
+    legend = (f"* = did not beat persistence at this lead in backtest {first['backtest_id']} "
+              f"({first['issues']} issue dates {_when(first['period_start'], '%Y-%m-%d')} to "
+              f"{_when(first['period_end'], '%Y-%m-%d')}, computed "
+              f"{_when(first['computed_at'])} UTC)")
+    return bad, legend
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -254,17 +280,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"Each method: forecast ({half:.0f}-{100 - half:.0f} % interval); dates are the "
           "gauge's local dates")
     methods = [m for m in forecasts.METHODS if m in set(frame["method"])]
+    no_skill, legend = _skill_marks(store, args.station)
     rows = []
     for lead in sorted(int(x) for x in frame["lead_days"].unique()):
         at = frame[frame["lead_days"] == lead].iloc[0]
         rows.append([str(lead), _when(at["valid_date"], "%Y-%m-%d"),
-                     *[_cell(frame, m, lead, unit) for m in methods],
+                     *[_cell(frame, m, lead, unit, no_skill) for m in methods],
                      _num(at["observed"], unit)])
     print(_table(["lead (d)", "valid date", *methods, "observed"], rows, {0}))
     if "sarimax" in methods:
-        print("sarimax: the interval treats the inputs' future (the upstream forecast, a "
-              "planned release, or the last value) as known, so it is too narrow beyond the "
-              "shortest lag")
+        print("sarimax: beyond each input's travel time the interval includes the upstream "
+              "gauge's own forecast error; a planned release or a persisted reservoir "
+              "outflow is taken as known")
+    print(legend)
     if "process" in methods:
         print(_process_note(frame))
     notes = frame.drop_duplicates("method")[["method", "note"]]
@@ -352,6 +380,10 @@ def cmd_skill(args: argparse.Namespace) -> int:
                   for h, g in crpss.groupby("lead_days")))
     for sid, notes in sorted(bt.attrs.get("notes", {}).items()):
         print(f"{_label(config, sid)}: {'; '.join(notes)}")
+    if args.write:
+        bid = forecasts.save_skill(store, table, start=start, end=end, issues=n_issues)
+        print(f"Kept as backtest {bid}: `hydrorisk forecast show` marks a method that did not "
+              "beat persistence at a lead in it.")
     return 0
 
 

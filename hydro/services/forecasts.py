@@ -57,7 +57,7 @@ from hydro import short_range as sr
 from hydro.balance import travel_time_days
 from hydro.config import Config
 from hydro.errors import HydroriskError
-from hydro.forecast_skill import skill_by_lead
+from hydro.forecast_skill import sigma_from_interval, skill_by_lead
 from hydro.services.context import Store
 from hydro.services.forcing import station_daily
 from hydro.store import api
@@ -65,7 +65,7 @@ from hydro.store import forecasts as _store
 
 __all__ = ["METHODS", "DEFAULT_HORIZON", "FIT_WINDOW_DAYS", "Input", "ForecastRunReport",
            "upstream_inputs", "daily_series", "run", "latest", "runs", "backtest", "skill",
-           "spring_issue_dates"]
+           "spring_issue_dates", "save_skill", "stored_skill"]
 
 log = logging.getLogger("hydrorisk.forecasts")
 
@@ -279,6 +279,30 @@ def _as_input(frame: pd.DataFrame) -> pd.Series:
                      index=pd.DatetimeIndex(frame["valid_time"]))
 
 
+def _input_sd(frame: pd.DataFrame, alpha: float) -> pd.Series:
+    """The standard deviation of a SARIMAX forecast by valid date, from its interval."""
+    return pd.Series(sigma_from_interval(frame["lower"], frame["upper"], alpha),
+                     index=pd.DatetimeIndex(frame["valid_time"]))
+
+
+def _widened(frame: pd.DataFrame, model: sr.SarimaxForecaster, used: Sequence[Input],
+             how: Mapping[str, str], upstream_sd: Mapping[str, pd.Series], alpha: float
+             ) -> pd.DataFrame:
+    """``frame``'s interval widened for the inputs whose future is an upstream gauge's own
+    forecast (:func:`hydro.short_range.widen_for_forecast_inputs`); planned releases and
+    persisted inputs are taken as known."""
+    params = model.params if model.params is not None else pd.Series(dtype=float)
+    terms = []
+    for i in used:
+        sd = upstream_sd.get(i.name)
+        if how.get(i.name) != "upstream forecast" or sd is None:
+            continue
+        beta = params.get(sr._column(i.name, i.lag_days))
+        if beta is not None and np.isfinite(beta):
+            terms.append((float(beta), i.lag_days, sd))
+    return sr.widen_for_forecast_inputs(frame, terms, alpha=alpha) if terms else frame
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """statsmodels' estimation and convergence chatter is not the user's business."""
@@ -366,7 +390,8 @@ def _sarimax_parameters(model: sr.SarimaxForecaster, inputs: list[Input],
 def _forecast_station(config: Config, station: str, daily: dict[tuple[str, str], pd.Series],
                       methods: Sequence[str], horizon: int, alpha: float,
                       fit_window_days: int | None, upstream: Mapping[str, pd.Series],
-                      releases: Mapping[str, pd.Series | float]
+                      releases: Mapping[str, pd.Series | float],
+                      upstream_sd: Mapping[str, pd.Series] | None = None
                       ) -> tuple[pd.Timestamp, list[tuple[str, pd.DataFrame, dict, str | None]]]:
     """The discharge forecasts of one gauge: its issue date and, per method, (method,
     frame, parameters, note).  Raises ShortRangeError when it has no discharge."""
@@ -393,6 +418,7 @@ def _forecast_station(config: Config, station: str, daily: dict[tuple[str, str],
                     model, used, x, note = _fit(y, inputs, x, issue, fit_window_days)
                     plan, how = _planned(used, issue, horizon, upstream, releases)
                     frame = model.forecast(y, x, issue, horizon, alpha=alpha, planned=plan)
+                    frame = _widened(frame, model, used, how, upstream_sd or {}, alpha)
                     out.append((method, frame, _sarimax_parameters(model, used, how), note))
             except (sr.ShortRangeError, ValueError, np.linalg.LinAlgError) as e:
                 out.append((method, pd.DataFrame(), {}, f"{method} not issued: {e}"))
@@ -532,6 +558,7 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
     plans = _releases(config, releases)
     batch: list[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame | None]] = []
     upstream: dict[str, pd.Series] = {}
+    upstream_sd: dict[str, pd.Series] = {}
     ensembles: dict[str, Any] = {}
     if "process" in meths:
         ensembles, why = _process(store, config, chosen, daily, horizon, alpha, plans,
@@ -541,7 +568,8 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
     for sid in _downstream_order(config, chosen):
         try:
             issue, results = _forecast_station(config, sid, daily, meths, horizon, alpha,
-                                               fit_window_days, upstream, plans)
+                                               fit_window_days, upstream, plans,
+                                               upstream_sd)
         except sr.ShortRangeError as e:
             report.skipped[sid] = f"{e} up to {known:%Y-%m-%d %H:%M} UTC"
             continue
@@ -558,6 +586,7 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
                 continue
             if method == "sarimax":
                 upstream[f"{sid}:discharge"] = _as_input(frame)
+                upstream_sd[f"{sid}:discharge"] = _input_sd(frame, alpha)
             for variable in ("discharge", "stage"):
                 values, extra = _values(frame, variable, config, sid, issue)
                 if extra is None:
@@ -724,6 +753,7 @@ def _backtest(store: Store, config: Config, chosen: list[str], issues: list[pd.T
     with _quiet():
         for k, issue in enumerate(issues):
             upstream: dict[str, pd.Series] = {}
+            upstream_sd: dict[str, pd.Series] = {}
             due_now = {sid: issue for sid, y in ys.items()
                        if y.dropna().index[0] + sr.MIN_HISTORY_DAYS * _DAY <= issue
                        <= y.dropna().index[-1]}
@@ -753,9 +783,11 @@ def _backtest(store: Store, config: Config, chosen: list[str], issues: list[pd.T
                                 notes.setdefault(sid, []).append(note)
                             models[sid], fitted_at[sid] = (model, used, x), k
                         model, used, x = models[sid]
-                        plan, _ = _planned(used, issue, horizon, upstream, {})
+                        plan, how = _planned(used, issue, horizon, upstream, {})
                         frame = model.forecast(y, x, issue, horizon, alpha=alpha, planned=plan)
+                        frame = _widened(frame, model, used, how, upstream_sd, alpha)
                         upstream[f"{sid}:discharge"] = _as_input(frame)
+                        upstream_sd[f"{sid}:discharge"] = _input_sd(frame, alpha)
                         out.append(frame)
                 except (sr.ShortRangeError, ValueError, np.linalg.LinAlgError) as e:
                     notes.setdefault(sid, []).append(f"{issue.date()}: {e}")
@@ -803,3 +835,42 @@ def skill(backtest: pd.DataFrame, *, score: str = "mse") -> pd.DataFrame:
                                      "beats_persistence"])
     out = pd.concat(tables, ignore_index=True)
     return out[["station_id", *[c for c in out.columns if c != "station_id"]]]
+
+
+# --------------------------------------------------------------------------- stored skill
+
+def save_skill(store: Store, table: pd.DataFrame, *, start: dt.date | dt.datetime | str,
+               end: dt.date | dt.datetime | str, issues: int, variable: str = "discharge"
+               ) -> int:
+    """Keep a backtest's skill table (:func:`skill`) in the store, so that every view of a
+    forecast can mark a method that did not beat persistence at a lead
+    (:func:`stored_skill`).  Returns the backtest's id."""
+    computed = _utcnow()
+    lo, hi = pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()
+    numeric = [c for c in table.columns if c not in ("station_id", "method", "lead_days", "n",
+                                                    "beats_persistence")]
+    rows = []
+    for r in table.to_dict("records"):
+        beats = r.get("beats_persistence")
+        scores = {c: (None if r[c] is None or not np.isfinite(float(r[c])) else float(r[c]))
+                  for c in numeric if isinstance(r[c], int | float | np.number) or r[c] is None}
+        rows.append({"computed_at": computed, "period_start": lo, "period_end": hi,
+                     "issues": int(issues), "station_id": r["station_id"],
+                     "variable": variable, "method": r["method"],
+                     "lead_days": int(r["lead_days"]), "n": int(r["n"]),
+                     "beats_persistence": None if beats is None or pd.isna(beats)
+                     else bool(beats),
+                     "scores": json.dumps(scores, sort_keys=True)})
+    return _store.write_skill(store, rows)
+
+
+def stored_skill(store: Store, station: str | None = None, *, variable: str = "discharge",
+                 as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """The newest stored backtest's skill lines of each station (or ``station``): backtest
+    id, when computed, its period and number of issue dates, station, method, lead, n,
+    ``beats_persistence`` and the scores (NSE, KGE, CRPS, skill scores) as columns."""
+    frame = _store.skill(store, station, variable=variable, as_of=_naive(as_of))
+    if frame.empty:
+        return frame.drop(columns="scores")
+    scores = pd.DataFrame([json.loads(t) for t in frame["scores"]], index=frame.index)
+    return pd.concat([frame.drop(columns="scores"), scores], axis=1)

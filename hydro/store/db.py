@@ -13,7 +13,7 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
 _SCHEMA_VERSION = cast(Table, SchemaVersion.__table__)
@@ -67,6 +67,12 @@ def _to_forecast_members(engine: Engine) -> None:
 
 
 # version reached -> function(engine) that upgrades from version - 1 to it
+def _to_forecast_skill(engine: Engine) -> None:
+    from hydro.store.forecasts import upgrade_forecast_skill
+
+    upgrade_forecast_skill(engine)
+
+
 _UPGRADES: dict[int, object] = {
     2: _to_segments,  # observations as packed segments (hydro.store.segments)
     # job_status is the store's (the worker declared it before; it gains next_run_at, rows
@@ -83,6 +89,9 @@ _UPGRADES: dict[int, object] = {
     6: _to_forecasts,
     # the members of ensemble forecasts (the process model; hydro.store.forecasts; rows kept)
     7: _to_forecast_members,
+    # the skill tables of stored backtests, which every view of a forecast marks from
+    # (hydro.store.forecasts; rows kept)
+    8: _to_forecast_skill,
 }
 
 

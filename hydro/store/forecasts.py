@@ -23,10 +23,15 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, Table, func, select
 
-from hydro.store.models import ForecastMember, ForecastRun, ForecastValue
+from hydro.store.models import ForecastMember, ForecastRun, ForecastSkill, ForecastValue
 
 _RUNS = cast(Table, ForecastRun.__table__)
 _VALUES = cast(Table, ForecastValue.__table__)
+_SKILL = cast(Table, ForecastSkill.__table__)
+#: columns of :func:`skill` (a stored backtest's lines), in order
+SKILL_COLUMNS = ["backtest_id", "computed_at", "period_start", "period_end", "issues",
+                 "station_id", "variable", "method", "lead_days", "n", "beats_persistence",
+                 "scores"]
 _MEMBERS = cast(Table, ForecastMember.__table__)
 
 #: columns of :func:`runs`, in order
@@ -221,3 +226,44 @@ def run_values(engine: Engine, run_id: int) -> pd.DataFrame:
     for c in ("value", "lower", "upper"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     return out
+
+
+def write_skill(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
+    """Store one backtest's skill lines (each with every column of :data:`SKILL_COLUMNS`,
+    ``scores`` a JSON text) in one transaction under a new ``backtest_id``; return it."""
+    with engine.begin() as conn:
+        last = conn.execute(select(func.max(_SKILL.c.backtest_id))).scalar()
+        backtest_id = int(last or 0) + 1
+        if rows:
+            conn.execute(_SKILL.insert(), [
+                {**{c: r[c] for c in SKILL_COLUMNS if c != "backtest_id"},
+                 "backtest_id": backtest_id,
+                 **{c: _naive(r[c]) for c in ("computed_at", "period_start", "period_end")}}
+                for r in rows])
+    return backtest_id
+
+
+def skill(engine: Engine, station_id: str | None = None, *, variable: str = "discharge",
+          as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """The skill lines of the newest stored backtest covering each station (computed by
+    ``as_of`` when given): :data:`SKILL_COLUMNS`, ``scores`` a JSON text."""
+    k = _SKILL
+    cond = [k.c.variable == variable]
+    if station_id is not None:
+        cond.append(k.c.station_id == station_id)
+    if as_of is not None:
+        cond.append(k.c.computed_at <= _naive(as_of))
+    newest = (select(k.c.station_id, func.max(k.c.backtest_id).label("b"))
+              .where(*cond).group_by(k.c.station_id).subquery())
+    q = (select(*[k.c[c] for c in SKILL_COLUMNS])
+         .join(newest, (newest.c.station_id == k.c.station_id) & (newest.c.b == k.c.backtest_id))
+         .where(*cond).order_by(k.c.station_id, k.c.method, k.c.lead_days))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).fetchall(), columns=SKILL_COLUMNS)
+
+
+def upgrade_forecast_skill(engine: Engine) -> None:
+    """Schema 7 -> 8: create ``forecast_skill`` (no existing row is touched).  Idempotent."""
+    from hydro.store.models import Base
+
+    Base.metadata.create_all(engine, tables=[_SKILL])

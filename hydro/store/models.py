@@ -370,3 +370,30 @@ class ForecastMember(Base):
     lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
     member: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[float | None] = mapped_column(Float)
+
+
+# ---------------------------------------------------------------- schema 8: forecast skill
+
+class ForecastSkill(Base):
+    """One line of a stored backtest's skill table (hydro.services.forecasts.save_skill):
+    the skill of one method at one gauge and lead over the backtest ``backtest_id`` (issue
+    dates from ``period_start`` to ``period_end``).  ``beats_persistence`` is what every
+    view marks; ``scores`` holds the table's numbers (NSE, KGE, CRPS, skill scores) as
+    JSON.  Rows are never updated: a new backtest adds its own."""
+
+    __tablename__ = "forecast_skill"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    backtest_id: Mapped[int] = mapped_column(BigInteger)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    period_start: Mapped[dt.datetime] = mapped_column(DateTime)
+    period_end: Mapped[dt.datetime] = mapped_column(DateTime)
+    issues: Mapped[int] = mapped_column(Integer)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"))
+    variable: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    lead_days: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+    beats_persistence: Mapped[bool | None] = mapped_column(Boolean)
+    scores: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_forecast_skill_station", "station_id", "computed_at"),)

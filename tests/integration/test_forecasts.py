@@ -172,6 +172,7 @@ def test_a_schema_5_store_is_upgraded_keeping_its_rows(tmp_path, config):
     store.dispose()
     raw = make_engine(url)
     with raw.begin() as conn:
+        conn.execute(text("DROP TABLE forecast_skill"))
         conn.execute(text("DROP TABLE forecast_members"))
         conn.execute(text("DROP TABLE forecast_values"))
         conn.execute(text("DROP TABLE forecast_runs"))
@@ -181,7 +182,7 @@ def test_a_schema_5_store_is_upgraded_keeping_its_rows(tmp_path, config):
     assert current_version(raw) == 5
     raw.dispose()
     store = open_store(url, config.network)
-    assert current_version(store) == SCHEMA_VERSION == 7
+    assert current_version(store) == SCHEMA_VERSION == 8
     assert pd.read_sql("SELECT COUNT(*) AS n FROM observation_segments", store)["n"][0] \
         == n_before
     assert fc.run(store, config, issue_time=T, stations=["KZ:19072"]).run_ids
@@ -200,6 +201,7 @@ def test_a_schema_6_store_is_upgraded_to_keep_ensemble_members(tmp_path, config)
     store.dispose()
     raw = make_engine(url)
     with raw.begin() as conn:
+        conn.execute(text("DROP TABLE forecast_skill"))
         conn.execute(text("DROP TABLE forecast_members"))
         conn.execute(text("DELETE FROM schema_version"))
         conn.execute(text("INSERT INTO schema_version (version, applied_at) VALUES "
@@ -207,7 +209,7 @@ def test_a_schema_6_store_is_upgraded_to_keep_ensemble_members(tmp_path, config)
     assert current_version(raw) == 6
     raw.dispose()
     store = open_store(url, config.network)
-    assert current_version(store) == SCHEMA_VERSION == 7
+    assert current_version(store) == SCHEMA_VERSION == 8
     assert fc.runs(store, "KZ:19072")["id"].tolist() == sorted(old, reverse=True)
     report = fc.run(store, config, issue_time=T, stations=["KZ:19072"], methods=["process"],
                     members=12)
@@ -503,3 +505,38 @@ def test_ensemble_members_round_trip_and_go_with_their_run(backend, tmp_path, co
         assert stored.members(store, ids[0]).empty
     finally:
         store.dispose()
+
+
+def test_a_stored_backtest_marks_what_does_not_beat_persistence(cli_store, capsys):
+    from hydro.store.db import SCHEMA_VERSION
+
+    assert SCHEMA_VERSION == 8
+    code, out, err = cli(capsys, "forecast", "run", "--issue-time", "2024-04-10T06:00",
+                         "--station", "KZ:19072", "--station", "KZ:19071",
+                         "--method", "persistence", "--method", "climatology",
+                         "--method", "sarimax")
+    assert code == 0, err
+    code, out, err = cli(capsys, "forecast", "show", "KZ:19072")
+    assert code == 0 and "No backtest is stored for this gauge" in out
+    code, out, err = cli(capsys, "forecast", "skill", "--start", "2024-03-20", "--end",
+                         "2024-05-10", "--every", "10", "--horizon", "5", "--station",
+                         "KZ:19072", "--station", "KZ:19071", "--method", "climatology",
+                         "--method", "sarimax", "--write")
+    assert code == 0, err
+    assert "Kept as backtest 1" in out
+    kept = fc.stored_skill(cli_store, "KZ:19072")
+    assert set(kept["method"]) == {"persistence", "climatology", "sarimax"}
+    assert set(kept["lead_days"]) == {1, 2, 3, 4, 5}
+    # climatology never beats persistence in a flood spring; SARIMAX does (test above)
+    clim = kept[kept["method"] == "climatology"]
+    assert not clim["beats_persistence"].any()
+    assert kept[kept["method"] == "sarimax"]["beats_persistence"].all()
+    assert {"nse", "crps", "skill_mse_vs_persistence"} <= set(kept.columns)
+    code, out, err = cli(capsys, "forecast", "show", "KZ:19072")
+    assert code == 0, err
+    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip()[:1].isdigit()}
+    for lead in ("1", "5"):
+        cells = lines[lead]
+        assert cells.count(" *") == 1        # the climatology cell, not SARIMAX
+    assert "* = did not beat persistence at this lead in backtest 1" in out
+    assert not UNREADABLE.search(out)

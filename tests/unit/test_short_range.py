@@ -213,3 +213,29 @@ def test_routed_upstream_model_beats_persistence_at_lead_3_and_beyond():
         assert table.loc[("sarimax", lead), "beats_persistence"], table.loc["sarimax"]
     assert table.loc[("sarimax", 3), "skill_mse_vs_persistence"] > 0.3
     assert table.loc[("sarimax", 3), "skill_mse_vs_climatology"] > 0.3
+
+
+def test_an_input_forecast_widens_the_interval_by_beta_squared_sigma_squared():
+    """Hand-worked: model σ 10 m³/s on every lead (90 % interval ± 1.645·10); one input with
+    β = 0.8 and lag 2 d whose forecast has σ 30 m³/s on the days after the issue.  Leads 1-2
+    use observed input values (issue day and before): unchanged; from lead 3 the variance is
+    10² + (0.8·30)² = 676, σ = 26."""
+    from scipy import stats
+
+    from hydro import short_range as sr
+
+    issue = pd.Timestamp("2024-04-10")
+    z = stats.norm.ppf(0.95)
+    lead = np.arange(1, 6)
+    frame = pd.DataFrame({"issue_time": issue, "lead_days": lead,
+                          "valid_time": issue + pd.to_timedelta(lead, "D"),
+                          "forecast": 1000.0, "lower": 1000.0 - z * 10, "upper": 1000.0 + z * 10,
+                          "method": "sarimax"})
+    sd = pd.Series(30.0, index=pd.date_range(issue + pd.Timedelta(days=1), periods=5))
+    out = sr.widen_for_forecast_inputs(frame, [(0.8, 2, sd)], alpha=0.1)
+    half = (out["upper"] - out["lower"]).to_numpy() / 2
+    assert half[:2] == pytest.approx([z * 10] * 2)
+    assert half[2:] == pytest.approx([z * 26] * 3)
+    assert (out["forecast"] == frame["forecast"]).all()
+    # no input terms: unchanged
+    pd.testing.assert_frame_equal(sr.widen_for_forecast_inputs(frame, [], alpha=0.1), frame)
