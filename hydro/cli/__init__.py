@@ -2,8 +2,9 @@
 
 Each module of this package is one group of commands (:mod:`~hydro.cli.data`,
 :mod:`~hydro.cli.reports`, :mod:`~hydro.cli.quality`, :mod:`~hydro.cli.scenario`,
-:mod:`~hydro.cli.alerts`, :mod:`~hydro.cli.forecast`); they
-share :mod:`~hydro.cli.args` and call :mod:`hydro.services`; none imports another command
+:mod:`~hydro.cli.alerts`, :mod:`~hydro.cli.forecast`, :mod:`~hydro.cli.outlook`); they
+share :mod:`~hydro.cli.args` (arguments, config, store) and :mod:`~hydro.cli.text` (how
+tables and numbers are printed) and call :mod:`hydro.services`; none imports another command
 module (tests/architecture checks it).  May import: hydro.services, hydro.config, the
 science modules, hydro.worker (``hydrorisk worker``) and hydro.synthetic (``hydrorisk
 generate-demo-data``); never hydro.store or hydro.readers directly.

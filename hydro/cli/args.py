@@ -23,6 +23,12 @@ def open_store_for(config: Config) -> context.Store:
     return context.open_store(config)
 
 
+def open_store_readonly_for(config: Config) -> context.Store:
+    """The existing store of ``config`` for a command that only reads: nothing is written
+    (no upgrade, no station sync); a store that needs ``hydrorisk init`` is an error."""
+    return context.open_store_readonly(config)
+
+
 def time_arg(text: str | None) -> dt.datetime | None:
     """A UTC date or date-time given on the command line."""
     if text is None:

@@ -5,13 +5,19 @@ work is done by :mod:`hydro.services` (and the worker process, :mod:`hydro.worke
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from hydro.cli.args import config_from_args, open_store_for, time_arg
+from hydro.cli.args import (
+    config_from_args,
+    open_store_for,
+    open_store_readonly_for,
+    time_arg,
+)
 from hydro.errors import HydroriskError
 from hydro.services import context
 
@@ -85,6 +91,14 @@ def print_summary(results, stream=sys.stdout, seconds: float | None = None) -> N
           f"{'rows written':>12} {'flags':>7} {'seconds':>8}", file=stream)
     print(f"{len(results):8d} {by['loaded']:7d} {by['unchanged']:9d} {by['rejected']:11d} "
           f"{rows_read:10d} {rows:12d} {flags:7d} {secs:8.1f}", file=stream)
+    sources: dict[str, int] = {}
+    for r in results:
+        if r.outcome != "rejected" and r.source:
+            sources[r.source] = sources.get(r.source, 0) + 1
+    if sources:
+        print("stored under source " + ", ".join(
+            f"{s} ({n} file{'s' if n != 1 else ''})" for s, n in sorted(sources.items()))
+            + " (config/sources.toml; another with --source)", file=stream)
     for r in results:
         if r.outcome == "rejected":
             print(f"rejected: {r.message}", file=stream)
@@ -135,7 +149,11 @@ def cmd_worker(args) -> int:
     config = config_from_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     open_store_for(config)  # create the schema before APScheduler creates its own table
-    run_worker(str(config.root.resolve()))
+    if not run_worker(str(config.root.resolve())):
+        # a job still ran after the stop timeout: leave now (its transaction is rolled
+        # back; the claimed file returns to the inbox at the next start)
+        logging.shutdown()
+        os._exit(1)
     return 0
 
 
@@ -197,7 +215,7 @@ def cmd_export_netcdf(args) -> int:
     from hydro.services.exports import export_store
 
     config = config_from_args(args)
-    engine = open_store_for(config)
+    engine = open_store_readonly_for(config)
     unknown = [s for s in (args.station or []) if s not in config.network.all_ids()]
     if unknown:
         raise HydroriskError(f"unknown station '{unknown[0]}'")
@@ -229,7 +247,7 @@ def cmd_jobs(args) -> int:
     from hydro.services import jobs
 
     config = config_from_args(args)
-    engine = open_store_for(config)
+    engine = open_store_readonly_for(config)  # read only: works while a writer holds the lock
     status = jobs.job_status(engine)
     if status.empty:
         print("no job has run yet (start `hydrorisk worker`)")

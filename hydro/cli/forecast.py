@@ -15,6 +15,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from hydro.cli.args import config_from_args, open_store_for, time_arg
+from hydro.cli.text import DASH
+from hydro.cli.text import number as _num
+from hydro.cli.text import percent as _percent
+from hydro.cli.text import print_synthetic_note as _synthetic
+from hydro.cli.text import station_label as _label
+from hydro.cli.text import table as _table
 from hydro.errors import HydroriskError
 
 if TYPE_CHECKING:
@@ -22,7 +28,6 @@ if TYPE_CHECKING:
 
     from hydro.config import Config
 
-DASH = "—"
 #: how the units are printed
 UNIT_TEXT = {"m3/s": "m³/s", "cm": "cm"}
 #: the forecasters (hydro.services.forecasts.METHODS, which this module does not import at
@@ -115,24 +120,8 @@ def add_commands(sub) -> None:
 
 # --------------------------------------------------------------------------- formatting
 
-def _label(config: Config, station: str) -> str:
-    try:
-        node = config.network.node(station)
-    except KeyError:
-        return station
-    return f"{node.names.en} ({station})"
 
 
-def _num(x: Any, unit: str = "m3/s") -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return DASH
-    if not math.isfinite(v):
-        return DASH
-    if unit == "cm" or abs(v) >= 100:
-        return f"{v:.0f}"
-    return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
 
 
 def _score(x: Any) -> str:
@@ -148,22 +137,8 @@ def _when(t: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return pd.Timestamp(t).strftime(fmt)
 
 
-def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(r: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
-
-    return "\n".join([line(header), *(line(r) for r in rows)])
 
 
-def _synthetic(store) -> None:
-    from hydro.services.observations import synthetic_note
-
-    note = synthetic_note(store)
-    if note:
-        print(note)
 
 
 def _gauge(config: Config, station: str) -> None:
@@ -279,7 +254,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     half = 100 * float(first["alpha"]) / 2
     print(f"Each method: forecast ({half:.0f}-{100 - half:.0f} % interval); dates are the "
           "gauge's local dates")
-    methods = [m for m in forecasts.METHODS if m in set(frame["method"])]
+    methods = [m for m in (*forecasts.METHODS, *sorted(set(frame["method"])
+                                                          - set(forecasts.METHODS)))
+               if m in set(frame["method"])]
     no_skill, legend = _skill_marks(store, args.station)
     rows = []
     for lead in sorted(int(x) for x in frame["lead_days"].unique()):
@@ -389,12 +366,6 @@ def cmd_skill(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- external
 
-def _percent(p: Any) -> str:
-    try:
-        v = float(p)
-    except (TypeError, ValueError):
-        return DASH
-    return DASH if not math.isfinite(v) else f"{100 * v:.0f} %"
 
 
 def _range(v: Any, lo: Any, hi: Any, unit: str) -> str:

@@ -10,16 +10,20 @@ climatology marked.  A request that cannot be met is one line on stderr and exit
 from __future__ import annotations
 
 import argparse
-import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hydro.cli.args import config_from_args, open_store_for, time_arg
+from hydro.cli.text import DASH
+from hydro.cli.text import number as _num
+from hydro.cli.text import percent as _percent
+from hydro.cli.text import print_synthetic_note as _synthetic
+from hydro.cli.text import station_label as _label
+from hydro.cli.text import table as _table
 from hydro.errors import HydroriskError
 
 if TYPE_CHECKING:
-    from hydro.config import Config
+    pass
 
-DASH = "—"
 TARGET_CHOICES = ["flood_volume", "peak_discharge", "peak_stage"]
 UNIT_TEXT = {"hm3": "hm³", "m3/s": "m³/s", "cm": "cm"}
 LABEL = {"flood_volume": "volume", "peak_discharge": "peak Q", "peak_stage": "peak stage"}
@@ -60,41 +64,12 @@ def add_commands(sub) -> None:
     s.set_defaults(func=cmd_show)
 
 
-def _label(config: Config, station: str) -> str:
-    try:
-        return f"{config.network.node(station).names.en} ({station})"
-    except KeyError:
-        return station
 
 
-def _num(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return DASH
-    if not math.isfinite(v):
-        return DASH
-    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
 
 
-def _percent(p: Any) -> str:
-    try:
-        v = float(p)
-    except (TypeError, ValueError):
-        return DASH
-    if not math.isfinite(v):
-        return DASH
-    return "<1 %" if 0 < v < 0.005 else ">99 %" if 0.995 < v < 1 else f"{100 * v:.0f} %"
 
 
-def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(r: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
-
-    return "\n".join([line(header), *(line(r) for r in rows)])
 
 
 #: how the warning levels (scheme:level of config/thresholds.toml) are printed
@@ -109,12 +84,6 @@ def _levels(exceedance: dict[str, float]) -> str:
     return ", ".join(f"{LEVEL_TEXT.get(k, k)} {_percent(v)}" for k, v in exceedance.items())
 
 
-def _synthetic(store) -> None:
-    from hydro.services.observations import synthetic_note
-
-    note = synthetic_note(store)
-    if note:
-        print(note)
 
 
 def cmd_issue(args: argparse.Namespace) -> int:

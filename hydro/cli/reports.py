@@ -328,6 +328,44 @@ def cmd_quality(args) -> int:
     return 0
 
 
+def cmd_bulletin(args) -> int:
+    import datetime as dt
+
+    from hydro.services.bulletin import bulletin, default_day, parse_as_of
+    from hydro.services.bulletin_output import filename, render
+    from hydro.services.observations import holds_bundled_data
+
+    config, engine = _context(args)
+    as_of = parse_as_of(args.as_of)
+    if args.as_of and as_of is None:
+        raise HydroriskError(f"--as-of '{args.as_of}' is not a date or time (YYYY-MM-DD or "
+                             "YYYY-MM-DDTHH:MM, UTC)")
+    if args.date:
+        try:
+            day = dt.date.fromisoformat(args.date)
+        except ValueError:
+            raise HydroriskError(f"--date '{args.date}' is not a date (YYYY-MM-DD)") from None
+    else:
+        newest = default_day(engine, config)
+        if newest is None:
+            raise HydroriskError("the store holds no observations; ingest data first")
+        day = newest
+    frame = bulletin(engine, config, day, as_of=as_of)
+    data = render(frame, config, args.lang, args.format, holds_bundled_data(engine),
+                  as_of=as_of, made_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    if args.out is None and args.format == "pdf":
+        args.out = filename(day, args.lang, args.format)
+    if args.out is None:
+        print(data.decode("utf-8-sig"), end="")
+        return 0
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(f"wrote the bulletin of {day.isoformat()} ({args.lang}, {args.format}, "
+          f"{len(frame)} rows) to {out}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     rep = sub.add_parser("report", help="border accounting, reservoir balance, return levels",
                          description="Tables computed from the store (print, or --csv FILE).")
@@ -377,5 +415,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "TDS or the parameter names of config/quality/parameters.toml)")
     s.add_argument("--lang", choices=["kk", "ru", "en"], default="en")
     s.set_defaults(func=cmd_quality)
+
+    s = rsub.add_parser("bulletin", help="the daily gauge and reservoir bulletin (CSV, HTML, PDF)",
+                        description="The daily table the agencies publish: each gauge's "
+                                    "morning stage, 24 h change, dangerous level(s) and cm "
+                                    "remaining, ice phenomena; each reservoir's level against "
+                                    "НПУ, inflow, release, spill and free capacity.")
+    s.add_argument("--date", help="the day, YYYY-MM-DD (default: the newest stored day)")
+    s.add_argument("--as-of", dest="as_of", metavar="TIME",
+                   help="knowledge time, UTC (YYYY-MM-DD = the end of that day, or "
+                        "YYYY-MM-DDTHH:MM): only what had been received by then")
+    s.add_argument("--lang", choices=["kk", "ru", "en"], default="ru")
+    s.add_argument("--format", choices=["csv", "html", "pdf"], default="csv")
+    s.add_argument("--out", metavar="FILE",
+                   help="write here (default: print CSV/HTML; a PDF goes to "
+                        "bulletin-DATE-LANG.pdf)")
+    s.set_defaults(func=cmd_bulletin)
 
 
