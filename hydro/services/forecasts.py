@@ -65,7 +65,7 @@ from hydro.store import forecasts as _store
 
 __all__ = ["METHODS", "DEFAULT_HORIZON", "FIT_WINDOW_DAYS", "Input", "ForecastRunReport",
            "upstream_inputs", "daily_series", "run", "latest", "runs", "backtest", "skill",
-           "spring_issue_dates", "save_skill", "stored_skill"]
+           "spring_issue_dates", "save_skill", "stored_skill", "refresh"]
 
 log = logging.getLogger("hydrorisk.forecasts")
 
@@ -608,6 +608,30 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
         report.run_ids = [-1] * len(batch)
     report.seconds = _time.perf_counter() - t0
     return report
+
+
+def refresh(store: Store, config: Config, *, now: dt.datetime | None = None
+            ) -> ForecastRunReport | None:
+    """After an ingest (the worker): reissue the forecasts of the basins that received data
+    since the last refresh — every gauge of such a basin, so the forecasts still cascade
+    down its rivers — or of every gauge when none was issued yet.  None when nothing new
+    arrived.  A basin's mean series (``BASIN:<id>``) do not count: they are the outlook's."""
+    from hydro.store.alerts import stations_received
+
+    known = _naive(now) or _utcnow()
+    previous = _store.runs(store, limit=200)
+    previous = previous[previous["method"] != "outlook"]
+    last = None if previous.empty else pd.Timestamp(previous["known_at"].max()).to_pydatetime()
+    if last is None:
+        return run(store, config, issue_time=known)
+    received = stations_received(store, last, known)
+    net = config.network
+    basins = {net.node(s).basin for s in received
+              if s in net.gauges or s in net.reservoirs or s in net.nodes}
+    if not basins:
+        return None
+    chosen = [g for g, gauge in net.gauges.items() if gauge.basin in basins]
+    return run(store, config, issue_time=known, stations=chosen)
 
 
 # --------------------------------------------------------------------------- reading back

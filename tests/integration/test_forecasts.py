@@ -367,17 +367,30 @@ def test_forecast_errors_are_one_line_with_exit_status_2(cli_store, capsys, args
 def test_the_worker_refreshes_the_forecasts_after_an_ingest_and_survives_a_failure(
         tmp_path, config, monkeypatch, caplog):
     from hydro import worker
+    from hydro.services.ingest import ingest_file
 
     store = ural_store(tmp_path, config, ["KZ_19072"])
     worker.refresh_forecasts(store, config)                 # as of now: the end of 2024
     runs = fc.runs(store)
     assert set(runs["station_id"]) == {"KZ:19072"}           # the only gauge with discharge
     assert (runs["issue_time"] == dt.datetime(2024, 12, 30, 19)).all()
+    # nothing new arrived: nothing is reissued
+    assert fc.refresh(store, config) is None
+    assert len(fc.runs(store)) == len(runs)
+    # a Tobol file arrives: only the Tobol's gauges are reissued (incremental, by basin)
+    assert ingest_file(store, config, grdc("RU_KURGAN"),
+                       quarantine_dir=tmp_path / "q").outcome == "loaded"
+    report = fc.refresh(store, config)
+    assert report is not None and set(report.issue_times) == {"RU:KURGAN"}
+    assert set(report.skipped) == {g for g, x in config.network.gauges.items()
+                                   if x.basin == "tobol"} - {"RU:KURGAN"}
 
     def broken(*a, **kw):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(fc, "run", broken)
+    assert ingest_file(store, config, grdc("KZ_19071"),
+                       quarantine_dir=tmp_path / "q").outcome == "loaded"
     worker.refresh_forecasts(store, config)                 # logged, not raised
     assert "forecast refresh after the ingest failed: RuntimeError: disk full" in caplog.text
     store.dispose()
