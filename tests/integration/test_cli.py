@@ -55,13 +55,16 @@ def test_missing_path_and_unknown_source(tmp_path):
     assert r.returncode == 2 and "unknown source 'nosuch'" in r.stderr
 
 
-def test_init_and_ingest_print_a_summary(tmp_path):
+def test_init_and_ingest_print_a_summary(tmp_path, config_copy):
+    # a copy of the config: the rejected file's quarantine is under the copy, not the repo
     env = {"HYDRORISK_DB_URL": f"sqlite:///{tmp_path / 's.sqlite'}"}
-    r = run("init", env=env)
-    assert r.returncode == 0 and "stations 58" in r.stdout, r.stdout + r.stderr
+    r = run("--config", str(config_copy), "init", env=env)
+    # 58 network nodes and the 4 basins' mean series (BASIN:<id>)
+    assert r.returncode == 0 and "stations 62" in r.stdout, r.stdout + r.stderr
     bad = tmp_path / "bad.csv"
     bad.write_text("site;date;parameter;value;unit\nKZ:19071;2024-01-01;mercuryy;1;mg/l\n")
-    r = run("ingest", str(ROOT / "data/gauges/reservoirs/KZ_SERGEEVKA.csv"), str(bad), env=env)
+    r = run("--config", str(config_copy), "ingest",
+            str(ROOT / "data/gauges/reservoirs/KZ_SERGEEVKA.csv"), str(bad), env=env)
     assert r.returncode == 1
     assert "quarantined" in r.stdout and "unknown parameter 'mercuryy'" in r.stdout
     head, values = r.stdout.splitlines()[:2]
