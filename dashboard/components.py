@@ -11,11 +11,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
+from dashboard import format as fmt
 from dashboard.figures import STATE_COLORS
-from dashboard.i18n import has, t, t_or
+from dashboard.i18n import has, query_string, t, t_or
 from dashboard.ids import Stations
 from dashboard.status import (
     SILENT,
@@ -25,6 +27,7 @@ from dashboard.status import (
     StationReport,
     compared_level,
 )
+from dashboard.timequery import Notice
 from hydro.warning import LevelMargin, StageClassification, WarningStatus
 
 MINUS = "\u2212"
@@ -33,35 +36,26 @@ DASH = "—"
 
 # --------------------------------------------------------------------------- formatting
 
-def fmt_number(value: float | None, decimals: int = 0, signed: bool = False) -> str:
-    """``1134``, ``−40``, ``+31`` (with ``signed``); an em dash for a missing value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return DASH
-    rounded = round(float(value), decimals)
-    if rounded == 0:
-        rounded = 0.0  # no "-0"
-    text = f"{abs(rounded):.{decimals}f}"
-    if rounded < 0:
-        return MINUS + text
-    return ("+" + text) if signed and rounded > 0 else text
+def fmt_number(value: float | None, decimals: int = 0, signed: bool = False,
+               lang: str = "en") -> str:
+    """``1134``, ``−40``, ``+31`` (with ``signed``), ``245,50`` in kk and ru; an em dash
+    for a missing value (:func:`dashboard.format.number`)."""
+    return fmt.number(value, lang, decimals, signed=signed)
 
 
-def fmt_discharge(value: float | None) -> str:
+def fmt_discharge(value: float | None, lang: str = "en") -> str:
     """Discharge, m³/s, to three significant figures at most (0.123, 12.3, 1234)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return DASH
     mag = abs(value)
     decimals = 0 if mag >= 100 else 1 if mag >= 10 else 2
-    return fmt_number(value, decimals)
+    return fmt_number(value, decimals, lang=lang)
 
 
-def fmt_local(time: dt.datetime | None) -> str:
-    """``2024-04-12 08:00``; a daily value (local midnight) as the date alone."""
-    if time is None:
-        return DASH
-    if time.time() == dt.time():
-        return time.date().isoformat()
-    return time.strftime("%Y-%m-%d %H:%M")
+def fmt_local(time: dt.datetime | None, lang: str = "en") -> str:
+    """``2024-04-12 08:00`` (``12.04.2024 08:00`` in kk and ru); a daily value (local
+    midnight) as the date alone (:func:`dashboard.format.date_time`)."""
+    return fmt.date_time(time, lang)
 
 
 def river_name(river: str, lang: str) -> str:
@@ -91,18 +85,30 @@ def level_cell(margin: LevelMargin | None, lang: str, reference: bool = False) -
         return [DASH]
     th = margin.threshold
     label = level_name(margin, lang)
-    title = t("level.tooltip", lang, label=label, value=fmt_number(margin.value_cm),
-              set_by=getattr(th, "set_by", ""), basis=getattr(th, "basis", ""),
-              source=getattr(th, "source", ""))
+    value = fmt_number(margin.value_cm, lang=lang)
     in_force_by = getattr(th, "in_force_by", None)
-    if in_force_by is not None:
-        title += "; " + t("level.in_force_by", lang, date=in_force_by.isoformat())
-    note = getattr(th, "note", "")
-    if note:
-        title += f" ({note})"
+    if lang == "en":
+        title = t("level.tooltip", lang, label=label, value=value,
+                  set_by=getattr(th, "set_by", ""), basis=getattr(th, "basis", ""),
+                  source=getattr(th, "source", ""))
+        if in_force_by is not None:
+            title += "; " + t("level.in_force_by", lang, date=fmt.date(in_force_by, lang))
+        note = getattr(th, "note", "")
+        if note:
+            title += f" ({note})"
+    else:
+        # config/thresholds.toml's basis and note are English prose: kk and ru name the
+        # level's standing in their own words instead, and quote the source as cited, last
+        set_by = getattr(th, "set_by", "")
+        title = t("level.tooltip.local", lang, label=label, value=value,
+                  standing=t_or(f"marker.{margin.status}", lang, margin.status),
+                  set_by=t_or(f"setby.{set_by}", lang, set_by))
+        if in_force_by is not None:
+            title += "; " + t("level.in_force_by", lang, date=fmt.date(in_force_by, lang))
+        title += "; " + t("level.source", lang, source=getattr(th, "source", ""))
     classes = "level-value" + (" level-ref" if reference else "") + \
         (" level-reached" if margin.reached else "")
-    parts: list = [html.Span(f"{label} {fmt_number(margin.value_cm)}", title=title,
+    parts: list = [html.Span(f"{label} {fmt_number(margin.value_cm, lang=lang)}", title=title,
                              className=classes)]
     marker = status_marker(margin.status, lang)
     if marker:
@@ -179,26 +185,26 @@ def attention_list(report: StationReport, lang: str) -> html.Div:
             row = _worst_row(report.gauge_rows(s.station_id))
             if row is not None and s.state == SILENT:
                 detail.append(t("status.silent_since", lang,
-                                date=fmt_local(row.local_time)[:10]))
+                                date=fmt.date(row.local_time, lang)))
             elif row is not None:
                 c = row.classification
-                detail.append(t("unit.cm_value", lang, value=fmt_number(row.stage_cm)))
+                detail.append(t("unit.cm_value", lang, value=fmt_number(row.stage_cm, lang=lang)))
                 ref = compared_level(c)
                 if ref is not None:
                     detail.append(f"{level_name(ref, lang)} "
-                                  f"{fmt_number(ref.value_cm)}: "
-                                  f"{fmt_number(ref.remaining_cm, signed=True)}")
+                                  f"{fmt_number(ref.value_cm, lang=lang)}: "
+                                  f"{fmt_number(ref.remaining_cm, signed=True, lang=lang)}")
                 if row.change_cm_per_day is not None:
                     detail.append(t("attention.rate", lang,
-                                    rate=fmt_number(row.change_cm_per_day, signed=True)))
+                                    rate=fmt_number(row.change_cm_per_day, signed=True, lang=lang)))
         else:
             res = report.reservoir_row(s.station_id)
             if s.state == SILENT:
                 detail.append(t("status.silent_since", lang,
-                                date=fmt_local(res.local_time)[:10]))
+                                date=fmt.date(res.local_time, lang)))
             else:
-                detail.append(t("attention.reservoir", lang, level=fmt_number(res.level_m, 2),
-                                npu=fmt_number(res.npu_m, 2)))
+                detail.append(t("attention.reservoir", lang, level=fmt_number(res.level_m, 2, lang=lang),
+                                npu=fmt_number(res.npu_m, 2, lang=lang)))
         label = state_label(s.state, lang)
         if s.kind == "reservoir" and s.state in ("adverse", "dangerous"):
             label = t(f"reservoir.status.{s.state}", lang)
@@ -215,11 +221,6 @@ def attention_list(report: StationReport, lang: str) -> html.Div:
 
 # --------------------------------------------------------------------------- gauge table
 
-GAUGE_COLUMNS = ("col.station", "col.river", "col.country", "col.party", "col.stage",
-                 "col.observed", "col.change", "col.discharge", "col.status", "col.level",
-                 "col.remaining", "col.ice", "col.party_diff")
-
-
 def _status_cell(row: GaugeRow, lang: str) -> list:
     c = row.classification
     if not row.has_data:
@@ -228,13 +229,13 @@ def _status_cell(row: GaugeRow, lang: str) -> list:
                 html.Div(text, className="cell-note") if text else None]
     if row.silent:
         return [state_badge(SILENT, lang),
-                html.Div(t("status.silent_since", lang, date=fmt_local(row.local_time)[:10]),
+                html.Div(t("status.silent_since", lang, date=fmt.date(row.local_time, lang)),
                          className="cell-note")]
     parts: list = [state_badge(c.status.value, lang)]
     if c.provisional and c.status is not WarningStatus.NOT_ASSESSED:
         parts.append(html.Div(t("status.provisional", lang), className="cell-note provisional"))
     for m in c.impacts_reached:
-        parts.append(html.Div(t("cell.impact_reached", lang, value=fmt_number(m.value_cm)),
+        parts.append(html.Div(t("cell.impact_reached", lang, value=fmt_number(m.value_cm, lang=lang)),
                               className="cell-note"))
     return parts
 
@@ -250,79 +251,22 @@ def _ice_cell(row: GaugeRow, lang: str) -> list:
 
 
 def _stage_cell(row: GaugeRow, lang: str) -> list:
-    parts: list = [fmt_number(row.stage_cm)]
+    parts: list = [fmt_number(row.stage_cm, lang=lang)]
     for flag in row.other_flags:
         parts.append(html.Span(t_or(f"qc.{flag}", lang, flag), className="qc-flag"))
     return parts
 
 
-def _discharge_cell(row: GaugeRow) -> list:
-    parts: list = [fmt_discharge(row.discharge_m3s)]
+def _discharge_cell(row: GaugeRow, lang: str = "en") -> list:
+    parts: list = [fmt_discharge(row.discharge_m3s, lang=lang)]
     q_day = row.discharge_local_date
     stage_day = row.local_time.date() if row.local_time else None
     if q_day is not None and row.stage_cm is not None and q_day != stage_day:
-        parts.append(html.Div(q_day.isoformat(), className="cell-note"))
+        parts.append(html.Div(fmt.date(q_day, lang), className="cell-note"))
     return parts
 
 
-def gauge_table(report: StationReport, lang: str, basin_names: dict[str, str]) -> dbc.Table:
-    """Every gauge, grouped by basin; one row per reporting party."""
-    header = html.Thead(html.Tr([html.Th(t(key, lang)) for key in GAUGE_COLUMNS]))
-    body: list = []
-    by_station: dict[str, list[GaugeRow]] = {}
-    for row in report.gauges:
-        by_station.setdefault(row.station_id, []).append(row)
-    for basin in report.basins:
-        stations = [sid for sid, rows in by_station.items() if rows[0].basin == basin]
-        if not stations:
-            continue
-        body.append(html.Tr(html.Th(basin_names.get(basin, basin), colSpan=len(GAUGE_COLUMNS)),
-                            className="basin-row"))
-        for sid in stations:
-            rows = by_station[sid]
-            span = len(rows)
-            for i, row in enumerate(rows):
-                c = row.classification
-                ref = compared_level(c)
-                remaining = ref.remaining_cm if (ref is not None and row.has_data) else None
-                cells: list = []
-                if i == 0:
-                    name = [html.Div(row.names.get(lang), className="station-name"),
-                            html.Div(sid, className="station-id")]
-                    cells += [html.Td(name, rowSpan=span),
-                              html.Td(river_name(row.river, lang), rowSpan=span),
-                              html.Td(t(f"country.{row.country}", lang), rowSpan=span)]
-                cells += [
-                    html.Td(t_or(f"party.{row.party}", lang, row.party), className="party"),
-                    html.Td(_stage_cell(row, lang), className="num stage"),
-                    html.Td(fmt_local(row.local_time), className="time"),
-                    html.Td(fmt_number(row.change_cm_per_day, signed=True), className="num"),
-                    html.Td(_discharge_cell(row), className="num"),
-                    html.Td(_status_cell(row, lang), className="status"),
-                    html.Td(levels_cell(c, lang), className="level"),
-                    html.Td(fmt_number(remaining, signed=False),
-                            className="num remaining" + (" reached" if remaining is not None
-                                                         and remaining <= 0 else "")),
-                    html.Td(_ice_cell(row, lang), className="ice"),
-                ]
-                if i == 0:
-                    diff = row.kz_minus_ru_cm
-                    cells.append(html.Td(fmt_number(diff, signed=True) if diff is not None
-                                         else "", rowSpan=span, className="num"))
-                # data-* attributes are not identifiers: they go through the component's
-                # **kwargs (Any: mypy checks a **dict against every typed keyword)
-                data: dict[str, Any] = {"data-station": sid, "data-party": row.party}
-                body.append(html.Tr(cells, className=f"state-{row.state}", **data))
-    return dbc.Table([header, html.Tbody(body)], id=Stations.GAUGE_TABLE, bordered=False,
-                     hover=True, size="sm", className="station-table gauge-table")
-
-
 # --------------------------------------------------------------------------- reservoirs
-
-RESERVOIR_COLUMNS = ("col.reservoir", "col.river", "col.country", "col.level_m",
-                     "col.observed", "col.npu", "col.fpu", "col.to_npu", "col.volume",
-                     "col.pct_npu", "col.inflow", "col.release", "col.spill", "col.status")
-
 
 def _with_marker(text: str, estimated: bool, lang: str) -> list:
     parts: list = [text]
@@ -332,19 +276,12 @@ def _with_marker(text: str, estimated: bool, lang: str) -> list:
     return parts
 
 
-def _header_cell(key: str, lang: str) -> html.Th:
-    """A column header, with its explanation on hover when the catalog has ``key.help``."""
-    if has(f"{key}.help"):
-        return html.Th(t(key, lang), title=t(f"{key}.help", lang))
-    return html.Th(t(key, lang))
-
-
 def _release_cell(row: ReservoirRow, lang: str) -> list:
     """The controlled release (outflow − spill); without a spill of the same day, the total
     outflow marked as such, so it is never taken for the release."""
     if row.release_m3s is not None or row.outflow_m3s is None:
-        return [fmt_discharge(row.release_m3s)]
-    return [fmt_discharge(row.outflow_m3s),
+        return [fmt_discharge(row.release_m3s, lang=lang)]
+    return [fmt_discharge(row.outflow_m3s, lang=lang),
             html.Div(t("cell.outflow_total", lang), className="cell-note")]
 
 
@@ -353,7 +290,7 @@ def _reservoir_status(row: ReservoirRow, lang: str) -> list:
         return [state_badge("no_data", lang)]
     if row.silent:
         return [state_badge(SILENT, lang),
-                html.Div(t("status.silent_since", lang, date=fmt_local(row.local_time)[:10]),
+                html.Div(t("status.silent_since", lang, date=fmt.date(row.local_time, lang)),
                          className="cell-note")]
     state = row.classification.status.value
     label = t(f"reservoir.status.{state}", lang) if state in ("adverse", "dangerous") \
@@ -364,45 +301,249 @@ def _reservoir_status(row: ReservoirRow, lang: str) -> list:
     return parts
 
 
-def reservoir_table(report: StationReport, lang: str, basin_names: dict[str, str]) -> dbc.Table:
-    """Every reservoir, grouped by basin: level against НПУ/ФПУ, volume, flows."""
-    header = html.Thead(html.Tr([_header_cell(key, lang) for key in RESERVOIR_COLUMNS]))
-    body: list = []
-    for basin in report.basins:
-        rows = [r for r in report.reservoirs if r.basin == basin]
-        if not rows:
-            continue
-        body.append(html.Tr(html.Th(basin_names.get(basin, basin),
-                                    colSpan=len(RESERVOIR_COLUMNS)), className="basin-row"))
-        for r in rows:
-            volume: list = [fmt_number(r.volume_hm3, 1 if (r.volume_hm3 or 0) < 1000 else 0)]
-            if r.volume_from_table and r.volume_hm3 is not None:
-                volume.append(html.Div(t("cell.volume_from_table", lang), className="cell-note"))
-            to_npu = r.classification.to_npu_m if r.has_data else None
-            # a data-* attribute goes through the component's **kwargs (see gauge_table)
-            data: dict[str, Any] = {"data-station": r.station_id}
-            body.append(html.Tr([
-                html.Td([html.Div(r.names.get(lang), className="station-name"),
-                         html.Div(r.station_id, className="station-id")]),
-                html.Td(river_name(r.river, lang)),
-                html.Td(t(f"country.{r.country}", lang)),
-                html.Td(fmt_number(r.level_m, 2), className="num"),
-                html.Td(fmt_local(r.local_time), className="time"),
-                html.Td(_with_marker(fmt_number(r.npu_m, 2), r.npu_estimated, lang),
-                        className="num"),
-                html.Td(_with_marker(fmt_number(r.fpu_m, 2), r.fpu_estimated, lang),
-                        className="num"),
-                html.Td(fmt_number(to_npu, 2),
-                        className="num remaining" + (" reached" if to_npu is not None
-                                                     and to_npu < 0 else "")),
-                html.Td(volume, className="num"),
-                html.Td(_with_marker(fmt_number(r.percent_of_npu_volume, 1),
-                                     r.table_estimated and r.volume_hm3 is not None, lang),
-                        className="num"),
-                html.Td(fmt_discharge(r.inflow_m3s), className="num"),
-                html.Td(_release_cell(r, lang), className="num release"),
-                html.Td(fmt_discharge(r.spill_m3s), className="num spill"),
-                html.Td(_reservoir_status(r, lang), className="status"),
-            ], className=f"state-{r.state}", **data))
-    return dbc.Table([header, html.Tbody(body)], id=Stations.RESERVOIR_TABLE, bordered=False,
-                     hover=True, size="sm", className="station-table reservoir-table")
+# --------------------------------------------------------------------------- grids
+
+#: ag-grid's own texts (filter menus, "no rows") that the page may show, by ag-grid key;
+#: their words are the catalog's ``grid.locale.<key>``
+GRID_LOCALE_KEYS = ("contains", "notContains", "equals", "notEqual", "startsWith",
+                    "endsWith", "blank", "notBlank", "lessThan", "greaterThan",
+                    "lessThanOrEqual", "greaterThanOrEqual", "inRange", "inRangeStart",
+                    "inRangeEnd", "andCondition", "orCondition", "filterOoo", "noRowsToShow",
+                    "loadingOoo", "applyFilter", "resetFilter", "clearFilter",
+                    "cancelFilter", "ariaFilterInput", "ariaFilterValue", "ariaFilterList",
+                    "ariaFilteringOperator", "ariaColumnFilter", "ariaSearch",
+                    "columnFilter", "sortAscending", "sortDescending", "sortUnSort")
+STATE_KEYS = ("dangerous", "adverse", "low_water_dangerous", "normal", "not_assessed",
+              "silent", "no_data")
+
+
+def _plain(parts: Any) -> str:
+    """The text of a cell's components, pieces joined by " · " (the hover titles left out)."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if node is None:
+            return
+        if isinstance(node, str):
+            if node:
+                out.append(node)
+        elif isinstance(node, (int, float)):
+            out.append(str(node))
+        elif isinstance(node, (list, tuple)):
+            for x in node:
+                walk(x)
+        elif hasattr(node, "to_plotly_json"):
+            walk(getattr(node, "children", None))
+    walk(parts)
+    return " · ".join(out)
+
+
+def _titles(parts: Any) -> str:
+    """The hover titles of a cell's components, one per line, without repeats."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, (list, tuple)):
+            for x in node:
+                walk(x)
+        elif hasattr(node, "to_plotly_json"):
+            title = getattr(node, "title", None)
+            if isinstance(title, str) and title not in out:
+                out.append(title)
+            walk(getattr(node, "children", None))
+    walk(parts)
+    return "\n".join(out)
+
+
+def _iso(time: dt.datetime | None) -> str | None:
+    return time.isoformat(timespec="minutes") if time is not None else None
+
+
+def _col(key: str, lang: str, field: str, kind: str = "text", **extra: Any) -> dict:
+    """A grid column: header ``t(key)`` (its ``.help`` on hover), sorted and filtered on
+    ``field``; "num" columns show ``<field>_text`` (the locale's notation) and filter and
+    export the number itself."""
+    col: dict[str, Any] = {"headerName": t(key, lang), "field": field, "colId": field}
+    if has(f"{key}.help"):
+        col["headerTooltip"] = t(f"{key}.help", lang)
+    if kind == "num":
+        col.update(filter="agNumberColumnFilter", type="rightAligned", minWidth=92,
+                   valueFormatter={"function": f"params.data.{field}_text"})
+    elif kind == "time":   # sorted on the ISO time, shown and filtered as written
+        col.update(valueFormatter={"function": f"params.data.{field}_text"},
+                   cellDataType="text", filter="agTextColumnFilter",
+                   filterValueGetter={"function": f"params.data.{field}_text"})
+    col.update(extra)
+    return col
+
+
+def _grid(grid_id: str, columns: list[dict], rows: list[dict], lang: str, file_name: str
+          ) -> Any:
+    row_rules = {f"state-{s}": f"params.data.state === '{s}'" for s in STATE_KEYS}
+    return dag.AgGrid(
+        id=grid_id, columnDefs=columns, rowData=rows,
+        defaultColDef={"sortable": True, "filter": True, "resizable": True,
+                       "wrapText": True, "autoHeight": True, "minWidth": 70,
+                       "wrapHeaderText": True, "autoHeaderHeight": True,
+                       # filters in a row under the headers: the headers keep their width
+                       "floatingFilter": True, "suppressHeaderFilterButton": True,
+                       "suppressHeaderMenuButton": True,
+                       "filterParams": {"buttons": ["reset"]}},
+        dashGridOptions={"domLayout": "autoHeight", "rowClassRules": row_rules,
+                         "tooltipShowDelay": 300, "enableCellTextSelection": True,
+                         "localeText": {k: t(f"grid.locale.{k}", lang)
+                                        for k in GRID_LOCALE_KEYS},
+                         "suppressDragLeaveHidesColumns": True},
+        columnSize="responsiveSizeToFit",
+        getRowId="params.data.station_id + '/' + (params.data.party_code || '')",
+        csvExportParams={"fileName": file_name},
+        className="ag-theme-quartz station-grid", style={"width": "100%"},
+    )
+
+
+def export_button(button_id: str, lang: str) -> Any:
+    return dbc.Button(t("grid.export", lang), id=button_id, color="secondary", outline=True,
+                      size="sm", className="grid-export")
+
+
+def gauge_rows(report: StationReport, lang: str, basin_names: dict[str, str]) -> list[dict]:
+    """One grid row per gauge and reporting party: numbers for sorting, filtering and the
+    CSV, ``*_text`` for display in ``lang``'s notation."""
+    out = []
+    for row in report.gauges:
+        c = row.classification
+        ref = compared_level(c)
+        remaining = ref.remaining_cm if (ref is not None and row.has_data) else None
+        status = _status_cell(row, lang)
+        levels = levels_cell(c, lang)
+        ice = _ice_cell(row, lang)
+        stage_parts = _stage_cell(row, lang)
+        diff = row.kz_minus_ru_cm
+        out.append({
+            "station_id": row.station_id, "party_code": row.party, "state": row.state,
+            "station": row.names.get(lang), "basin": basin_names.get(row.basin, row.basin),
+            "river": river_name(row.river, lang), "country": t(f"country.{row.country}", lang),
+            "party": t_or(f"party.{row.party}", lang, row.party),
+            "stage": row.stage_cm, "stage_text": _plain(stage_parts),
+            "observed": _iso(row.local_time), "observed_text": fmt_local(row.local_time, lang),
+            "change": row.change_cm_per_day,
+            "change_text": fmt_number(row.change_cm_per_day, signed=True, lang=lang),
+            "discharge": row.discharge_m3s, "discharge_text": _plain(_discharge_cell(row, lang)),
+            "status": _plain(status[:1]), "status_note": _plain(status[1:]),
+            "level": _plain(levels), "level_title": _titles(levels),
+            "remaining": remaining, "remaining_text": fmt_number(remaining, lang=lang),
+            "reached": remaining is not None and remaining <= 0,
+            "ice": _plain(ice), "ice_title": _titles(ice),
+            "diff": diff, "diff_text": fmt_number(diff, signed=True, lang=lang)
+            if diff is not None else "",
+        })
+    return out
+
+
+def gauge_grid(report: StationReport, lang: str, basin_names: dict[str, str]) -> Any:
+    """Every gauge, one row per reporting party: a sortable, filterable grid."""
+    columns = [
+        _col("col.station", lang, "station", cellRenderer="StationLink", minWidth=160),
+        _col("col.basin", lang, "basin", minWidth=85),
+        _col("col.river", lang, "river", minWidth=90),
+        _col("col.country", lang, "country", minWidth=100),
+        _col("col.party", lang, "party", minWidth=95, maxWidth=120),
+        _col("col.stage", lang, "stage", "num"),
+        _col("col.observed", lang, "observed", "time", minWidth=105),
+        _col("col.change", lang, "change", "num"),
+        _col("col.discharge", lang, "discharge", "num", minWidth=100),
+        _col("col.status", lang, "status", cellRenderer="StateBadge", minWidth=130),
+        _col("col.level", lang, "level", tooltipField="level_title", minWidth=150),
+        _col("col.remaining", lang, "remaining", "num",
+             cellClassRules={"reached": "params.data.reached"}),
+        _col("col.ice", lang, "ice", tooltipField="ice_title", minWidth=115),
+        _col("col.party_diff", lang, "diff", "num"),
+    ]
+    return _grid(Stations.GAUGE_TABLE, columns, gauge_rows(report, lang, basin_names), lang,
+                 "hydrorisk-gauges.csv")
+
+
+def reservoir_rows(report: StationReport, lang: str, basin_names: dict[str, str]
+                   ) -> list[dict]:
+    """One grid row per reservoir (see :func:`gauge_rows`)."""
+    out = []
+    for r in report.reservoirs:
+        to_npu = r.classification.to_npu_m if r.has_data else None
+        volume: list = [fmt_number(r.volume_hm3, 1 if (r.volume_hm3 or 0) < 1000 else 0,
+                                   lang=lang)]
+        if r.volume_from_table and r.volume_hm3 is not None:
+            volume.append(t("cell.volume_from_table", lang))
+        status = _reservoir_status(r, lang)
+        release = r.release_m3s if (r.release_m3s is not None or r.outflow_m3s is None) \
+            else r.outflow_m3s
+        out.append({
+            "station_id": r.station_id, "state": r.state,
+            "station": r.names.get(lang), "basin": basin_names.get(r.basin, r.basin),
+            "river": river_name(r.river, lang), "country": t(f"country.{r.country}", lang),
+            "level_m": r.level_m, "level_m_text": fmt_number(r.level_m, 2, lang=lang),
+            "observed": _iso(r.local_time), "observed_text": fmt_local(r.local_time, lang),
+            "npu": r.npu_m,
+            "npu_text": _plain(_with_marker(fmt_number(r.npu_m, 2, lang=lang),
+                                            r.npu_estimated, lang)),
+            "fpu": r.fpu_m,
+            "fpu_text": _plain(_with_marker(fmt_number(r.fpu_m, 2, lang=lang),
+                                            r.fpu_estimated, lang)),
+            "to_npu": to_npu, "to_npu_text": fmt_number(to_npu, 2, lang=lang),
+            "reached": to_npu is not None and to_npu < 0,
+            "volume": r.volume_hm3, "volume_text": _plain(volume),
+            "pct_npu": r.percent_of_npu_volume,
+            "pct_npu_text": _plain(_with_marker(
+                fmt_number(r.percent_of_npu_volume, 1, lang=lang),
+                r.table_estimated and r.volume_hm3 is not None, lang)),
+            "inflow": r.inflow_m3s, "inflow_text": fmt_discharge(r.inflow_m3s, lang),
+            "release": release, "release_text": _plain(_release_cell(r, lang)),
+            "spill": r.spill_m3s, "spill_text": fmt_discharge(r.spill_m3s, lang),
+            "status": _plain(status[:1]), "status_note": _plain(status[1:]),
+        })
+    return out
+
+
+def reservoir_grid(report: StationReport, lang: str, basin_names: dict[str, str]) -> Any:
+    """Every reservoir: level against НПУ/ФПУ, volume, flows, as a sortable, filterable
+    grid."""
+    columns = [
+        _col("col.reservoir", lang, "station", cellRenderer="StationLink", minWidth=170),
+        _col("col.basin", lang, "basin", minWidth=85),
+        _col("col.river", lang, "river", minWidth=90),
+        _col("col.country", lang, "country", minWidth=100),
+        _col("col.level_m", lang, "level_m", "num"),
+        _col("col.observed", lang, "observed", "time", minWidth=105),
+        _col("col.npu", lang, "npu", "num"),
+        _col("col.fpu", lang, "fpu", "num"),
+        _col("col.to_npu", lang, "to_npu", "num",
+             cellClassRules={"reached": "params.data.reached"}),
+        _col("col.volume", lang, "volume", "num"),
+        _col("col.pct_npu", lang, "pct_npu", "num"),
+        _col("col.inflow", lang, "inflow", "num"),
+        _col("col.release", lang, "release", "num",
+             cellClass=["release", "ag-right-aligned-cell"]),
+        _col("col.spill", lang, "spill", "num", cellClass=["spill", "ag-right-aligned-cell"]),
+        _col("col.status", lang, "status", cellRenderer="StateBadge", minWidth=130),
+    ]
+    return _grid(Stations.RESERVOIR_TABLE, columns, reservoir_rows(report, lang, basin_names),
+                 lang, "hydrorisk-reservoirs.csv")
+
+
+# --------------------------------------------------------------------------- time banners
+
+def time_banners(notices: Sequence[Notice], lang: str, search: str | None,
+                 path: str = "/") -> list:
+    """One alert per notice of :func:`dashboard.timequery.resolve` (data old, date outside
+    the stored period, as-of replay, unreadable date), with its link (the query changed)."""
+    out = []
+    for n in notices:
+        body: list = [t(n.key, lang, **n.fields)]
+        if n.link_key:
+            changes = dict(n.link_changes)
+            body += [" ", dcc.Link(t(n.link_key, lang),
+                                   href=path + query_string(search, **changes),
+                                   className="alert-link")]
+        out.append(dbc.Alert(body, color=n.level, className=f"time-banner mb-2 {n.key}"
+                             .replace(".", "-"), id=n.key.replace(".", "-")))
+    return out
+

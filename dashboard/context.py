@@ -7,11 +7,13 @@ several apps (tests) can live in one process.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import dash
 
 from dashboard.provider import DataProvider
+from dashboard.timequery import Clock, utcnow
 from hydro.config import Config
 
 _ATTRIBUTE = "hydrorisk_context"
@@ -21,6 +23,10 @@ _ATTRIBUTE = "hydrorisk_context"
 class AppContext:
     config: Config
     provider: DataProvider
+    clock: Clock = utcnow      # the current time, naive UTC (injected by tests)
+
+    def now(self) -> dt.datetime:
+        return self.clock()
 
     @property
     def default_language(self) -> str:

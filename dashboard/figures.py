@@ -247,3 +247,123 @@ def hydrograph(series: Mapping[str, Sequence[tuple[object, float]]], y_title: st
         yaxis={"title": {"text": y_title}, "gridcolor": "#e3ebf2", "zeroline": False},
     )
     return fig
+
+
+# --------------------------------------------------------------------------- water quality
+
+@dataclass(frozen=True)
+class ClassPoint:
+    """One water-quality site on the class map: ``klass`` is a key of the ``colors`` given
+    to :func:`class_map` (None: no class); ``flagged`` draws the "incomplete" mark beside
+    it."""
+
+    lat: float
+    lon: float
+    klass: str | None
+    label: str
+    hover: str
+    site_id: str = ""
+    flagged: bool = False
+
+
+#: KZ classes 1-6 and the УКИЗВ classes, from clean (blue) to extremely dirty (dark red)
+QUALITY_COLORS: dict[str, str] = {
+    "kz:1": "#1565c0", "kz:2": "#2e7d32", "kz:3": "#9ccc65", "kz:4": "#fbc02d",
+    "kz:5": "#ef6c00", "kz:6": "#b71c1c",
+    "ru:1": "#1565c0", "ru:2": "#2e7d32", "ru:3a": "#9ccc65", "ru:3b": "#d4e157",
+    "ru:4a": "#fbc02d", "ru:4b": "#ffa000", "ru:4c": "#ef6c00", "ru:4d": "#d84315",
+    "ru:5": "#b71c1c",
+}
+NO_CLASS_COLOR = "#b8b8b8"
+FLAG_COLOR = "#5d4300"
+
+
+def class_map(points: Sequence[ClassPoint], order: Sequence[str],
+              class_labels: Mapping[str, str], rivers: Sequence[Polyline],
+              border: Sequence[Polyline], texts: MapTexts, flagged_label: str,
+              no_class_label: str, height: int = 430) -> go.Figure:
+    """Map of water-quality sites coloured by class, on :func:`station_map`'s offline base
+    (rivers, border, country names, the same projection); ``station_map`` itself is not
+    changed.
+
+    ``order`` lists the class keys (keys of :data:`QUALITY_COLORS`) best to worst, one
+    legend entry each for those present; ``class_labels`` their legend texts.  A flagged
+    point gets a small triangle beside it (legend: ``flagged_label``).  Every site mark
+    carries its id in ``customdata``.
+    """
+    fig = station_map([], rivers, border, texts, height=height)
+    for key in [*order, None]:
+        group = [p for p in points if p.klass == key]
+        if not group:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[p.lon for p in group], y=[p.lat for p in group], mode="markers",
+            name=class_labels.get(key, key) if key is not None else no_class_label,
+            meta=f"class:{key}",
+            marker={"color": QUALITY_COLORS.get(key, NO_CLASS_COLOR) if key else NO_CLASS_COLOR,
+                    "size": 15, "symbol": "circle",
+                    "line": {"color": "#ffffff", "width": 1.4}},
+            text=[p.hover for p in group], customdata=[p.site_id for p in group],
+            hovertemplate="%{text}<extra></extra>"))
+    flagged = [p for p in points if p.flagged]
+    if flagged:
+        fig.add_trace(go.Scatter(
+            x=[p.lon + QC_OFFSET[0] for p in flagged], y=[p.lat + QC_OFFSET[1] for p in flagged],
+            mode="markers", name=flagged_label, meta="flagged",
+            marker={"color": QC_COLOR, "size": 9, "symbol": "triangle-up",
+                    "line": {"color": FLAG_COLOR, "width": 1}},
+            text=[p.hover for p in flagged], customdata=[p.site_id for p in flagged],
+            hovertemplate="%{text}<extra></extra>"))
+    if points:
+        lats = [p.lat for p in points]
+        lons = [p.lon for p in points]
+        mean_lat = (min(lats) + max(lats)) / 2
+        fig.update_layout(
+            xaxis={"range": [min(lons) - 1.5, max(lons) + 1.5]},
+            yaxis={"range": [min(lats) - 1.0, max(lats) + 1.0],
+                   "scaleratio": 1.0 / math.cos(math.radians(mean_lat))})
+    return fig
+
+
+def concentration_chart(times: Sequence[object], values: Sequence[float | None],
+                        censored: Sequence[bool], y_title: str, series_label: str,
+                        censored_label: str,
+                        lines: Sequence[tuple[float, str, str, str]] = (),
+                        log_y: bool = False, height: int = 440) -> go.Figure:
+    """One parameter's concentrations over time against its limits.
+
+    ``lines`` are ``(value, label, colour, dash)`` horizontal lines (the MPC, the class
+    limits), each a legend entry; results below a detection limit are drawn at the limit with an open marker
+    (legend: ``censored_label``).
+    """
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=list(times), y=list(values), mode="lines+markers", name=series_label,
+        line={"color": "#1f6fb2", "width": 1.5}, marker={"size": 5}))
+    cx = [t for t, c in zip(times, censored, strict=True) if c]
+    cy = [v for v, c in zip(values, censored, strict=True) if c]
+    if cx:
+        fig.add_trace(go.Scatter(
+            x=cx, y=cy, mode="markers", name=censored_label,
+            # an open symbol is drawn in the marker's colour
+            marker={"color": "#c2452d", "size": 8, "symbol": "circle-open",
+                    "line": {"width": 1.5}}))
+    if times:
+        # limits as line traces named in the legend (not shapes: those would need log10
+        # coordinates on a log axis, and close limits' labels would write over each other)
+        span = [min(times), max(times)]  # type: ignore[type-var]
+        for value, label, color, dash in lines:
+            fig.add_trace(go.Scatter(
+                x=span, y=[value, value], mode="lines", name=label, meta="limit",
+                line={"color": color, "width": 1.3, "dash": dash},
+                hovertemplate=f"{label}<extra></extra>"))
+    fig.update_layout(
+        height=height, margin={"l": 60, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="#f4f8fb", paper_bgcolor="white", hovermode="closest",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0,
+                "font": {"size": 11}},
+        xaxis={"gridcolor": "#e3ebf2"},
+        yaxis={"title": {"text": y_title}, "gridcolor": "#e3ebf2", "zeroline": False,
+               **({"type": "log", "dtick": 1} if log_y else {})},
+    )
+    return fig

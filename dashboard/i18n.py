@@ -276,6 +276,230 @@ CATALOG: dict[str, dict[str, str]] = {
     "station.outflow": {"kk": "Жіберу (барлығы), м³/с", "ru": "Сброс (всего), м³/с",
                         "en": "Outflow (total), m³/s"},
     "station.time": {"kk": "Уақыт (UTC)", "ru": "Время (UTC)", "en": "Time (UTC)"},
+    # ------------------------------------------------------------------ station page, full
+    # (issue 13 items 2-3: hydrographs, levels, HydroSOS, forecasts, revisions, reservoir)
+    "sv.span.label": {"kk": "Кезең", "ru": "Период", "en": "Period"},
+    "sv.span.120": {"kk": "120 тәулік", "ru": "120 сут", "en": "120 days"},
+    "sv.span.365": {"kk": "1 жыл", "ru": "1 год", "en": "1 year"},
+    "sv.span.1825": {"kk": "5 жыл", "ru": "5 лет", "en": "5 years"},
+    "sv.span.all": {"kk": "Бүкіл қатар", "ru": "Весь ряд", "en": "Whole record"},
+    "sv.asof.known": {
+        "kk": "{time} UTC кезіндегі белгілі мәндер (кейін келгендері көрсетілмейді)",
+        "ru": "Значения, известные на {time} UTC (поступившие позже не показаны)",
+        "en": "Values as known at {time} UTC (values received later are not shown)",
+    },
+    "sv.asof.current": {"kk": "Ағымдағы мәндер", "ru": "Текущие значения",
+                        "en": "Current values"},
+    "sv.asof.invalid": {
+        "kk": "«{value}» уақыт емес (ЖЖЖЖ-АА-КК немесе ЖЖЖЖ-АА-ККTсс:мм); ағымдағы мәндер.",
+        "ru": "«{value}» — не момент времени (ГГГГ-ММ-ДД или ГГГГ-ММ-ДДTчч:мм); показаны "
+              "текущие значения.",
+        "en": "'{value}' is not a time (YYYY-MM-DD or YYYY-MM-DDThh:mm); showing current "
+              "values.",
+    },
+    "sv.download": {"kk": "Көрсетілгенді CSV ретінде жүктеу", "ru": "Скачать показанное (CSV)",
+                    "en": "Download what is shown (CSV)"},
+    "sv.downsampled": {
+        "kk": "{total} мәннің {shown} нүктесі салынған (әр аралықтың ең кіші және ең үлкен "
+              "мәні сақталады; әр мәнді көру үшін қысқа кезеңді таңдаңыз)",
+        "ru": "Нарисовано {shown} из {total} значений (минимум и максимум каждого интервала "
+              "сохранены; выберите период короче, чтобы увидеть каждое значение)",
+        "en": "{shown} of {total} values drawn (the minimum and maximum of each interval are "
+              "kept; choose a shorter period to see every value)",
+    },
+    "sv.scheme.kz_dangerous": {"kk": "ҚЗ", "ru": "КЗ", "en": "KZ"},
+    "sv.scheme.ru_nya_oya": {"kk": "РФ", "ru": "РФ", "en": "RU"},
+    "sv.scheme.local_impact": {"kk": "жергілікті", "ru": "местная", "en": "local"},
+    "sv.scheme.return_period": {"kk": "қайталану", "ru": "повторяемость",
+                                "en": "return period"},
+    "sv.scheme.percentile": {"kk": "процентиль", "ru": "процентиль", "en": "percentile"},
+    "sv.threshold": {"kk": "{name} {value} см ({scheme})", "ru": "{name} {value} см ({scheme})",
+                     "en": "{name} {value} cm ({scheme})"},
+    "sv.return_level": {"kk": "{T} жылда бір рет (Q {q} м³/с)",
+                        "ru": "1 раз в {T} лет (Q {q} м³/с)",
+                        "en": "{T}-year flood (Q {q} m³/s)"},
+    "sv.return_level.q": {"kk": "{T} жылда бір рет", "ru": "1 раз в {T} лет",
+                          "en": "{T}-year flood"},
+    "sv.return_levels.note": {
+        "kk": "Қайталану сызықтары: GEV үлестірімі, L-моменттер әдісі, тәуліктік су өтімінің "
+              "{n} жылдық максимумы ({first}–{last}); деңгей су өтімінің қисығы арқылы "
+              "(күйі: {status}).",
+        "ru": "Линии повторяемости: распределение GEV, метод L-моментов, {n} годовых "
+              "максимумов суточного расхода ({first}–{last}); уровень — по кривой расходов "
+              "(статус: {status}).",
+        "en": "Return-period lines: GEV distribution fitted by L-moments to {n} annual maxima "
+              "of the daily discharge ({first}–{last}); stage through the rating (status: "
+              "{status}).",
+    },
+    "sv.return_levels.none": {
+        "kk": "Қайталану сызықтары жоқ: толық жылдар тым аз.",
+        "ru": "Линий повторяемости нет: слишком мало полных лет.",
+        "en": "No return-period lines: too few complete years.",
+    },
+    "sv.hydrosos.outer": {"kk": "HydroSOS p10–p90", "ru": "HydroSOS p10–p90",
+                          "en": "HydroSOS p10–p90"},
+    "sv.hydrosos.inner": {"kk": "HydroSOS қалыпты (p25–p75)", "ru": "HydroSOS норма (p25–p75)",
+                          "en": "HydroSOS normal (p25–p75)"},
+    "sv.hydrosos.today": {"kk": "HydroSOS күйі ({variable}): {status}",
+                          "ru": "Состояние HydroSOS ({variable}): {status}",
+                          "en": "HydroSOS status ({variable}): {status}"},
+    "sv.hydrosos.note": {
+        "kk": "HydroSOS жолағы: жыл күнінің ±15 тәулік терезесіндегі Вейбулл процентильдері, "
+              "{n} жыл ({first}–{last}); WMO-ның 1991–2020 базалық кезеңі қоймада жоқ.",
+        "ru": "Полоса HydroSOS: процентили Вейбулла в окне ±15 сут вокруг дня года, {n} лет "
+              "({first}–{last}); базового периода ВМО 1991–2020 в хранилище нет.",
+        "en": "HydroSOS band: Weibull percentiles of a ±15-day window around the day of year, "
+              "{n} years ({first}–{last}); WMO's reference period 1991–2020 is not stored.",
+    },
+    "sv.hydrosos.low": {"kk": "төмен", "ru": "низкий", "en": "low"},
+    "sv.hydrosos.below_normal": {"kk": "нормадан төмен", "ru": "ниже нормы",
+                                 "en": "below normal"},
+    "sv.hydrosos.normal": {"kk": "қалыпты", "ru": "норма", "en": "normal"},
+    "sv.hydrosos.above_normal": {"kk": "нормадан жоғары", "ru": "выше нормы",
+                                 "en": "above normal"},
+    "sv.hydrosos.high": {"kk": "жоғары", "ru": "высокий", "en": "high"},
+    "sv.var.stage": {"kk": "деңгей", "ru": "уровень", "en": "stage"},
+    "sv.var.discharge": {"kk": "су өтімі", "ru": "расход", "en": "discharge"},
+    "sv.ice": {"kk": "Мұз құбылыстары", "ru": "Ледовые явления", "en": "Ice phenomena"},
+    "sv.overlay": {"kk": "2024 маусымы (сол күндер)", "ru": "Сезон 2024 г. (те же дни)",
+                   "en": "2024 season (same days)"},
+    "sv.disagreement": {"kk": "ҚЗ − РФ айырмашылығы (боялған)",
+                        "ru": "Расхождение КЗ − РФ (заливка)",
+                        "en": "KZ − RU disagreement (shaded)"},
+    "sv.disagreement.flagged": {"kk": "Тараптар сәйкес емес (QC)",
+                                "ru": "Стороны расходятся (флаг QC)",
+                                "en": "Parties disagree (QC flag)"},
+    "sv.disagreement.summary": {
+        "kk": "Шекаралық бекет: екі тарап та хабарлайды. Соңғы ортақ өлшемдегі ҚЗ − РФ: "
+              "{last} см; кезеңдегі ең үлкен айырма: {max} см; QC белгісі бар өлшемдер: {flagged}.",
+        "ru": "Пограничный пост: сообщают обе стороны. КЗ − РФ в последнем общем наблюдении: "
+              "{last} см; наибольшее расхождение за период: {max} см; наблюдений с флагом QC: "
+              "{flagged}.",
+        "en": "Border gauge reported by both parties. KZ − RU at the last shared reading: "
+              "{last} cm; largest in the period: {max} cm; readings flagged by QC: {flagged}.",
+    },
+    "sv.forecast.title": {"kk": "Қысқа мерзімді болжамдар", "ru": "Краткосрочные прогнозы",
+                          "en": "Short-range forecasts"},
+    "sv.forecast.persistence": {"kk": "Инерциялық", "ru": "Инерционный", "en": "Persistence"},
+    "sv.forecast.climatology": {"kk": "Климатология", "ru": "Климатология",
+                                "en": "Climatology"},
+    "sv.forecast.sarimax": {"kk": "SARIMAX", "ru": "SARIMAX", "en": "SARIMAX"},
+    "sv.forecast.process": {"kk": "Процестік модель (ансамбль)",
+                            "ru": "Процессная модель (ансамбль)",
+                            "en": "Process model (ensemble)"},
+    "sv.forecast.line": {"kk": "Болжам: {method}", "ru": "Прогноз: {method}",
+                         "en": "Forecast: {method}"},
+    "sv.forecast.band": {"kk": "{method}: 5–95 % аралығы", "ru": "{method}: интервал 5–95 %",
+                         "en": "{method}: 5–95 % interval"},
+    "sv.forecast.not_beating": {"kk": "инерциялықтан жақсы емес",
+                                "ru": "не лучше инерционного",
+                                "en": "does not beat persistence"},
+    "sv.forecast.issued": {"kk": "{date} шығарылған, {method}", "ru": "Выпуск {date}, {method}",
+                           "en": "Issued {date}, {method}"},
+    "sv.forecast.none": {"kk": "Бұл уақытқа дейін сақталған болжам жоқ.",
+                         "ru": "Сохранённых прогнозов к этому моменту нет.",
+                         "en": "No stored forecast up to this time."},
+    "sv.outlook.title": {"kk": "Маусымдық болжам (30 маусымға дейін)",
+                         "ru": "Сезонный прогноз (до 30 июня)",
+                         "en": "Seasonal outlook (to 30 June)"},
+    "sv.outlook.none": {"kk": "Сақталған маусымдық болжам жоқ.",
+                        "ru": "Сохранённого сезонного прогноза нет.",
+                        "en": "No stored seasonal outlook."},
+    "sv.outlook.flood_volume": {"kk": "Су тасқыны көлемі, млн м³",
+                                "ru": "Объём половодья, млн м³",
+                                "en": "Flood volume, hm³"},
+    "sv.outlook.peak_discharge": {"kk": "Ең жоғары су өтімі, м³/с",
+                                  "ru": "Максимальный расход, м³/с",
+                                  "en": "Peak discharge, m³/s"},
+    "sv.outlook.peak_stage": {"kk": "Ең жоғары деңгей, см", "ru": "Максимальный уровень, см",
+                              "en": "Peak stage, cm"},
+    "sv.col.target": {"kk": "Көрсеткіш", "ru": "Показатель", "en": "Quantity"},
+    "sv.col.forecast": {"kk": "Болжам", "ru": "Прогноз", "en": "Forecast"},
+    "sv.col.interval": {"kk": "5–95 %", "ru": "5–95 %", "en": "5–95 %"},
+    "sv.col.issue": {"kk": "Шығарылған күні", "ru": "Дата выпуска", "en": "Issued"},
+    "sv.col.skill": {"kk": "Климатологиядан шеберлігі", "ru": "Успешность к климатологии",
+                     "en": "Skill vs climatology"},
+    "sv.revisions.title": {"kk": "Түзетулер тарихы: қашан не белгілі болды",
+                           "ru": "История исправлений: что было известно и когда",
+                           "en": "Revision history: what we knew when"},
+    "sv.revisions.none": {"kk": "Бұл кезеңде түзетілген мән жоқ.",
+                          "ru": "В этом периоде исправленных значений нет.",
+                          "en": "No value in this period was revised."},
+    "sv.revisions.show": {"kk": "сол кездегідей", "ru": "как было известно",
+                          "en": "as known then"},
+    "sv.col.time": {"kk": "Уақыт (UTC)", "ru": "Время (UTC)", "en": "Time (UTC)"},
+    "sv.col.variable": {"kk": "Шама", "ru": "Величина", "en": "Variable"},
+    "sv.col.party": {"kk": "Тарап", "ru": "Сторона", "en": "Party"},
+    "sv.col.source": {"kk": "Дереккөз", "ru": "Источник", "en": "Source"},
+    "sv.col.revision": {"kk": "Түзету", "ru": "Редакция", "en": "Revision"},
+    "sv.col.value": {"kk": "Мәні", "ru": "Значение", "en": "Value"},
+    "sv.col.qc": {"kk": "QC", "ru": "QC", "en": "QC"},
+    "sv.col.received": {"kk": "Алынды (UTC)", "ru": "Получено (UTC)", "en": "Received (UTC)"},
+    "sv.hover.qc": {"kk": "QC", "ru": "QC", "en": "QC"},
+    "sv.hover.source": {"kk": "дереккөз", "ru": "источник", "en": "source"},
+    "sv.hover.revision": {"kk": "түзету", "ru": "редакция", "en": "revision"},
+    "sv.qc.none": {"kk": "жоқ", "ru": "нет", "en": "none"},
+    "res.npu": {"kk": "НПУ (қалыпты тірек деңгейі)", "ru": "НПУ (нормальный подпорный уровень)",
+                "en": "НПУ (normal retaining level)"},
+    "res.fpu": {"kk": "ФПУ (үдетілген тірек деңгейі)",
+                "ru": "ФПУ (форсированный подпорный уровень)",
+                "en": "ФПУ (forced retaining level)"},
+    "res.umo": {"kk": "УМО (өлі көлем деңгейі)", "ru": "УМО (уровень мёртвого объёма)",
+                "en": "УМО (dead storage level)"},
+    "res.rule": {"kk": "Диспетчерлік қисық: {label}", "ru": "Диспетчерская кривая: {label}",
+                 "en": "Rule curve: {label}"},
+    "res.volume": {"kk": "Көлем, млн м³", "ru": "Объём, млн м³", "en": "Volume, hm³"},
+    "res.flows": {"kk": "Келуі, жіберу және артық су төгу, м³/с",
+                  "ru": "Приток, попуск и холостой сброс, м³/с",
+                  "en": "Inflow, release and spill, m³/s"},
+    "res.inflow": {"kk": "Келуі", "ru": "Приток", "en": "Inflow"},
+    "res.release": {"kk": "Жіберу (сброс − төгу)", "ru": "Попуск (сброс − холостой)",
+                    "en": "Release (outflow − spill)"},
+    "res.spill": {"kk": "Артық су төгу", "ru": "Холостой сброс", "en": "Spill"},
+    "res.evaporation": {"kk": "Булану, м³/с", "ru": "Испарение, м³/с",
+                        "en": "Evaporation, m³/s"},
+    "res.evaporation.line": {"kk": "Булану", "ru": "Испарение", "en": "Evaporation"},
+    "res.level_now": {"kk": "Деңгей", "ru": "Уровень", "en": "Level"},
+    "res.volume_now": {"kk": "Көлем (көлем кестесі бойынша)", "ru": "Объём (по кривой объёмов)",
+                       "en": "Volume (storage table)"},
+    "res.free_npu": {"kk": "НПУ-ға дейінгі бос сыйымдылық", "ru": "Свободная ёмкость до НПУ",
+                     "en": "Free capacity to НПУ"},
+    "res.free_fpu": {"kk": "ФПУ-ға дейінгі бос сыйымдылық", "ru": "Свободная ёмкость до ФПУ",
+                     "en": "Free capacity to ФПУ"},
+    "res.days_npu": {"kk": "НПУ-ға дейін тәулік (қазіргі таза келумен)",
+                     "ru": "Суток до НПУ (при текущем чистом притоке)",
+                     "en": "Days to НПУ at the current net inflow"},
+    "res.days_fpu": {"kk": "ФПУ-ға дейін тәулік (қазіргі таза келумен)",
+                     "ru": "Суток до ФПУ (при текущем чистом притоке)",
+                     "en": "Days to ФПУ at the current net inflow"},
+    "res.not_filling": {"kk": "толмайды", "ru": "не наполняется", "en": "not filling"},
+    "res.above": {"kk": "деңгейден жоғары ({value} млн м³)", "ru": "выше уровня ({value} млн м³)",
+                  "en": "above it ({value} hm³)"},
+    "res.hm3": {"kk": "{value} млн м³", "ru": "{value} млн м³", "en": "{value} hm³"},
+    "res.m": {"kk": "{value} м", "ru": "{value} м", "en": "{value} m"},
+    "res.m3s": {"kk": "{value} м³/с", "ru": "{value} м³/с", "en": "{value} m³/s"},
+    "res.days": {"kk": "{value} тәулік", "ru": "{value} сут", "en": "{value} days"},
+    "res.note": {
+        "kk": "Бос сыйымдылық — соңғы деңгейдегі көлем кестесі бойынша; толуға дейінгі "
+              "тәулік = бос сыйымдылық / (келу − жіберу), соңғы күннің мәндерімен.",
+        "ru": "Свободная ёмкость — по кривой объёмов при последнем уровне; суток до "
+              "наполнения = свободная ёмкость / (приток − сброс) по последним суткам.",
+        "en": "Free capacity from the storage table at the last level; days to full = free "
+              "capacity / (inflow − outflow) on the last day.",
+    },
+    "sv.source.kazhydromet": {"kk": "Қазгидромет", "ru": "Казгидромет", "en": "Kazhydromet"},
+    "sv.source.kazhydromet-kk": {"kk": "Қазгидромет", "ru": "Казгидромет",
+                                 "en": "Kazhydromet"},
+    "sv.source.roshydromet": {"kk": "Росгидромет", "ru": "Росгидромет", "en": "Roshydromet"},
+    "sv.source.grdc": {"kk": "GRDC", "ru": "GRDC", "en": "GRDC"},
+    "sv.source.reservoir": {"kk": "су қоймасы операторы", "ru": "оператор водохранилища",
+                            "en": "reservoir operator"},
+    "sv.source.reservoirs": {"kk": "су қоймасы операторы", "ru": "оператор водохранилища",
+                             "en": "reservoir operator"},
+    "res.rule.note": {"kk": "«{plan}» диспетчерлік қисығы — «{name}» сценарийінің жоспарынан: "
+                            "{source}",
+                      "ru": "Диспетчерская кривая «{plan}» — из плана сценария «{name}»: {source}",
+                      "en": "Rule curve «{plan}» from the plan of the scenario '{name}': {source}"},
     # ------------------------------------------------------------------ footnotes
     "notes.levels": {
         "kk": "Деңгейлер су бекеті нөлінен см-мен. Жағдай соңғы деңгейді сол күні қолданыстағы "
@@ -358,7 +582,532 @@ CATALOG: dict[str, dict[str, str]] = {
         "kk": "анықтау шегінен төмен", "ru": "ниже предела обнаружения",
         "en": "below detection limit",
     },
+    # ------------------------------------------------------------------ app shell: time, 404,
+    # tables, refresh (issue 13, items 8-10)
+    "time.asof_invalid": {
+        "kk": "«{value}» білу уақыты емес (ЖЖЖЖ-АА-КК немесе ЖЖЖЖ-АА-ККTСС:ММ күтілді); "
+              "қазіргі білім көрсетілген.",
+        "ru": "«{value}» — не момент знания (ожидается ГГГГ-ММ-ДД или ГГГГ-ММ-ДДTЧЧ:ММ); "
+              "показано текущее знание.",
+        "en": "'{value}' is not a knowledge time (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM); "
+              "showing what is known now.",
+    },
+    "time.asof_shown": {
+        "kk": "{asof} (UTC) кезіндегі білім: тек сол уақытқа дейін түскен мәндер көрсетілген.",
+        "ru": "Знание на {asof} (UTC): показаны только значения, поступившие к этому моменту.",
+        "en": "As known at {asof} (UTC): only values received by then are shown.",
+    },
+    "time.drop_asof": {
+        "kk": "Қазіргі білімді көрсету", "ru": "Показать текущее знание",
+        "en": "Show what is known now",
+    },
+    "time.outside": {
+        "kk": "{date} күні қоймадағы кезеңнен тыс ({start} – {end}). Ең жақын сақталған күн "
+              "көрсетілген: {shown}.",
+        "ru": "Дата {date} вне периода данных в хранилище ({start} – {end}). Показан "
+              "ближайший день с данными: {shown}.",
+        "en": "{date} is outside the stored period ({start} – {end}). Showing the nearest "
+              "stored day, {shown}.",
+    },
+    "time.data_old": {
+        "kk": "Деректер ескі: ең соңғы мәндер {last} күнгі, бүгіннен ({today}) {days} тәулік "
+              "бұрын. Деректердің түсуін тексеріңіз.",
+        "ru": "Данные устарели: самые новые значения за {last}, на {days} сут раньше "
+              "сегодняшнего дня ({today}). Проверьте поступление данных.",
+        "en": "The data are old: the newest values are of {last}, {days} days before today "
+              "({today}). Check that data are still arriving.",
+    },
+    "notfound.title": {
+        "kk": "Бет табылмады", "ru": "Страница не найдена", "en": "Page not found",
+    },
+    "notfound.text": {
+        "kk": "Бұл мекенжай бойынша бет жоқ.",
+        "ru": "По этому адресу страницы нет.",
+        "en": "There is no page at this address.",
+    },
+    "notfound.home": {
+        "kk": "Бекеттер бетіне оралу", "ru": "Вернуться к постам",
+        "en": "Back to the stations",
+    },
+    "grid.export": {
+        "kk": "Көрсетілген жолдар CSV", "ru": "Видимые строки в CSV",
+        "en": "Visible rows as CSV",
+    },
+    "col.basin": {"kk": "Алап", "ru": "Бассейн", "en": "Basin"},
+    # ag-grid's own texts (dashboard.components.GRID_LOCALE_KEYS)
+    "grid.locale.contains": {"kk": "Құрамында бар", "ru": "Содержит", "en": "Contains"},
+    "grid.locale.notContains": {"kk": "Құрамында жоқ", "ru": "Не содержит", "en": "Does not contain"},
+    "grid.locale.equals": {"kk": "Тең", "ru": "Равно", "en": "Equals"},
+    "grid.locale.notEqual": {"kk": "Тең емес", "ru": "Не равно", "en": "Does not equal"},
+    "grid.locale.startsWith": {"kk": "Басталады", "ru": "Начинается с", "en": "Begins with"},
+    "grid.locale.endsWith": {"kk": "Аяқталады", "ru": "Заканчивается на", "en": "Ends with"},
+    "grid.locale.blank": {"kk": "Бос", "ru": "Пусто", "en": "Blank"},
+    "grid.locale.notBlank": {"kk": "Бос емес", "ru": "Не пусто", "en": "Not blank"},
+    "grid.locale.lessThan": {"kk": "Кіші", "ru": "Меньше", "en": "Less than"},
+    "grid.locale.greaterThan": {"kk": "Үлкен", "ru": "Больше", "en": "Greater than"},
+    "grid.locale.lessThanOrEqual": {"kk": "Кіші немесе тең", "ru": "Меньше или равно", "en": "Less than or equal to"},
+    "grid.locale.greaterThanOrEqual": {"kk": "Үлкен немесе тең", "ru": "Больше или равно", "en": "Greater than or equal to"},
+    "grid.locale.inRange": {"kk": "Аралықта", "ru": "В диапазоне", "en": "Between"},
+    "grid.locale.inRangeStart": {"kk": "Бастап", "ru": "От", "en": "From"},
+    "grid.locale.inRangeEnd": {"kk": "Дейін", "ru": "До", "en": "To"},
+    "grid.locale.andCondition": {"kk": "ЖӘНЕ", "ru": "И", "en": "AND"},
+    "grid.locale.orCondition": {"kk": "НЕМЕСЕ", "ru": "ИЛИ", "en": "OR"},
+    "grid.locale.filterOoo": {"kk": "Сүзгі…", "ru": "Фильтр…", "en": "Filter…"},
+    "grid.locale.noRowsToShow": {"kk": "Көрсетілетін жол жоқ", "ru": "Нет строк для показа", "en": "No rows to show"},
+    "grid.locale.loadingOoo": {"kk": "Жүктелуде…", "ru": "Загрузка…", "en": "Loading…"},
+    "grid.locale.applyFilter": {"kk": "Қолдану", "ru": "Применить", "en": "Apply"},
+    "grid.locale.resetFilter": {"kk": "Тазалау", "ru": "Сбросить", "en": "Reset"},
+    "grid.locale.clearFilter": {"kk": "Өшіру", "ru": "Очистить", "en": "Clear"},
+    "grid.locale.cancelFilter": {"kk": "Болдырмау", "ru": "Отмена", "en": "Cancel"},
+    "grid.locale.ariaFilterInput": {"kk": "Сүзгі өрісі", "ru": "Поле фильтра", "en": "Filter input"},
+    "grid.locale.ariaFilterValue": {"kk": "Сүзгі мәні", "ru": "Значение фильтра", "en": "Filter value"},
+    "grid.locale.ariaFilterList": {"kk": "Сүзгі тізімі", "ru": "Список фильтра", "en": "Filter list"},
+    "grid.locale.ariaFilteringOperator": {"kk": "Сүзгі амалы", "ru": "Оператор фильтра", "en": "Filtering operator"},
+    "grid.locale.ariaColumnFilter": {"kk": "Баған сүзгісі", "ru": "Фильтр столбца", "en": "Column filter"},
+    "grid.locale.ariaSearch": {"kk": "Іздеу", "ru": "Поиск", "en": "Search"},
+    "grid.locale.columnFilter": {"kk": "Баған сүзгісі", "ru": "Фильтр столбца", "en": "Column filter"},
+    "grid.locale.sortAscending": {"kk": "Өсу бойынша сұрыптау", "ru": "По возрастанию", "en": "Sort ascending"},
+    "grid.locale.sortDescending": {"kk": "Кему бойынша сұрыптау", "ru": "По убыванию", "en": "Sort descending"},
+    "grid.locale.sortUnSort": {"kk": "Сұрыптауды алып тастау", "ru": "Без сортировки", "en": "Clear sort"},
+    # who set a warning level (config/thresholds.toml set_by), by its English name
+    "setby.Kazhydromet (North Kazakhstan branch)": {
+        "kk": "Қазгидромет (Солтүстік Қазақстан филиалы)",
+        "ru": "Казгидромет (Северо-Казахстанский филиал)",
+        "en": "Kazhydromet (North Kazakhstan branch)",
+    },
+    "setby.Kazhydromet (West Kazakhstan branch)": {
+        "kk": "Қазгидромет (Батыс Қазақстан филиалы)",
+        "ru": "Казгидромет (Западно-Казахстанский филиал)",
+        "en": "Kazhydromet (West Kazakhstan branch)",
+    },
+    "setby.Roshydromet (Ob-Irtysh UGMS) / Tyumen oblast": {
+        "kk": "Росгидромет (Обь-Ертіс ГМБ) / Түмен облысы",
+        "ru": "Росгидромет (Обь-Иртышское УГМС) / Тюменская область",
+        "en": "Roshydromet (Ob-Irtysh UGMS) / Tyumen oblast",
+    },
+    "setby.Roshydromet (Ob-Irtysh UGMS)": {
+        "kk": "Росгидромет (Обь-Ертіс ГМБ)",
+        "ru": "Росгидромет (Обь-Иртышское УГМС)",
+        "en": "Roshydromet (Ob-Irtysh UGMS)",
+    },
+    "setby.Roshydromet (Orenburg CGMS)": {
+        "kk": "Росгидромет (Орынбор ГМОО)",
+        "ru": "Росгидромет (Оренбургский ЦГМС)",
+        "en": "Roshydromet (Orenburg CGMS)",
+    },
+    "setby.Roshydromet (Ural UGMS)": {
+        "kk": "Росгидромет (Орал ГМБ)",
+        "ru": "Росгидромет (Уральское УГМС)",
+        "en": "Roshydromet (Ural UGMS)",
+    },
+    "setby.hydrorisk project (estimate)": {
+        "kk": "hydrorisk жобасы (бағалау)",
+        "ru": "проект hydrorisk (оценка)",
+        "en": "hydrorisk project (estimate)",
+    },
+    "level.tooltip.local": {
+        "kk": "{label} {value} см — {standing}; {set_by}",
+        "ru": "{label} {value} см — {standing}; {set_by}",
+        "en": "{label} {value} cm — {standing}; {set_by}",
+    },
+    "level.source": {"kk": "дереккөз: {source}", "ru": "источник: {source}",
+                     "en": "source: {source}"},
+    "refresh.every": {
+        "kk": "Бет әр {minutes} минут сайын жаңарады.",
+        "ru": "Страница обновляется каждые {minutes} мин.",
+        "en": "The page refreshes every {minutes} min.",
+    },
+    "refresh.off": {
+        "kk": "Өткен күн немесе білу уақыты көрсетілген: бет өздігінен жаңармайды.",
+        "ru": "Показан прошедший день или момент знания: страница не обновляется сама.",
+        "en": "A past day or knowledge time is shown: the page does not refresh itself.",
+    },
 }
+
+# ---------------------------------------------------------------------- bulletin and data-status
+# pages (/bulletin, /data-status); the bulletin's own table words are shared with the CLI in
+# hydro.services.bulletin_output
+CATALOG.update({
+    "nav.bulletin": {"kk": "Бюллетень", "ru": "Бюллетень", "en": "Bulletin"},
+    "nav.data_status": {"kk": "Деректер күйі", "ru": "Состояние данных", "en": "Data status"},
+    "bulletin.download": {"kk": "Жүктеп алу:", "ru": "Скачать:", "en": "Download:"},
+    "bulletin.date": {"kk": "Бюллетень күні", "ru": "Дата бюллетеня", "en": "Bulletin day"},
+    "bulletin.unavailable": {
+        "kk": "Бюллетень тек деректер қоймасынан жасалады.",
+        "ru": "Бюллетень составляется только по хранилищу данных.",
+        "en": "The bulletin is made from the data store only.",
+    },
+    "ds.title": {"kk": "Деректердің жай-күйі", "ru": "Состояние данных", "en": "Data status"},
+    "ds.runs": {"kk": "Файлдарды жүктеу (соңғылары бірінші)",
+                "ru": "Загрузки файлов (последние сверху)",
+                "en": "Ingest runs (latest first)"},
+    "ds.runs.none": {"kk": "Әлі ешбір файл жүктелмеген.", "ru": "Файлы ещё не загружались.",
+                     "en": "No file has been ingested yet."},
+    "ds.quarantine": {"kk": "Карантиндегі файлдар", "ru": "Файлы в карантине",
+                      "en": "Quarantined files"},
+    "ds.quarantine.none": {"kk": "Карантинде файл жоқ.", "ru": "Карантин пуст.",
+                           "en": "No file is in quarantine."},
+    "ds.jobs": {"kk": "Жоспарлаушы тапсырмалары", "ru": "Задания планировщика",
+                "en": "Scheduler jobs"},
+    "ds.jobs.none": {
+        "kk": "Жоспарлаушы (hydrorisk worker) әлі іске қосылмаған.",
+        "ru": "Планировщик (hydrorisk worker) ещё не запускался.",
+        "en": "The scheduler (hydrorisk worker) has not run yet.",
+    },
+    "ds.freshness": {"kk": "Деректердің жаңалығы", "ru": "Свежесть данных",
+                     "en": "Data freshness"},
+    "ds.freshness.help": {
+        "kk": "Әр бекеттің әр тарап бойынша соңғы мәні және оның {time} UTC кезіндегі жасы; "
+              "{days} тәуліктен ескі болса — дерек түспеген.",
+        "ru": "Последнее значение каждого поста от каждой стороны и его возраст на {time} "
+              "UTC; старше {days} сут — пост молчит.",
+        "en": "Each station's last value from each party and its age at {time} UTC; older "
+              "than {days} days means silent.",
+    },
+    "ds.by_party": {"kk": "Тараптар бойынша", "ru": "По сторонам", "en": "By party"},
+    "ds.col.file": {"kk": "Файл", "ru": "Файл", "en": "File"},
+    "ds.col.source": {"kk": "Дереккөз", "ru": "Источник", "en": "Source"},
+    "ds.col.outcome": {"kk": "Нәтиже", "ru": "Результат", "en": "Outcome"},
+    "ds.col.rows": {"kk": "Жолдар: оқылды / жазылды", "ru": "Строк: прочитано / записано",
+                    "en": "Rows read / written"},
+    "ds.col.flags": {"kk": "QC белгілері", "ru": "Флаги QC", "en": "QC flags"},
+    "ds.col.when": {"kk": "Уақыты, UTC", "ru": "Время, UTC", "en": "When, UTC"},
+    "ds.col.reason": {"kk": "Себебі", "ru": "Причина", "en": "Reason"},
+    "ds.col.kept": {"kk": "Сақталған жері", "ru": "Где хранится", "en": "Kept at"},
+    "ds.col.job": {"kk": "Тапсырма", "ru": "Задание", "en": "Job"},
+    "ds.col.last_run": {"kk": "Соңғы іске қосу, UTC", "ru": "Последний запуск, UTC",
+                        "en": "Last run, UTC"},
+    "ds.col.next_run": {"kk": "Келесі іске қосу, UTC", "ru": "Следующий запуск, UTC",
+                        "en": "Next run, UTC"},
+    "ds.col.last_error": {"kk": "Соңғы қате", "ru": "Последняя ошибка", "en": "Last error"},
+    "ds.col.failures": {"kk": "Қатарынан сәтсіз", "ru": "Неудач подряд",
+                        "en": "Failures in a row"},
+    "ds.col.last": {"kk": "Соңғы мән, UTC", "ru": "Последнее значение, UTC",
+                    "en": "Last value, UTC"},
+    "ds.col.age": {"kk": "Жасы, тәул.", "ru": "Возраст, сут", "en": "Age, days"},
+    "ds.col.state": {"kk": "Күйі", "ru": "Состояние", "en": "State"},
+    "ds.col.stations": {"kk": "Бекеттер", "ru": "Постов", "en": "Stations"},
+    "ds.col.silent": {"kk": "Дерек түспеген", "ru": "Молчат", "en": "Silent"},
+    "ds.col.never": {"kk": "Ешқашан хабарламаған", "ru": "Ни разу не сообщали",
+                     "en": "Never reported"},
+    "ds.col.newest": {"kk": "Ең жаңа мән, UTC", "ru": "Самое новое, UTC", "en": "Newest, UTC"},
+    "ds.col.oldest": {"kk": "Ең ескі соңғы мән, UTC", "ru": "Самое старое последнее, UTC",
+                      "en": "Oldest last value, UTC"},
+    "ds.outcome.loaded": {"kk": "жүктелді", "ru": "загружен", "en": "loaded"},
+    "ds.outcome.unchanged": {"kk": "өзгеріссіз", "ru": "без изменений", "en": "unchanged"},
+    "ds.outcome.rejected": {"kk": "қабылданбады", "ru": "отклонён", "en": "rejected"},
+    "ds.outcome.ok": {"kk": "сәтті", "ru": "успешно", "en": "ok"},
+    "ds.outcome.error": {"kk": "қате", "ru": "ошибка", "en": "error"},
+    "ds.outcome.running": {"kk": "орындалуда", "ru": "выполняется", "en": "running"},
+    "ds.outcome.missed": {"kk": "өткізілді", "ru": "пропущен", "en": "missed"},
+    "ds.fresh": {"kk": "жаңа", "ru": "свежие", "en": "fresh"},
+    "ds.never": {"kk": "ешқашан", "ru": "никогда", "en": "never"},
+})
+
+
+# ---------------------------------------------------------------------- water-quality page
+# (/quality, issue 13 item 4); class names come from hydro.quality, parameter and site names
+# from config/
+CATALOG.update({
+    "nav.quality": {"kk": "Су сапасы", "ru": "Качество воды", "en": "Water quality"},
+    "quality.title": {
+        "kk": "Су сапасы: екі ұлттық жүйе бойынша класс",
+        "ru": "Качество воды: класс по обеим национальным системам",
+        "en": "Water quality: class under both national systems",
+    },
+    "quality.subtitle": {
+        "kk": "{year} жыл: {date} дейін алынған сынамалар бойынша",
+        "ru": "{year} год: по пробам, отобранным по {date}",
+        "en": "Year {year}: from the samples taken up to {date}",
+    },
+    "quality.year": {"kk": "Жыл", "ru": "Год", "en": "Year"},
+    "quality.table": {"kk": "Бекеттердің класы, {year} жыл", "ru": "Класс по пунктам, {year} год",
+                      "en": "Class by site, {year}"},
+    "quality.none": {
+        "kk": "Қоймада осы күнге дейінгі су сапасының сынамалары жоқ.",
+        "ru": "В хранилище нет проб качества воды по эту дату.",
+        "en": "The store holds no water-quality samples up to this date.",
+    },
+    "quality.download": {"kk": "Кестені жүктеу:", "ru": "Скачать таблицу:",
+                         "en": "Download the table:"},
+    "quality.csv.year": {"kk": "CSV, {year} жыл", "ru": "CSV, {year} год",
+                         "en": "CSV, year {year}"},
+    "quality.csv.all": {"kk": "CSV, барлық жылдар", "ru": "CSV, все годы",
+                        "en": "CSV, all years"},
+    "quality.col.site": {"kk": "Бекет", "ru": "Пункт", "en": "Site"},
+    "quality.col.river": {"kk": "Өзен", "ru": "Река", "en": "River"},
+    "quality.col.year": {"kk": "Жыл", "ru": "Год", "en": "Year"},
+    "quality.col.samples": {"kk": "Сынама саны", "ru": "Число проб", "en": "Samples"},
+    "quality.col.kz": {"kk": "ҚР класы, {edition}", "ru": "Класс РК, {edition}",
+                       "en": "KZ class, {edition}"},
+    "quality.col.kz_limiting": {
+        "kk": "Шектеуші көрсеткіштер (ҚР, {edition})",
+        "ru": "Лимитирующие показатели (РК, {edition})",
+        "en": "Limiting parameters (KZ, {edition})",
+    },
+    "quality.col.ru": {"kk": "РФ класы (УКИЗВ)", "ru": "Класс РФ (УКИЗВ)",
+                       "en": "RU class (УКИЗВ)"},
+    "quality.col.ru_limiting": {
+        "kk": "Шектеуші ингредиенттер (РФ, ең жоғары балл)",
+        "ru": "Лимитирующие ингредиенты (РФ, наибольший балл)",
+        "en": "Limiting ingredients (RU, highest score)",
+    },
+    "quality.col.critical": {"kk": "Сыни көрсеткіштер (КПЗ)",
+                             "ru": "Критические показатели (КПЗ)",
+                             "en": "Critical indicators (КПЗ)"},
+    "quality.col.marks": {"kk": "Белгілер", "ru": "Отметки", "en": "Marks"},
+    "quality.col.parameter": {"kk": "Көрсеткіш", "ru": "Показатель", "en": "Parameter"},
+    "quality.col.years": {"kk": "Жылдар", "ru": "Годы", "en": "Years"},
+    "quality.col.trend": {"kk": "Тренд", "ru": "Тренд", "en": "Trend"},
+    "quality.col.slope": {"kk": "Сен еңісі, жылына", "ru": "Наклон Сена, в год",
+                          "en": "Sen's slope, per year"},
+    "quality.col.p": {"kk": "p мәні", "ru": "Значение p", "en": "p value"},
+    "quality.edition.kz2016": {"kk": "2016 ж. ред.", "ru": "ред. 2016 г.",
+                               "en": "2016 edition"},
+    "quality.edition.kz2025": {"kk": "2025 ж. ред.", "ru": "ред. 2025 г.",
+                               "en": "2025 edition"},
+    "quality.in_force": {"kk": "қолданыстағы", "ru": "действующая", "en": "in force"},
+    "quality.mark.few_samples": {
+        "kk": "алдын ала: сынамалар аз ({n} < {min})",
+        "ru": "предварительно: мало проб ({n} < {min})",
+        "en": "provisional: few samples ({n} < {min})",
+    },
+    "quality.mark.incomplete": {
+        "kk": "УКИЗВ толық емес, жоқ: {missing}",
+        "ru": "УКИЗВ неполный, нет: {missing}",
+        "en": "УКИЗВ incomplete, missing: {missing}",
+    },
+    "quality.mark.kz_missing": {
+        "kk": "ҚР: анықталмаған: {missing}",
+        "ru": "РК: не определялись: {missing}",
+        "en": "KZ: not analysed: {missing}",
+    },
+    "quality.mark.bounded": {
+        "kk": "анықтау шегі класс шегінен жоғары: ҚР класы {low}…{high}",
+        "ru": "предел обнаружения выше границы класса: класс РК {low}…{high}",
+        "en": "detection limit above a class limit: KZ class {low}…{high}",
+    },
+    "quality.mark.no_ukizv": {"kk": "УКИЗВ есептелмеді", "ru": "УКИЗВ не рассчитан",
+                              "en": "no УКИЗВ computed"},
+    "quality.mark.tables": {
+        "kk": "алдын ала: кестелер ресми емес",
+        "ru": "предварительно: таблицы не официальные",
+        "en": "provisional: tables not official",
+    },
+    "quality.note.tables": {
+        "kk": "Кластар config/quality ішіндегі кестелер бойынша есептелген. Ресми кестелер "
+              "ашық дереккөздерден табылмады: олардың жолдары бағалау немесе екінші реттік "
+              "дереккөз, сондықтан әр класс алдын ала деп белгіленеді. Ресми кестені "
+              "«hydrorisk quality import-table» командасы орнатады.",
+        "ru": "Классы рассчитаны по таблицам config/quality. Официальные таблицы в открытых "
+              "источниках не найдены: их строки — оценки или вторичные источники, поэтому "
+              "каждый класс отмечен как предварительный. Официальную таблицу устанавливает "
+              "команда «hydrorisk quality import-table».",
+        "en": "The classes are computed with the tables in config/quality. The official "
+              "tables were not found in public sources: their rows are estimates or "
+              "secondary sources, so every class is marked provisional. The command "
+              "“hydrorisk quality import-table” installs an official table.",
+    },
+    "quality.note.method": {
+        "kk": "ҚР: жылдық орташа концентрациялар класы, ең нашар кластағы көрсеткіштер "
+              "шектеуші. РФ: РД 52.24.643-2002 бойынша жылдың сынамаларының УКИЗВ-і, "
+              "шектеуші ингредиент — жалпыланған балы ең жоғары. Бір жылда {min} сынамадан "
+              "аз болса, класс алдын ала.",
+        "ru": "РК: класс среднегодовых концентраций, лимитирующие — показатели худшего "
+              "класса. РФ: УКИЗВ проб за год по РД 52.24.643-2002, лимитирующий ингредиент — "
+              "с наибольшим обобщённым баллом. Если проб за год меньше {min}, класс "
+              "предварительный.",
+        "en": "KZ: the class of the annual mean concentrations; the limiting parameters "
+              "are those in the worst class. RU: the УКИЗВ of the year's samples by "
+              "RD 52.24.643-2002; the limiting ingredient has the highest generalized "
+              "score. With fewer than {min} samples in a year the class is provisional.",
+    },
+    "quality.map.kz": {"kk": "ҚР класы ({edition})", "ru": "Класс РК ({edition})",
+                       "en": "KZ class ({edition})"},
+    "quality.map.ru": {"kk": "УКИЗВ бойынша класс", "ru": "Класс по УКИЗВ",
+                       "en": "Class by УКИЗВ"},
+    "quality.map.flagged": {"kk": "толық емес немесе сынамалар аз",
+                            "ru": "неполные данные или мало проб",
+                            "en": "incomplete data or few samples"},
+    "quality.map.no_class": {"kk": "класс жоқ", "ru": "нет класса", "en": "no class"},
+    "quality.map.year": {"kk": "дерек жылы: {year}", "ru": "год данных: {year}",
+                         "en": "data year: {year}"},
+    "quality.site.title": {"kk": "Бекет бойынша", "ru": "По пункту", "en": "By site"},
+    "quality.site.select": {"kk": "Бекет", "ru": "Пункт", "en": "Site"},
+    "quality.param.select": {"kk": "Көрсеткіш", "ru": "Показатель", "en": "Parameter"},
+    "quality.history": {"kk": "Жылдар бойынша класс", "ru": "Класс по годам",
+                        "en": "Class by year"},
+    "quality.trends": {
+        "kk": "Трендтер: жылдық орташа мәндер бойынша Манн–Кендалл сынағы және Сен еңісі",
+        "ru": "Тренды: тест Манна–Кендалла и наклон Сена по среднегодовым значениям",
+        "en": "Trends: Mann–Kendall test and Sen's slope of the annual means",
+    },
+    "quality.trends.help": {
+        "kk": "{min} сынамадан аз жылдар алынып тасталды; мәнділік деңгейі p < {alpha}. "
+              "Анықтау шегінен төмен нәтижелер шек мәнімен алынды (*).",
+        "ru": "Годы с числом проб меньше {min} исключены; уровень значимости p < {alpha}. "
+              "Результаты ниже предела обнаружения взяты равными пределу (*).",
+        "en": "Years with fewer than {min} samples are left out; significance p < {alpha}. "
+              "Results below a detection limit are taken at the limit (*).",
+    },
+    "quality.trend.increasing": {"kk": "өсу (мәнді)", "ru": "рост (значимый)",
+                                 "en": "increasing (significant)"},
+    "quality.trend.decreasing": {"kk": "төмендеу (мәнді)", "ru": "снижение (значимое)",
+                                 "en": "decreasing (significant)"},
+    "quality.trend.none": {"kk": "мәнді тренд жоқ", "ru": "значимого тренда нет",
+                           "en": "no significant trend"},
+    "quality.trend.not_tested": {
+        "kk": "тексерілмеді: {n} жыл (< {min})",
+        "ru": "не проверялся: лет {n} (< {min})",
+        "en": "not tested: {n} years (< {min})",
+    },
+    "quality.chart": {"kk": "Концентрация және шектер", "ru": "Концентрация и нормативы",
+                      "en": "Concentration and limits"},
+    "quality.chart.series": {"kk": "Концентрация", "ru": "Концентрация",
+                             "en": "Concentration"},
+    "quality.chart.censored": {"kk": "анықтау шегінен төмен (шекте)",
+                               "ru": "ниже предела обнаружения (на пределе)",
+                               "en": "below the detection limit (drawn at it)"},
+    "quality.chart.mpc": {"kk": "балық шаруашылық ШЖК", "ru": "ПДК рыбохоз.",
+                          "en": "fishery MPC"},
+    "quality.chart.class_limit": {"kk": "{klass} сынып шегі", "ru": "граница {klass} класса",
+                                  "en": "class {klass} limit"},
+    "quality.chart.help": {
+        "kk": "Көлденең сызықтар: балық шаруашылық ШЖК (РФ) және ҚР кластарының шектері "
+              "({edition}).",
+        "ru": "Горизонтальные линии: рыбохозяйственная ПДК (РФ) и границы классов РК "
+              "({edition}).",
+        "en": "Horizontal lines: the fishery MPC (RU) and the KZ class limits ({edition}).",
+    },
+    "quality.chart.none": {"kk": "Бұл көрсеткіштің сынамалары жоқ.",
+                           "ru": "Проб по этому показателю нет.",
+                           "en": "No samples of this parameter."},
+    "quality.unit.mg/l": {"kk": "мг/л", "ru": "мг/л", "en": "mg/l"},
+    "quality.unit.mgO2/l": {"kk": "мгO₂/л", "ru": "мгO₂/л", "en": "mgO₂/l"},
+    "quality.unit.mgO/l": {"kk": "мгO/л", "ru": "мгO/л", "en": "mgO/l"},
+    "quality.unit.pH": {"kk": "pH бірлігі", "ru": "ед. pH", "en": "pH units"},
+})
+
+
+# ---------------------------------------------------------------------- commission page
+# (/commission, issue 13 item 5); the report's table words (shared with the PDF and XLSX)
+# are in hydro.services.commission.TEXT
+CATALOG.update({
+    "nav.commission": {"kk": "Комиссия", "ru": "Комиссия", "en": "Commission"},
+    "cm.title": {"kk": "Комиссия: шекарадағы су есебі және деректер алмасу",
+                 "ru": "Комиссия: учёт стока через границу и обмен данными",
+                 "en": "Commission: border accounting and data exchange"},
+    "cm.period": {"kk": "Ай: {month}; {day} дейінгі деректер",
+                  "ru": "Месяц: {month}; данные по {day} включительно",
+                  "en": "Month: {month}; data up to {day}"},
+    "cm.download": {"kk": "Айлық есеп ({month}):", "ru": "Ежемесячный отчёт ({month}):",
+                    "en": "Monthly report ({month}):"},
+    "cm.unavailable": {"kk": "Комиссия беті деректер қоймасын қажет етеді.",
+                       "ru": "Для страницы комиссии нужно хранилище данных.",
+                       "en": "The commission page needs the data store."},
+    "cm.none": {"kk": "Деректер жоқ.", "ru": "Нет данных.", "en": "No data."},
+    "cm.volumes.none": {
+        "kk": "Шекаралық бекеттердің су өтімі қоймада жоқ.",
+        "ru": "В хранилище нет расходов воды на пограничных постах.",
+        "en": "The store holds no discharge at the border gauges."},
+    "cm.chart.wy": {"kk": "Су шаруашылық жылдарының көлемі, нормадан %",
+                    "ru": "Объём за водохозяйственные годы, % нормы",
+                    "en": "Water-year volume, % of norm"},
+    "cm.chart.months": {"kk": "Айлық көлем, нормадан % (12 ай)",
+                        "ru": "Месячный объём, % нормы (12 месяцев)",
+                        "en": "Monthly volume, % of norm (12 months)"},
+    "cm.chart.trend": {"kk": "Сен тренді: {name}", "ru": "Тренд Сена: {name}",
+                       "en": "Sen trend: {name}"},
+    "cm.trend.note": {
+        "kk": "Толық су шаруашылық жылдары бойынша Манн–Кендалл сынағы; * — 5 % деңгейінде "
+              "маңызды. Графиктегі үзік сызық — Сен тренді.",
+        "ru": "Критерий Манна–Кендалла по полным водохозяйственным годам; * — значим на "
+              "уровне 5 %. Пунктир на графике — тренд Сена.",
+        "en": "Mann–Kendall test over the complete water years; * significant at 5 %. The "
+              "dashed line in the chart is Sen's trend."},
+    "cm.completeness.help": {
+        "kk": "Күтілетін тәуліктік мәндердің бар үлесі, % — шекаралық бекет, тарап және шама "
+              "бойынша; ағымдағы ай көрсетілген күнге дейін есептеледі.",
+        "ru": "Доля имеющихся суточных значений от ожидаемых, % — по пограничному посту, "
+              "стороне и величине; текущий месяц считается по показанный день.",
+        "en": "Share of the expected daily values present, % — per border gauge, party and "
+              "variable; a month in progress counts up to the day shown."},
+    "cm.shared.title": {"kk": "Ортақ бекеттердегі екі тараптың қатарлары",
+                        "ru": "Ряды обеих сторон на общих постах",
+                        "en": "Both parties' series at the shared posts"},
+    "cm.shared.none": {
+        "kk": "Бұл кезеңде екі тарап та хабарлаған бекет жоқ.",
+        "ru": "В этот период нет постов, о которых сообщали обе стороны.",
+        "en": "No gauge was reported by both parties in this period."},
+    "cm.periods.none": {
+        "kk": "{start} – {end} аралығында тараптар айырмашылығы жоқ.",
+        "ru": "С {start} по {end} расхождений сторон нет.",
+        "en": "No disagreement between the parties from {start} to {end}."},
+    "cm.shade": {"kk": "Айырмашылық кезеңі", "ru": "Период расхождения",
+                 "en": "Disagreement period"},
+    "cm.stage": {"kk": "Деңгей, см", "ru": "Уровень, см", "en": "Stage, cm"},
+    "cm.quality.none": {
+        "kk": "Осы жылға дейін шекаралық тұстамаларда сынама жоқ.",
+        "ru": "До этого года в пограничных створах проб нет.",
+        "en": "No samples at the border sites up to this year."},
+    "cm.quality.help": {
+        "kk": "Әр шекаралық тұстаманың көрсетілген жылғы (немесе соңғы) сыныбы екі ұлттық "
+              "жүйе бойынша; белгілер сыныптың алдын ала екенін көрсетеді.",
+        "ru": "Класс каждого пограничного створа за показанный (или последний) год по обеим "
+              "национальным системам; отметки говорят, почему класс предварительный.",
+        "en": "Each border site's class in the year shown (or its latest) under both "
+              "national systems; the marks say why a class is provisional."},
+    "cm.party.commission": {"kk": "комиссия", "ru": "комиссия", "en": "commission"},
+    "cm.exchange.help": {
+        "kk": "Осы айда алынған немесе осы айдың мәндері бар жеткізілімдер, жаңалары "
+              "бірінші; расталмағандары сары түспен.",
+        "ru": "Поставки, полученные в этом месяце или содержащие его значения, новые "
+              "сверху; неподтверждённые выделены жёлтым.",
+        "en": "Deliveries received in the month or holding values of it, newest first; "
+              "those not acknowledged are shaded yellow."},
+    "cm.exchange.none": {"kk": "Бұл айда жеткізілім жоқ.", "ru": "В этом месяце поставок нет.",
+                         "en": "No delivery in this month."},
+    "cm.ack.title": {"kk": "Жеткізілімді растау", "ru": "Подтвердить получение",
+                     "en": "Acknowledge a delivery"},
+    "cm.ack.run": {"kk": "Жеткізілім (жүктеу)", "ru": "Поставка (загрузка)",
+                   "en": "Delivery (ingest run)"},
+    "cm.ack.run.placeholder": {"kk": "Таңдаңыз…", "ru": "Выберите…", "en": "Choose…"},
+    "cm.ack.party": {"kk": "Растайтын тарап", "ru": "Подтверждающая сторона",
+                     "en": "Acknowledging party"},
+    "cm.ack.party.placeholder": {"kk": "Тарап", "ru": "Сторона", "en": "Party"},
+    "cm.ack.name": {"kk": "Аты-жөніңіз", "ru": "Ваше имя", "en": "Your name"},
+    "cm.ack.name.placeholder": {"kk": "Аты-жөні", "ru": "Имя", "en": "Name"},
+    "cm.ack.note": {"kk": "Ескертпе", "ru": "Примечание", "en": "Note"},
+    "cm.ack.button": {"kk": "Растау", "ru": "Подтвердить", "en": "Acknowledge"},
+    "cm.ack.name.help": {
+        "kk": "Пайдаланушы тіркелгілері әлі жоқ: аты-жөні жазылғандай сақталады.",
+        "ru": "Учётных записей пока нет: имя сохраняется так, как введено.",
+        "en": "There are no user accounts yet: the name is recorded as typed."},
+    "cm.ack.done": {
+        "kk": "{run} жеткізілімін {party} тарапы ({name}) растады: сақталды.",
+        "ru": "Подтверждение поставки {run} стороной {party} ({name}) сохранено.",
+        "en": "Acknowledgement of delivery {run} by {party} ({name}) stored."},
+    "cm.ack.own_delivery": {
+        "kk": "Қабылданбады: {run} жеткізілімін {deliverer} жеткізген; оны басқа тарап "
+              "немесе комиссия растайды.",
+        "ru": "Отклонено: поставку {run} передала сторона {deliverer}; её подтверждает "
+              "другая сторона или комиссия.",
+        "en": "Refused: delivery {run} came from {deliverer}; the other party or the "
+              "commission acknowledges it."},
+    "cm.ack.no_name": {"kk": "Қабылданбады: аты-жөніңізді жазыңыз.",
+                       "ru": "Отклонено: укажите имя.",
+                       "en": "Refused: give your name."},
+    "cm.ack.unknown_run": {"kk": "Қабылданбады: жеткізілімді таңдаңыз.",
+                           "ru": "Отклонено: выберите поставку.",
+                           "en": "Refused: choose a delivery."},
+    "cm.ack.bad_party": {"kk": "Қабылданбады: ҚЗ, РФ немесе комиссияны таңдаңыз.",
+                         "ru": "Отклонено: выберите KZ, RU или комиссию.",
+                         "en": "Refused: choose KZ, RU or the commission."},
+    "cm.ack.too_long": {
+        "kk": "Қабылданбады: аты-жөні 200, ескертпе 2000 таңбадан аспауы керек.",
+        "ru": "Отклонено: имя — не более 200 знаков, примечание — не более 2000.",
+        "en": "Refused: the name is limited to 200 characters and the note to 2000."},
+})
 
 
 def t(key: str, lang: str, **fields: object) -> str:
@@ -405,7 +1154,7 @@ def query_string(search: str | None, **changes: str | None) -> str:
             params.pop(key, None)
         else:
             params[key] = value
-    return "?" + urlencode(params) if params else ""
+    return "?" + urlencode(params, safe=":") if params else ""  # asof=...T06:00 readable
 
 
 def missing_translations(catalog: Mapping[str, Mapping[str, str]] = CATALOG) -> list[str]:

@@ -15,6 +15,9 @@ class Shell(StrEnum):
     LANG_EN = "shell-lang-en"
     NAVIGATE = "shell-navigate"   # dcc.Location(refresh="callback-nav") for callbacks
     PAGES_LOCATION = "_pages_location"  # Dash Pages' own dcc.Location
+    TIME_BANNERS = "shell-time-banners"  # data old / date outside the period / as-of
+    DEFAULT_LANG = "shell-default-lang"  # dcc.Store: the configured language
+    LANG = "shell-lang"                  # dcc.Store: the page language (clientside)
 
 
 class Stations(StrEnum):
@@ -30,6 +33,11 @@ class Stations(StrEnum):
     ATTENTION = "stations-attention"
     GAUGE_TABLE = "stations-gauge-table"
     RESERVOIR_TABLE = "stations-reservoir-table"
+    BODY = "stations-body"            # what the refresh interval re-renders
+    REFRESH = "stations-refresh"      # dcc.Interval
+    REFRESH_NOTE = "stations-refresh-note"
+    GAUGE_EXPORT = "stations-gauge-export"
+    RESERVOIR_EXPORT = "stations-reservoir-export"
 
 
 class StationPage(StrEnum):
@@ -44,3 +52,20 @@ class StationPage(StrEnum):
     LEVEL = "station-level"
     INFLOW = "station-inflow"
     OUTFLOW = "station-outflow"
+    # the full station page (issue 13 items 2-3)
+    SPAN = "station-span"
+    ASOF = "station-asof"
+    DOWNLOAD_BUTTON = "station-download-button"
+    DOWNLOAD = "station-download"
+    STATUS = "station-status"
+    DISAGREEMENT = "station-disagreement"
+    FORECASTS = "station-forecasts"
+    OUTLOOK = "station-outlook"
+    REVISIONS = "station-revisions"
+    METHODS = "station-methods"
+    RESERVOIR_STATE = "station-reservoir-state"
+    VOLUME = "station-volume"
+    FLOWS = "station-flows"
+    EVAPORATION = "station-evaporation"
+    STAGE_GRAPH = "station-stage-graph"          # the graphs re-drawn at full resolution
+    DISCHARGE_GRAPH = "station-discharge-graph"  # on zoom (server-side resampling)

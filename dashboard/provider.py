@@ -30,11 +30,15 @@ from dashboard.status import (
 from hydro.config import Config
 from hydro.errors import UnitError
 from hydro.services import observations as api
+from hydro.services import station_view
+from hydro.services.station_view import GaugeView, ReservoirView
 from hydro.services.context import Store as Engine
 from hydro.units import VARIABLE_DIMENSION, convert
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from hydro.services.commission import CommissionData
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +73,12 @@ class DataProvider(ABC):
 
     @abstractmethod
     def latest_readings(self, cutoff: dt.datetime,
-                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES
-                        ) -> list[Reading]:
+                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES,
+                        received_by: dt.datetime | None = None) -> list[Reading]:
         """The last reading of each (station, variable, party) strictly before ``cutoff``
         (naive UTC), values in canonical units; stage readings carry the reading before
-        them when it is at most :data:`~dashboard.status.CHANGE_MAX_GAP` older."""
+        them when it is at most :data:`~dashboard.status.CHANGE_MAX_GAP` older.  With
+        ``received_by`` (naive UTC), only what had been received by then (as-of replay)."""
 
     @abstractmethod
     def is_synthetic(self) -> bool:
@@ -84,6 +89,56 @@ class DataProvider(ABC):
         """Current values of one station's ``variable`` with ``start <= time < end`` (naive
         UTC), in the canonical unit, sorted by time then party.  Empty by default."""
         return []
+
+    def station_view(self, station_id: str, start: dt.datetime, end: dt.datetime,
+                     as_of: dt.date, known_at: dt.datetime | None = None
+                     ) -> GaugeView | ReservoirView | None:
+        """Everything the station page shows (:mod:`hydro.services.station_view`): a gauge's
+        or a reservoir's view of ``start <= time < end`` (naive UTC) as known at
+        ``known_at``; None when the provider has no store (the page then draws
+        :meth:`series` only)."""
+        return None
+
+    # ---------------------------------------------------------------- bulletin, data status
+    def bulletin(self, day: dt.date, as_of: dt.datetime | None = None) -> pd.DataFrame | None:
+        """The daily bulletin of ``day`` as known at ``as_of``
+        (:func:`hydro.services.bulletin.bulletin`); None without a store."""
+        return None
+
+    def data_status(self, at: dt.datetime | None = None) -> dict[str, pd.DataFrame] | None:
+        """Ingest runs, quarantined files, scheduler jobs and freshness per station and party
+        at ``at`` (:mod:`hydro.services.data_status`); None without a store."""
+        return None
+
+    # ---------------------------------------------------------------- water quality
+    def quality_samples(self, sites: list[str] | None = None,
+                        until: dt.datetime | None = None,
+                        as_of: dt.datetime | None = None) -> pd.DataFrame | None:
+        """Water-quality results taken before ``until`` as received by ``as_of`` (naive
+        UTC; :func:`hydro.services.quality_overview.samples`); None without a store."""
+        return None
+
+    # ---------------------------------------------------------------- commission
+    def commission(self, day: dt.date, as_of: dt.datetime | None = None) -> CommissionData | None:
+        """The commission page's data for the month of ``day`` as known at ``as_of``
+        (:func:`hydro.services.commission.commission_data`); None without a store."""
+        return None
+
+    def commission_report(self, day: dt.date, lang: str, fmt_: str,
+                          as_of: dt.datetime | None = None,
+                          made_at: dt.datetime | None = None) -> bytes | None:
+        """The monthly commission report (``pdf`` or ``xlsx``) of the month of ``day``;
+        None without a store."""
+        return None
+
+    def acknowledge_delivery(self, run_id: int, party: str, by: str,
+                             note: str | None = None, at: dt.datetime | None = None) -> int:
+        """Store ``party``'s acknowledgement of delivery ``run_id`` at ``at`` (naive UTC;
+        now by default) (:func:`hydro.services.exchange.acknowledge`; raises its
+        ``ExchangeError``)."""
+        from hydro.services.exchange import ExchangeError
+
+        raise ExchangeError("unknown_run", "no store: nothing to acknowledge")
 
     # ---------------------------------------------------------------- derived
     def date_range(self) -> tuple[dt.date | None, dt.date | None]:
@@ -96,15 +151,18 @@ class DataProvider(ABC):
         """The as-of day of the newest observation (the page's default date)."""
         return self.date_range()[1]
 
-    def station_report(self, as_of: dt.date, now: dt.datetime | None = None) -> StationReport:
+    def station_report(self, as_of: dt.date, now: dt.datetime | None = None,
+                       received_by: dt.datetime | None = None) -> StationReport:
         """Every gauge and reservoir with its latest values and warning status on ``as_of``.
 
         ``now`` (naive UTC) caps the moment silence is measured at, so that on the current
         day a station is not judged at the end of a day that has not ended.
+        ``received_by`` (naive UTC) shows only what had been received by then.
         """
         cutoff = day_end_utc(as_of, self._timezones)
         reference = min(cutoff, now) if now is not None else cutoff
-        readings = self.latest_readings(cutoff)
+        readings = (self.latest_readings(cutoff) if received_by is None
+                    else self.latest_readings(cutoff, received_by=received_by))
         return build_report(self.config, readings, as_of, cutoff, reference)
 
 
@@ -121,9 +179,11 @@ class StoreProvider(DataProvider):
         return _py(first), _py(last)
 
     def latest_readings(self, cutoff: dt.datetime,
-                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES
-                        ) -> list[Reading]:
+                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES,
+                        received_by: dt.datetime | None = None) -> list[Reading]:
         at = cutoff - dt.timedelta(microseconds=1)
+        if received_by is not None:
+            return self._latest_known(at, variables, received_by)
         frame = api.latest(self.engine, variables=variables, at=at)
         stage_keys = [(r.station_id, r.party, r.time) for r in _rows(frame)
                       if r.variable == "stage"]
@@ -148,6 +208,42 @@ class StoreProvider(DataProvider):
                 previous_time=previous_time))
         return readings
 
+    def _latest_known(self, at: dt.datetime, variables: tuple[str, ...],
+                      received_by: dt.datetime) -> list[Reading]:
+        """:meth:`latest_readings` as known at ``received_by`` (one read of the last 400
+        days; the stage change from the value before, as in the current view)."""
+        frame = api.latest_known(self.engine, variables, at, received_by)
+        if frame.empty:
+            return []
+        frame = frame.sort_values(["station_id", "variable", "party", "time", "revision",
+                                   "source"], kind="stable")
+        readings = []
+        for (station_id, variable, party), group in frame.groupby(
+                ["station_id", "variable", "party"], sort=False):
+            rows = list(_rows(group))
+            row = rows[-1]
+            time = _py(row.time)
+            if time is None:
+                continue
+            previous_value = previous_time = None
+            if variable == "stage":
+                times = [_py(r.time) for r in rows]
+                earlier = [(t0, r) for t0, r in zip(times, rows, strict=True)
+                           if t0 is not None and t0 < time]
+                if earlier and time - earlier[-1][0] <= CHANGE_MAX_GAP:
+                    previous_time, before = earlier[-1]
+                    previous_value = _canonical(before.value, before.unit, "stage",
+                                                str(station_id))
+            readings.append(Reading(
+                station_id=str(station_id), variable=str(variable), party=str(party),
+                time=time, value=_canonical(row.value, row.unit, str(variable),
+                                            str(station_id)),
+                qc_flags=int(row.qc_flags or 0),
+                phenomena=row.phenomena if isinstance(row.phenomena, str) else None,
+                source=row.source, previous_value=previous_value,
+                previous_time=previous_time))
+        return readings
+
     def series(self, station_id: str, variable: str, start: dt.datetime,
                end: dt.datetime) -> list[SeriesPoint]:
         frame = api.series(self.engine, station_id, variable, start, end)
@@ -159,6 +255,57 @@ class StoreProvider(DataProvider):
                 continue
             out.append(SeriesPoint(time, value, str(row.party), int(row.qc_flags or 0)))
         return sorted(out, key=lambda p: (p.time, p.party))
+
+    def station_view(self, station_id: str, start: dt.datetime, end: dt.datetime,
+                     as_of: dt.date, known_at: dt.datetime | None = None
+                     ) -> GaugeView | ReservoirView | None:
+        net = self.config.network
+        if station_id in net.gauges:
+            return station_view.gauge_view(self.engine, self.config, station_id, start, end,
+                                           as_of, known_at=known_at)
+        if station_id in net.reservoirs:
+            return station_view.reservoir_view(self.engine, self.config, station_id, start,
+                                               end, known_at=known_at)
+        return None
+
+    def bulletin(self, day: dt.date, as_of: dt.datetime | None = None) -> pd.DataFrame | None:
+        from hydro.services.bulletin import bulletin
+
+        return bulletin(self.engine, self.config, day, as_of=as_of)
+
+    def data_status(self, at: dt.datetime | None = None) -> dict[str, pd.DataFrame] | None:
+        from hydro.services import data_status as ds
+
+        return {"runs": ds.ingest_runs(self.engine),
+                "quarantined": ds.quarantined(self.engine, self.config),
+                "jobs": ds.jobs(self.engine),
+                "freshness": ds.freshness(self.engine, self.config, at)}
+
+    def quality_samples(self, sites: list[str] | None = None,
+                        until: dt.datetime | None = None,
+                        as_of: dt.datetime | None = None) -> pd.DataFrame | None:
+        from hydro.services import quality_overview
+
+        return quality_overview.samples(self.engine, sites, until, as_of)
+
+    def commission(self, day: dt.date, as_of: dt.datetime | None = None) -> CommissionData | None:
+        from hydro.services.commission import commission_data
+
+        return commission_data(self.engine, self.config, day, received_by=as_of)
+
+    def commission_report(self, day: dt.date, lang: str, fmt_: str,
+                          as_of: dt.datetime | None = None,
+                          made_at: dt.datetime | None = None) -> bytes | None:
+        from hydro.services.commission import commission_data, render
+
+        data = commission_data(self.engine, self.config, day, received_by=as_of)
+        return render(data, lang, fmt_, received_by=as_of, made_at=made_at)
+
+    def acknowledge_delivery(self, run_id: int, party: str, by: str,
+                             note: str | None = None, at: dt.datetime | None = None) -> int:
+        from hydro.services.exchange import acknowledge
+
+        return acknowledge(self.engine, self.config, run_id, party, by, note, at=at)
 
     def is_synthetic(self) -> bool:
         if self._synthetic:
@@ -185,8 +332,9 @@ class InMemoryProvider(DataProvider):
         return (min(times), max(times)) if times else (None, None)
 
     def latest_readings(self, cutoff: dt.datetime,
-                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES
-                        ) -> list[Reading]:
+                        variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES,
+                        received_by: dt.datetime | None = None) -> list[Reading]:
+        # readings held in memory carry no receipt time: ``received_by`` changes nothing
         last: dict[tuple[str, str, str], Reading] = {}
         for r in self.readings:
             if r.variable in variables and r.time < cutoff:

@@ -1,8 +1,10 @@
 """Dash Pages registration of the station view at ``/station/<id>`` (see
 :mod:`dashboard.views.station`).
 
-URL query as on the stations page: ``lang`` (kk, ru, en) and ``date`` (YYYY-MM-DD, the as-of
-day), e.g. ``/station/RU:ORENBURG?lang=ru&date=2024-04-12``.
+URL query: ``lang`` (kk, ru, en), ``date`` (YYYY-MM-DD, the as-of day), ``asof`` (knowledge
+time: the series as received by then) and ``span`` (``120``, ``365``, ``1825`` or ``all``),
+e.g. ``/station/RU:ORENBURG?lang=ru&date=2024-04-12&asof=2024-04-13``.  Reservoir ids get the
+reservoir layout of the same view.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ dash.register_page(__name__, path_template="/station/<station_id>", name="statio
 
 
 def layout(station_id: str | None = None, lang: str | None = None, date: str | None = None,
-           **_query: str) -> html.Div:
-    """The page for the URL's station id, ``lang`` and ``date`` (other keys are ignored)."""
+           asof: str | None = None, span: str | None = None, **_query: str) -> html.Div:
+    """The page for the URL's station id, ``lang``, ``date``, ``asof`` and ``span`` (other
+    keys are ignored)."""
     ctx = current()
     return view.render(ctx.provider, unquote(station_id or ""),
-                       resolve_lang(lang, ctx.default_language), date)
+                       resolve_lang(lang, ctx.default_language), date, asof=asof, span=span)

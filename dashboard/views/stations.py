@@ -14,7 +14,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import components as ui
-from dashboard import geo
+from dashboard import format as fmt
+from dashboard import geo, timequery
 from dashboard.figures import MapPoint, MapTexts, station_map
 from dashboard.i18n import query_string, t, t_or
 from dashboard.ids import Shell, Stations
@@ -27,36 +28,44 @@ FLOOD_2024 = dt.date(2024, 4, 12)
 COUNTRY_LABELS = {"RU": (57.3, 56.5), "KZ": (47.6, 63.5)}
 
 
-def utcnow() -> dt.datetime:
-    """The current time, naive UTC (the store's convention)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+def page(provider: DataProvider, lang: str, date: str | None = None,
+         asof: str | None = None, now: dt.datetime | None = None) -> html.Div:
+    """The whole page: :func:`render` inside a container that an interval re-renders every
+    ``[dashboard] refresh`` (not when the URL pins a past day or a knowledge time)."""
+    when = timequery.resolve(provider, lang, date, asof, now=now)
+    every = provider.config.settings.dashboard.refresh.to("duration") * 86400  # seconds
+    off = when.fixed or every <= 0
+    note = t("refresh.off", lang) if when.fixed else \
+        t("refresh.every", lang, minutes=ui.fmt_number(every / 60, 0 if every % 60 == 0 else 1,
+                                                       lang=lang)) if every > 0 else ""
+    return html.Div([
+        dcc.Interval(id=Stations.REFRESH, interval=int(max(every, 10) * 1000), disabled=off),
+        html.Div(render(provider, lang, date, now=now, asof=asof), id=Stations.BODY),
+        html.Div(note, id=Stations.REFRESH_NOTE, className="refresh-note"),
+    ])
 
 
 def render(provider: DataProvider, lang: str, date: str | None = None,
-           now: dt.datetime | None = None) -> html.Div:
-    """The page for ``lang`` as of ``date`` (ISO day; the newest data when None or invalid).
+           now: dt.datetime | None = None, asof: str | None = None) -> html.Div:
+    """The page for ``lang`` as of ``date`` (ISO day; the newest data when None or invalid;
+    the nearest stored day when outside the stored period) and, with ``asof``, as known
+    then.  The time banners are the shell's (:mod:`dashboard.timequery`).
 
     ``now`` (naive UTC) is the current time, used only so that today is not judged as if
     it had ended; the page is otherwise a function of the data.
     """
-    first, last = provider.date_range()
+    when = timequery.resolve(provider, lang, date, asof, now=now)
+    first, last = when.first, when.last
     notices: list = []
-    as_of: dt.date | None = None
-    if date:
-        try:
-            as_of = dt.date.fromisoformat(str(date)[:10])
-        except ValueError:
-            notices.append(dbc.Alert(t("asof.invalid", lang, value=date), color="warning"))
     if last is None:
         notices.append(dbc.Alert(t("store.empty", lang), color="info"))
-    if as_of is None:
-        as_of = last or (now or utcnow()).date()
-    report = provider.station_report(as_of, now=now)
+    as_of = when.day
+    report = provider.station_report(as_of, now=now, received_by=when.received_by)
     basin_names = {b.id: b.names.get(lang) for b in provider.config.network.basins.values()}
 
     header = html.Div([
         html.H1(t("stations.title", lang), className="page-title"),
-        _date_controls(lang, as_of, first, last),
+        _date_controls(lang, as_of, first, last, asof if when.received_by else None),
     ], className="page-header")
     banner = [ui.synthetic_banner(lang)] if provider.is_synthetic() else []
     figure = station_map(
@@ -80,12 +89,15 @@ def render(provider: DataProvider, lang: str, date: str | None = None,
             dbc.Col(html.Div(ui.attention_list(report, lang), className="panel"), lg=5),
         ], className="mb-3 g-3"),
         html.Div([
-            html.Div(t("table.gauges", lang), className="section-title"),
-            html.Div(ui.gauge_table(report, lang, basin_names), className="table-scroll"),
+            html.Div([html.Div(t("table.gauges", lang), className="section-title"),
+                      ui.export_button(Stations.GAUGE_EXPORT, lang)], className="grid-head"),
+            ui.gauge_grid(report, lang, basin_names),
         ], className="panel mb-3"),
         html.Div([
-            html.Div(t("table.reservoirs", lang), className="section-title"),
-            html.Div(ui.reservoir_table(report, lang, basin_names), className="table-scroll"),
+            html.Div([html.Div(t("table.reservoirs", lang), className="section-title"),
+                      ui.export_button(Stations.RESERVOIR_EXPORT, lang)],
+                     className="grid-head"),
+            ui.reservoir_grid(report, lang, basin_names),
         ], className="panel mb-3"),
         html.Div([
             html.P(t("notes.levels", lang)),
@@ -96,10 +108,14 @@ def render(provider: DataProvider, lang: str, date: str | None = None,
     ], className="stations-page", lang=lang)
 
 
+#: the date field's format in each language (date-fns tokens, see dcc.DatePickerSingle)
+DATE_FORMATS = {"kk": "DD.MM.YYYY", "ru": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
+
+
 def _date_controls(lang: str, as_of: dt.date, first: dt.date | None,
-                   last: dt.date | None) -> html.Div:
+                   last: dt.date | None, asof: str | None = None) -> html.Div:
     def href(**changes: str | None) -> str:
-        return "/" + query_string("", lang=lang, **changes)
+        return "/" + query_string("", lang=lang, asof=asof, **changes)
 
     buttons = [dbc.Button(t("asof.latest", lang), id=Stations.LATEST, href=href(date=None),
                           color="secondary", outline=True, size="sm")]
@@ -109,13 +125,14 @@ def _date_controls(lang: str, as_of: dt.date, first: dt.date | None,
                                   color="primary", outline=as_of != FLOOD_2024, size="sm"))
     info = [t("asof.help", lang)]
     if first is not None and last is not None:
-        info.append(t("asof.period", lang, start=first.isoformat(), end=last.isoformat()))
+        info.append(t("asof.period", lang, start=fmt.date(first, lang),
+                      end=fmt.date(last, lang)))
     return html.Div([
         dcc.Store(id=Stations.SHOWN_DATE, data=as_of.isoformat()),
         html.Label(t("asof.label", lang), htmlFor=Stations.DATE, className="asof-label"),
         dcc.DatePickerSingle(
-            id=Stations.DATE, date=as_of.isoformat(), display_format="YYYY-MM-DD",
-            first_day_of_week=1,
+            id=Stations.DATE, date=as_of.isoformat(), display_format=DATE_FORMATS[lang],
+            month_format="MMMM YYYY", first_day_of_week=1,
             min_date_allowed=first.isoformat() if first else None,
             max_date_allowed=last.isoformat() if last else None,
             initial_visible_month=as_of.isoformat()),
@@ -153,18 +170,18 @@ def _map_points(report: StationReport, lang: str) -> list[MapPoint]:
                 if row.stage_cm is None:
                     continue
                 text = (f"{t_or('party.' + row.party, lang, row.party)}: "
-                        f"{t('unit.cm_value', lang, value=ui.fmt_number(row.stage_cm))} "
-                        f"({ui.fmt_local(row.local_time)})")
+                        f"{t('unit.cm_value', lang, value=ui.fmt_number(row.stage_cm, lang=lang))} "
+                        f"({ui.fmt_local(row.local_time, lang=lang)})")
                 ref = compared_level(row.classification)
                 if ref is not None:
-                    text += (f"; {ui.level_name(ref, lang)} {ui.fmt_number(ref.value_cm)}: "
-                             f"{ui.fmt_number(ref.remaining_cm, signed=True)}")
+                    text += (f"; {ui.level_name(ref, lang)} {ui.fmt_number(ref.value_cm, lang=lang)}: "
+                             f"{ui.fmt_number(ref.remaining_cm, signed=True, lang=lang)}")
                 lines.append(text)
         else:
             res = report.reservoir_row(s.station_id)
             if res.level_m is not None:
-                lines.append(t("attention.reservoir", lang, level=ui.fmt_number(res.level_m, 2),
-                               npu=ui.fmt_number(res.npu_m, 2)))
+                lines.append(t("attention.reservoir", lang, level=ui.fmt_number(res.level_m, 2, lang=lang),
+                               npu=ui.fmt_number(res.npu_m, 2, lang=lang)))
         if s.ice:
             lines.append(t("cell.ice_affected", lang))
         points.append(MapPoint(lat=s.lat, lon=s.lon, state=s.state, kind=s.kind,
@@ -212,7 +229,37 @@ def station_href(click: dict | None, search: str | None):
     return "/station/" + quote(station_id, safe=":") + query_string(search)
 
 
+def refresh_body(n_intervals: int | None, search: str | None):
+    """The interval's tick -> the page re-rendered for the URL (the shell's banners follow
+    the URL, not the tick)."""
+    from dashboard.context import current
+    from dashboard.i18n import resolve_lang
+
+    if not n_intervals:
+        return no_update
+    ctx = current()
+    params = dict(parse_qsl((search or "").lstrip("?")))
+    return render(ctx.provider, resolve_lang(params.get("lang"), ctx.default_language),
+                  params.get("date"), now=ctx.now(), asof=params.get("asof"))
+
+
+def export_csv(n_clicks: int | None) -> bool:
+    """An export button's click -> the grid writes a CSV of the rows its filters leave, in
+    their sort order (ag-grid's ``exportDataAsCsv``)."""
+    return bool(n_clicks)
+
+
 def register_callbacks(app: dash.Dash) -> None:
+    for button, grid in ((Stations.GAUGE_EXPORT, Stations.GAUGE_TABLE),
+                         (Stations.RESERVOIR_EXPORT, Stations.RESERVOIR_TABLE)):
+        app.callback(Output(grid, "exportDataAsCsv"), Input(button, "n_clicks"),
+                     prevent_initial_call=True)(export_csv)
+    app.callback(
+        Output(Stations.BODY, "children"),
+        Input(Stations.REFRESH, "n_intervals"),
+        State(Shell.PAGES_LOCATION, "search"),
+        prevent_initial_call=True,
+    )(refresh_body)
     app.callback(
         Output(Shell.NAVIGATE, "href"),
         Input(Stations.DATE, "date"),

@@ -366,8 +366,69 @@ def cmd_bulletin(args) -> int:
     return 0
 
 
+def _month_arg(text: str | None) -> str | None:
+    if text is None:
+        return None
+    from hydro.services.exchange import month_bounds
+
+    start, _ = month_bounds(text)  # a HydroriskError names a bad month
+    return f"{start.year:04d}-{start.month:02d}"
+
+
+def cmd_exchange(args) -> int:
+    from hydro.services.exchange import exchange_log, records
+
+    config, engine = _context(args)
+    month = _month_arg(args.month)
+    log = exchange_log(engine, config, month)
+    scope = f" of {month} (received then, or holding its values)" if month else ""
+    print(f"Deliveries{scope}, newest first, with their acknowledgements")
+    note = _synthetic_note(engine)
+    if note:
+        print(note)
+    if log.empty:
+        print("no deliveries")
+        return 0
+    for r in records(log):
+        print(f"run {r['run_id']:>5}  {r['received_at']:%Y-%m-%d %H:%M} UTC  "
+              f"delivered by {r['party'] or '?':<6} {r['source'] or '-':<16} {r['outcome']:<9} "
+              f"{r['rows_written']:>7} rows  {r['file']}")
+        if not r["acknowledgements"]:
+            print("           not acknowledged")
+        for a in r["acknowledgements"]:
+            extra = f": {a['note']}" if a["note"] else ""
+            print(f"           acknowledged by {a['party']} ({a['acknowledged_by']}) "
+                  f"{a['acknowledged_at']:%Y-%m-%d %H:%M} UTC{extra}")
+    return 0
+
+
+def cmd_exchange_ack(args) -> int:
+    from hydro.services.exchange import acknowledge
+
+    config, engine = _context(args)
+    ack_id = acknowledge(engine, config, args.run_id, args.party, args.by, args.note)
+    print(f"acknowledgement {ack_id}: run {args.run_id} acknowledged by {args.party} "
+          f"({args.by.strip()})")
+    return 0
+
+
+def cmd_commission(args) -> int:
+    from hydro.services.commission import filename, monthly_report
+
+    config, engine = _context(args)
+    month = _month_arg(args.month)
+    assert month is not None
+    data = monthly_report(engine, config, month, args.lang, args.format)
+    out = Path(args.out or filename(month, args.lang, args.format))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(f"wrote the commission report of {month} ({args.lang}, {args.format}) to {out}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    rep = sub.add_parser("report", help="border accounting, reservoir balance, return levels",
+    rep = sub.add_parser("report", aliases=["reports"],
+                         help="border accounting, reservoir balance, return levels",
                          description="Tables computed from the store (print, or --csv FILE).")
     rsub = rep.add_subparsers(dest="report", required=True, metavar="REPORT")
 
@@ -432,4 +493,33 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "bulletin-DATE-LANG.pdf)")
     s.set_defaults(func=cmd_bulletin)
 
+    s = rsub.add_parser("exchange", help="the exchange log: deliveries and acknowledgements",
+                        description="What each party delivered (ingest runs: file, source, "
+                                    "party, received time, rows) and the other party's "
+                                    "acknowledgements.")
+    s.add_argument("--month", metavar="YYYY-MM",
+                   help="deliveries received in that month or holding its values")
+    s.set_defaults(func=cmd_exchange)
 
+    s = rsub.add_parser("exchange-ack", help="acknowledge a delivery for the other party",
+                        description="Store an acknowledgement of delivery RUN_ID (never "
+                                    "overwritten); the delivering party cannot acknowledge "
+                                    "its own delivery.")
+    s.add_argument("run_id", type=int, metavar="RUN_ID", help="ingest run id (report exchange)")
+    s.add_argument("--party", required=True, choices=["KZ", "RU", "commission"])
+    s.add_argument("--by", required=True, metavar="NAME",
+                   help="who acknowledges (no accounts yet: the name as given)")
+    s.add_argument("--note", metavar="TEXT")
+    s.set_defaults(func=cmd_exchange_ack)
+
+    s = rsub.add_parser("commission", help="the commission's monthly report (PDF or XLSX)",
+                        description="Border volumes against the norm with their trend, data "
+                                    "completeness per party, disagreement periods at the "
+                                    "shared posts, quality at the border sites and the "
+                                    "exchange log of one month.")
+    s.add_argument("--month", required=True, metavar="YYYY-MM")
+    s.add_argument("--lang", choices=["kk", "ru", "en"], default="ru")
+    s.add_argument("--format", choices=["pdf", "xlsx"], default="pdf")
+    s.add_argument("--out", metavar="FILE",
+                   help="default: commission-YYYY-MM-LANG.FORMAT")
+    s.set_defaults(func=cmd_commission)

@@ -228,6 +228,26 @@ class DashboardSettings(Strict):
     port: int = Field(default=8050, ge=1, le=65535)
     language: Literal["kk", "ru", "en"] = "en"
     stale_after_days: float = Field(default=3.0, gt=0)
+    #: a banner on every page when the newest data are older than this before today
+    data_old_after: Duration = Field(default_factory=lambda: parse_quantity("3 d", "duration"))
+    #: the overview reloads itself this often; zero: never
+    refresh: Duration = Field(default_factory=lambda: parse_quantity("5 min", "duration"))
+
+    @field_validator("data_old_after")
+    @classmethod
+    def _positive(cls, v: Any) -> Any:
+        if v.to("duration") <= 0:
+            raise ValueError("data_old_after must be positive")
+        return v
+
+    @field_validator("refresh")
+    @classmethod
+    def _refresh(cls, v: Any) -> Any:
+        if v.to("duration") < 0:
+            raise ValueError("refresh must not be negative")
+        if 0 < v.to("duration") * 86400 < 10:  # canonical duration: days
+            raise ValueError("refresh must be at least 10 s (or 0: never)")
+        return v
 
 
 class AccountingSettings(Strict):
@@ -245,8 +265,28 @@ class AccountingSettings(Strict):
         return v
 
 
+def _duration(text: str) -> Any:
+    return parse_quantity(text, "duration")
+
+
+class IngestSettings(Strict):
+    """What the readers accept (hydro.readers.common.TimeWindow) and how the worker takes
+    files from an inbox (hydro.worker)."""
+
+    #: a date before 1 January of this year is refused as a typo (01.04.1024)
+    earliest_year: int = Field(default=1900, ge=1678, le=2200)
+    #: a time later than the ingest time plus this is refused (01.04.3024, 2099)
+    future_tolerance: Duration = Field(default_factory=lambda: _duration("2 d"))
+    #: a file in an inbox is taken only once its size and mtime have not changed for this
+    #: long (files named *.part, *.tmp or starting with '.' are never taken)
+    settle: Duration = Field(default_factory=lambda: _duration("2 s"))
+    #: the longest pause between the worker's retries after a failure of the store
+    max_backoff: Duration = Field(default_factory=lambda: _duration("5 min"))
+
+
 class SettingsFile(Strict):
     accounting: AccountingSettings = AccountingSettings()
+    ingest: IngestSettings = IngestSettings()
     store: StoreSettings = StoreSettings()
     paths: PathSettings = PathSettings()
     dashboard: DashboardSettings = DashboardSettings()

@@ -42,7 +42,8 @@ from hydro.qc import ICE_PHENOMENA, QC
 from hydro.readers.common import (
     Batch,
     StationResolver,
-    check_order,
+    TimeWindow,
+    clock_times,
     decode,
     local_codes_to_utc,
     local_to_utc,
@@ -107,7 +108,7 @@ def read_fast(path: Path, data: bytes, config: Config, layout: AgencyLayout,
     another value), as the exact path would."""
     resolver = resolver or StationResolver(config)
     rows = _rows_fast(path, data, config, layout, resolver)
-    return None if rows is None else _assemble(path, rows, party, resolver)
+    return None if rows is None else _assemble(path, rows, party, resolver, layout.id)
 
 
 def read_exact(path: Path, data: bytes, config: Config, layout: AgencyLayout,
@@ -115,7 +116,8 @@ def read_exact(path: Path, data: bytes, config: Config, layout: AgencyLayout,
                ) -> Batch:
     """The file's observations by the exact path alone (every error with its line)."""
     resolver = resolver or StationResolver(config)
-    return _assemble(path, _rows_exact(path, data, config, layout, resolver), party, resolver)
+    return _assemble(path, _rows_exact(path, data, config, layout, resolver), party, resolver,
+                     layout.id)
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -138,14 +140,8 @@ def _columns(path: Path, header_line: str, skipped: int, layout: AgencyLayout
 
 def _clock(path: Path, codes: np.ndarray, uniq, lines: np.ndarray, column: str) -> np.ndarray:
     """Observation terms 'hh:mm' (empty: the 08:00 term) of the distinct texts ``uniq``
-    (``codes``: each row's index into them) as timedelta64[ns]."""
-    clock = pd.Series(np.asarray(uniq, dtype=object)).fillna("").astype(str).str.strip()
-    hm = pd.to_timedelta(clock.where(clock != "", "08:00") + ":00", errors="coerce")
-    if hm.isna().any():
-        pos = int(np.flatnonzero(np.isin(codes, np.flatnonzero(hm.isna().to_numpy())))[0])
-        raise IngestError(path, f"'{clock.iloc[codes[pos]]}' is not a time hh:mm",
-                          line=int(lines[pos]), column=column)
-    return hm.to_numpy()
+    (``codes``: each row's index into them) as timedelta64[ns]; '25:00' is an error."""
+    return clock_times(path, codes, uniq, lines, column, empty="08:00")
 
 
 def _phenomena(path: Path, codes: np.ndarray, uniq, lines: np.ndarray, column: str,
@@ -181,11 +177,12 @@ def _looks_like_metres(layout: AgencyLayout, val: _Values) -> float | None:
     return None
 
 
-def _assemble(path: Path, rows: _Rows, party: str | None, resolver: StationResolver) -> Batch:
+def _assemble(path: Path, rows: _Rows, party: str | None, resolver: StationResolver,
+              layout_id: str | None = None) -> Batch:
     """The observations frame: series after series (station in order of first appearance,
-    then variable), each in file (= time) order; a row repeating the one before it in its
-    series (same time, same value) is dropped; times going backwards or a repeated time with
-    another value are errors (:func:`~hydro.readers.common.check_order`)."""
+    then variable), each in time order; of a time given on several lines of a series only
+    the last line is kept (a correction, or a repetition; times may go backwards: a
+    correction for an earlier date, :func:`~hydro.readers.common.order_series`)."""
     n = len(rows.st_code)
     names = [val.var for val in rows.values]
     # (variable, file rows or None for all, values)
@@ -222,39 +219,32 @@ def _assemble(path: Path, rows: _Rows, party: str | None, resolver: StationResol
     order = None
     if len(st) > 1 and not (st[1:] >= st[:-1]).all():
         order = np.argsort(st, kind="stable")
-    before = (pos, value, var, st)       # the values in variable, then file order
     if order is not None:
         pos = order if pos is None else pos[order]
         value, st = value[order], st[order]
         var = None if var is None else var[order]
     t = rows.time if pos is None else rows.time[pos]
-    drop = None
     if len(value) > 1:
         same_series = st[1:] == st[:-1]
         if var is not None:
             same_series &= var[1:] == var[:-1]
         back = same_series & (t[1:] < t[:-1])
         same_t = same_series & (t[1:] == t[:-1])
-        a, b = value[:-1], value[1:]
-        conflict = same_t & ~((a == b) | (np.isnan(a) & np.isnan(b)))
-        if back.any() or conflict.any():
-            # the message (earliest offending line) comes from check_order
-            p0, v0, var0, st0 = before
-            rows0 = np.arange(n) if p0 is None else p0
-            frame = pd.DataFrame({
-                "time": rows.time[rows0], "value": v0,
-                "line": _lines(rows, rows0),
-                "_st": st0, "_var": np.full(len(v0), j) if var0 is None else var0})
-            drop = check_order(path, frame, ["_st", "_var"])
-            drop = drop if order is None else drop[order]
-        elif same_t.any():
-            drop = np.concatenate([[False], same_t])
-    del before
-    if drop is not None and drop.any():
-        keep = ~drop
-        pos = np.flatnonzero(keep) if pos is None else pos[keep]
-        value, st, t = value[keep], st[keep], t[keep]
-        var = None if var is None else var[keep]
+        if back.any() or same_t.any():
+            # out of time order, or a time given twice: time order, the last line of a
+            # repeated time wins (a correction; hydro.readers.common.order_series)
+            line = _lines(rows, np.arange(len(value)) if pos is None else pos)
+            series = st.astype(np.int64) * 256
+            if var is not None:
+                series += var
+            k = np.lexsort((line, t, series))
+            sk, tk = series[k], t[k]
+            last = np.ones(len(k), dtype=bool)
+            last[:-1] = (sk[1:] != sk[:-1]) | (tk[1:] != tk[:-1])
+            keep = k[last]
+            pos = keep if pos is None else pos[keep]
+            value, st, t = value[keep], st[keep], t[keep]
+            var = None if var is None else var[keep]
     m = len(value)
     # string columns as categoricals: codes the reader already has, nothing hashed again
     # (the ingest groups by them; see hydro.services.ingest)
@@ -295,7 +285,7 @@ def _assemble(path: Path, rows: _Rows, party: str | None, resolver: StationResol
     index = pd.RangeIndex(m)
     out = pd.DataFrame({k: pd.Series(v, index=index, dtype=v.dtype, copy=False)
                         for k, v in columns.items()}, copy=False)
-    return Batch(path, "agency_csv", observations=out)
+    return Batch(path, "agency_csv", layout=layout_id, observations=out)
 
 
 def _unit(var: str) -> str:
@@ -359,7 +349,8 @@ def _rows_exact(path: Path, data: bytes, config: Config, layout: AgencyLayout,
     st_of_code, st_uniq = pd.factorize(st_ids)
     st_code = st_of_code[st_idx]
     st_names = np.asarray(st_uniq, dtype=object)
-    dates = parse_dates(path, frame[cols["date"]], layout.date_format, lines, cols["date"])
+    dates = parse_dates(path, frame[cols["date"]], layout.date_format, lines, cols["date"],
+                        TimeWindow.of(config))
     if cols.get("time"):
         codes, uniq = pd.factorize(frame[cols["time"]], use_na_sentinel=False)
         hm = _clock(path, codes, uniq, lines, cols["time"])
@@ -575,7 +566,7 @@ def _rows_fast_unchecked(path: Path, data: bytes, config: Config, layout: Agency
     st_names = np.asarray(st_uniq, dtype=object)
     # dates and terms: the distinct texts through the exact path's own conversions
     d_codes, texts, dummy = texts_of("date")
-    day = parse_dates(path, texts, layout.date_format, dummy, cols["date"])
+    day = parse_dates(path, texts, layout.date_format, dummy, cols["date"], TimeWindow.of(config))
     day_ns = day.to_numpy(dtype="datetime64[ns]").view(np.int64)
     hm_ns, h_codes = np.zeros(1, dtype=np.int64), np.broadcast_to(np.int32(0), (n,))
     if cols.get("time"):

@@ -1,8 +1,12 @@
-"""Shared reading machinery: decoding, comment headers, station resolution, local time."""
+"""Shared reading machinery: decoding, comment headers, station resolution, local time,
+and the checks every reader applies to what it reads: numbers are finite, dates lie within
+the plausible window (:class:`TimeWindow`), clock times exist, a series is put in time order
+with the later line of a repeated time taken as a correction (:func:`order_series`)."""
 
 from __future__ import annotations
 
-import io
+import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +29,8 @@ class Batch:
 
     path: Path
     format: str
+    #: the agency layout the file was read with (None for formats without layouts)
+    layout: str | None = None
     observations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OBS_COLUMNS))
     quality: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUALITY_COLUMNS))
 
@@ -77,6 +83,68 @@ def split_head(text: str) -> tuple[list[str], str | None, int, int]:
             continue
         return comments, line, min(end + 1, n), len(comments)
     return comments, None, n, len(comments)
+
+
+def utcnow() -> dt.datetime:
+    """The time of reading, naive UTC (a module-level name, so a test can set the clock)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+#: the range numpy's datetime64[ns] can hold (a date outside it would wrap around)
+_NS_MIN = np.datetime64("1678-01-01", "ns")
+_NS_MAX = np.datetime64("2262-01-01", "ns")
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The times a reader accepts: from 1 January of ``[ingest] earliest_year`` to the time
+    of reading plus ``[ingest] future_tolerance`` (config/settings.toml)."""
+
+    earliest: np.datetime64
+    latest: np.datetime64
+    earliest_year: int
+    tolerance: str
+
+    @classmethod
+    def of(cls, config: Config | None, now: dt.datetime | None = None) -> TimeWindow:
+        """The window of ``config`` (the defaults without one) at ``now`` (default: now)."""
+        from hydro.units import factor
+
+        ing = config.settings.ingest if config is not None else None
+        year = ing.earliest_year if ing is not None else 1900
+        if ing is not None:
+            seconds = ing.future_tolerance.to("duration") / factor("s", "duration")
+            tol = str(ing.future_tolerance)
+        else:
+            seconds, tol = 2 * 86400.0, "2 d"
+        now = now or utcnow()
+        latest = np.datetime64(now, "ns") + np.timedelta64(int(seconds * 1e9), "ns")
+        return cls(np.datetime64(f"{year:04d}-01-01", "ns"), min(latest, _NS_MAX), year, tol)
+
+    def problem(self, t: np.datetime64) -> str:
+        """Why ``t`` (outside the window) is refused."""
+        if np.datetime64(t, "s") < np.datetime64(self.earliest, "s"):
+            return (f"is before {self.earliest_year} (the earliest plausible year, [ingest] "
+                    "earliest_year in config/settings.toml; a typo in the year?)")
+        return (f"is in the future (later than the time of reading plus {self.tolerance}, "
+                "[ingest] future_tolerance in config/settings.toml; a typo in the year?)")
+
+    def check(self, path: Path, times: np.ndarray, lines: np.ndarray | None, column: str,
+              texts: pd.Series | None = None) -> None:
+        """Refuse the first time (in file order) outside the window, naming its line and
+        its text (``texts``, one per time) or the time itself."""
+        t = np.asarray(times, dtype="datetime64[ns]")
+        bad = ~np.isnat(t) & ((t < self.earliest) | (t > self.latest))
+        if not bad.any():
+            return
+        order = np.flatnonzero(bad)
+        if lines is not None:
+            order = order[np.argsort(np.asarray(lines)[order], kind="stable")]
+        i = int(order[0])
+        shown = str(texts.iloc[i]).strip() if texts is not None else str(pd.Timestamp(t[i]))
+        raise IngestError(path, f"'{shown}' {self.problem(t[i])}",
+                          line=None if lines is None else int(np.asarray(lines)[i]),
+                          column=column)
 
 
 class StationResolver:
@@ -144,12 +212,25 @@ def read_semicolon_table(path: Path, data: bytes, encodings: list[str], required
     missing = [c for c in required if c not in header]
     if missing:
         raise IngestError(path, f"missing column '{missing[0]}'", line=skipped + 1)
-    try:
-        frame = pd.read_csv(io.StringIO("\n".join(rest)), sep=";", dtype=str,
-                            keep_default_na=False)
-    except pd.errors.ParserError as e:
-        raise IngestError(path, f"malformed CSV: {e}") from None
-    lines = np.arange(skipped + 2, skipped + 2 + len(frame))
+    body = pd.Series(rest[1:], dtype=object)
+    filled = (body.str.strip() != "").to_numpy()
+    lines = np.flatnonzero(filled) + skipped + 2
+    body = body[filled].reset_index(drop=True)
+    if body.empty:
+        raise IngestError(path, "no data lines after the header (truncated file?)")
+    # every line has the header's fields: a line cut off mid-number ('...;124.01') is
+    # refused, never read with its missing fields empty
+    count = body.str.count(";").to_numpy() + 1
+    wrong = np.flatnonzero(count != len(header))
+    if wrong.size:
+        i = int(wrong[0])
+        raise IngestError(path, f"expected {len(header)} fields, found {int(count[i])} "
+                          "(truncated line or wrong delimiter?)", line=int(lines[i]))
+    frame = body.str.split(";", expand=True, regex=False)
+    frame.columns = header
+    if len(set(header)) != len(header):
+        raise IngestError(path, "a column name is repeated in the header", line=skipped + 1)
+    frame = frame.apply(lambda c: c.str.strip())
     return frame, header, lines, skipped
 
 
@@ -163,6 +244,14 @@ def resolve_stations(path: Path, codes: pd.Series, resolver: StationResolver,
 def _first_row(codes: np.ndarray, bad_uniques: np.ndarray) -> int:
     """Row of the first occurrence of any of ``bad_uniques`` (codes from pd.factorize)."""
     return int(np.flatnonzero(np.isin(codes, bad_uniques))[0])
+
+
+#: a plain decimal number as the exchange formats write it (after a decimal comma became a
+#: point): sign, digits, an optional fraction and exponent
+_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+#: a clock time of day, 00:00 to 23:59, or 24:00 (ISO 8601: the end of the day, which is
+#: 00:00 of the next)
+_CLOCK = re.compile(r"^(?:(?:[01]?\d|2[0-3]):[0-5]\d|24:00)$")
 
 
 def to_number(path: Path, text: pd.Series, lines: np.ndarray, column: str,
@@ -189,18 +278,30 @@ def to_number(path: Path, text: pd.Series, lines: np.ndarray, column: str,
             raise IngestError(path, f"'{u.iloc[codes[pos]]}' uses a decimal comma but this "
                               "layout writes a decimal point", line=int(lines[pos]),
                               column=column)
-    num = pd.to_numeric(u.where(u != ""), errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(num) & (u != "").to_numpy()
+    filled = (u != "").to_numpy()
+    num = pd.to_numeric(u.where(filled), errors="coerce").to_numpy(dtype=float)
+    # only plain decimal numbers: no 'nan', 'inf', 'Infinity', hex or digit separators
+    plain = u.str.fullmatch(_NUMBER).to_numpy(dtype=bool)
+    bad = filled & (np.isnan(num) | ~plain)
     if bad.any():
         pos = _first_row(codes, np.flatnonzero(bad))
         raise IngestError(path, f"'{u.iloc[codes[pos]]}' is not a number", line=int(lines[pos]),
                           column=column)
+    huge = filled & ~np.isfinite(num)
+    if huge.any():
+        pos = _first_row(codes, np.flatnonzero(huge))
+        raise IngestError(path, f"'{u.iloc[codes[pos]]}' is too large (not a finite number)",
+                          line=int(lines[pos]), column=column)
     return pd.Series(num[codes], index=text.index)
 
 
-def parse_dates(path: Path, text: pd.Series, fmt: str, lines: np.ndarray, column: str
-                ) -> pd.Series:
-    """Parse dates in ``fmt``; each distinct text once; the first bad one names its line."""
+def parse_dates(path: Path, text: pd.Series, fmt: str, lines: np.ndarray, column: str,
+                window: TimeWindow | None = None) -> pd.Series:
+    """Parse dates in ``fmt``; each distinct text once; the first bad one names its line.
+
+    A date outside ``window`` (or, without one, outside what datetime64[ns] holds) is an
+    error naming its line: pandas parses 01.04.3024 at microsecond resolution, and its
+    conversion to nanoseconds would silently wrap around to 1855."""
     codes, uniq = pd.factorize(text, use_na_sentinel=False)
     u = pd.Series(np.asarray(uniq, dtype=object)).fillna("").astype(str).str.strip()
     d = pd.to_datetime(u, format=fmt, errors="coerce")
@@ -208,7 +309,37 @@ def parse_dates(path: Path, text: pd.Series, fmt: str, lines: np.ndarray, column
         pos = _first_row(codes, np.flatnonzero(d.isna().to_numpy()))
         raise IngestError(path, f"'{text.iloc[pos]}' is not a date in the form {fmt}",
                           line=int(lines[pos]), column=column)
-    return pd.Series(d.to_numpy(dtype="datetime64[ns]")[codes], index=text.index)
+    # compare at the parsed resolution, before any conversion to nanoseconds
+    parsed = d.to_numpy()
+    lo = window.earliest if window is not None else _NS_MIN
+    hi = window.latest if window is not None else _NS_MAX - np.timedelta64(1, "D")
+    secs = parsed.astype("datetime64[s]")   # coarser: no overflow either way
+    out = (secs < lo.astype("datetime64[s]")) | (secs > hi.astype("datetime64[s]"))
+    if out.any():
+        pos = _first_row(codes, np.flatnonzero(out))
+        w = window or TimeWindow(_NS_MIN, hi, 1678, "(none)")
+        when = secs[codes[pos]]
+        raise IngestError(path, f"'{u.iloc[codes[pos]]}' {w.problem(when)}",
+                          line=int(lines[pos]), column=column)
+    return pd.Series(parsed.astype("datetime64[ns]")[codes], index=text.index)
+
+
+def clock_times(path: Path, codes: np.ndarray, uniq, lines: np.ndarray, column: str,
+                empty: str | None = None) -> np.ndarray:
+    """Clock times 'hh:mm' (00:00-23:59, or 24:00: the end of the day) of the distinct
+    texts ``uniq`` (``codes``: each row's index into them) as timedelta64[ns]; ``empty``
+    stands for an empty cell (None: an empty cell is an error).  '25:00' or '24:30' is an
+    error naming its line, never 01:00 of the next day."""
+    clock = pd.Series(np.asarray(uniq, dtype=object)).fillna("").astype(str).str.strip()
+    if empty is not None:
+        clock = clock.where(clock != "", empty)
+    ok = np.array([bool(_CLOCK.match(c)) for c in clock], dtype=bool)
+    if not ok.all():
+        pos = _first_row(codes, np.flatnonzero(~ok))
+        raise IngestError(path, f"'{clock.iloc[codes[pos]]}' is not a time of day hh:mm "
+                          "(00:00 to 23:59, or 24:00 for the end of the day)", line=int(lines[pos]),
+                          column=column)
+    return pd.to_timedelta(clock + ":00").to_numpy(dtype="timedelta64[ns]")
 
 
 def local_to_utc(local: pd.Series, station_ids: pd.Series | None, resolver: StationResolver,
@@ -298,42 +429,26 @@ def local_codes_to_utc(t_codes: np.ndarray, t_uniq: np.ndarray, st_codes: np.nda
     return out
 
 
-def check_order(path: Path, frame: pd.DataFrame, key: list[str], value_col: str = "value"
-                ) -> np.ndarray:
-    """Times must not go backwards per series; a repeated time must repeat its value.
+def order_series(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """The rows of each series (``key``) in time order, a time given on several lines
+    once, by its last line.
 
-    ``frame`` holds the rows of each series in file order (series need not be contiguous).
-    Raises :class:`IngestError` naming the earliest offending line; returns a boolean mask
-    of rows that merely repeat the row before them (same time, same value) for the caller
-    to drop.
+    Within one file, a line for a time that an earlier line (or an earlier part of the
+    file) already gave is a *correction*: it is accepted, and it is what is stored for that
+    time (a value stored before from another file becomes the earlier revision).  Times
+    need not be in order (a correction for an earlier date may come at the end).
     """
     n = len(frame)
     if n == 0:
-        return np.zeros(0, dtype=bool)
+        return frame
     series = group_ids(*(frame[k].to_numpy() for k in key))
+    t = np.asarray(frame["time"].to_numpy(), dtype="datetime64[ns]")
     line = frame["line"].to_numpy()
-    order = np.lexsort((line, series))          # by series, then file order
-    s = series[order]
-    t = np.asarray(frame["time"].to_numpy(), dtype="datetime64[ns]")[order]
-    v = frame[value_col].to_numpy()[order]
-    same_series = s[1:] == s[:-1]
-    back = same_series & (t[1:] < t[:-1])
-    same_t = same_series & (t[1:] == t[:-1])
-    a, b = v[:-1], v[1:]
-    equal = (a == b) | (pd.isna(a) & pd.isna(b))
-    conflict = same_t & ~equal
-    bad_back = np.flatnonzero(back) + 1
-    bad_dup = np.flatnonzero(conflict) + 1
-    first_back = int(line[order][bad_back].min()) if bad_back.size else None
-    first_dup = int(line[order][bad_dup].min()) if bad_dup.size else None
-    if first_back is not None and (first_dup is None or first_back <= first_dup):
-        i = int(bad_back[np.argmin(line[order][bad_back])])
-        raise IngestError(path, f"time goes backwards ({pd.Timestamp(t[i])} after "
-                          f"{pd.Timestamp(t[i - 1])})", line=first_back)
-    if first_dup is not None:
-        i = int(bad_dup[np.argmin(line[order][bad_dup])])
-        raise IngestError(path, f"duplicate time {pd.Timestamp(t[i])} with a different value "
-                          f"({a[i - 1]} then {b[i - 1]})", line=first_dup)
-    repeat = np.zeros(n, dtype=bool)
-    repeat[order[1:][same_t]] = True
-    return repeat
+    order = np.lexsort((line, t, series))
+    s, ts = series[order], t[order]
+    last = np.ones(n, dtype=bool)
+    last[:-1] = (s[1:] != s[:-1]) | (ts[1:] != ts[:-1])
+    keep = order[last]
+    if len(keep) == n and (keep == np.arange(n)).all():
+        return frame
+    return frame.iloc[keep].reset_index(drop=True)

@@ -16,9 +16,11 @@ from hydro.errors import IngestError, UnitError
 from hydro.readers.common import (
     Batch,
     StationResolver,
-    check_order,
+    TimeWindow,
+    clock_times,
     decode,
     local_to_utc,
+    order_series,
     parse_dates,
     split_comments,
     to_number,
@@ -37,6 +39,14 @@ def _header_fields(comments: list[str]) -> dict[str, str]:
             k, v = body.split(":", 1)
             out.setdefault(k.strip(), v.strip())
     return out
+
+
+def _header_line(comments: list[str], key: str) -> int | None:
+    """File line number of the header line ``# <key>: ...``."""
+    for i, c in enumerate(comments):
+        if c.lstrip("#").strip().startswith(key):
+            return i + 1
+    return None
 
 
 def read(path: Path, data: bytes, config: Config) -> Batch:
@@ -67,31 +77,41 @@ def read(path: Path, data: bytes, config: Config) -> Batch:
     if rest[0].replace(" ", "").upper().startswith("YYYY-MM-DD"):
         first = 1
     body = rest[first:]
+    while body and not body[-1].strip():      # blank lines at the end
+        body.pop()
     if not body:
         raise IngestError(path, "no data lines after the header (truncated file?)")
     line0 = skipped + first + 1
     lines = np.arange(line0, line0 + len(body))
-    parts = pd.Series(body).str.split(";", expand=True)
-    if parts.shape[1] < 3:
-        bad = int(np.flatnonzero(parts.isna().any(axis=1).to_numpy() if parts.shape[1] > 1
-                                 else np.ones(len(body), bool))[0])
-        raise IngestError(path, "expected 'YYYY-MM-DD;hh:mm;value'", line=int(lines[bad]))
+    count = pd.Series(body, dtype=object).str.count(";").to_numpy() + 1
+    short = np.flatnonzero(count < 3)
+    if short.size:
+        raise IngestError(path, "expected 'YYYY-MM-DD;hh:mm;value'", line=int(lines[short[0]]))
+    parts = pd.Series(body, dtype=object).str.split(";", expand=True)
     incomplete = parts[[0, 1, 2]].isna().any(axis=1) | (parts[2].fillna("").str.strip() == "")
     if incomplete.any():
         pos = int(np.flatnonzero(incomplete.to_numpy())[0])
         raise IngestError(path, "incomplete data line (truncated file?)", line=int(lines[pos]),
                           column="Value")
-    dates = parse_dates(path, parts[0], "%Y-%m-%d", lines, "YYYY-MM-DD")
+    dates = parse_dates(path, parts[0], "%Y-%m-%d", lines, "YYYY-MM-DD",
+                        TimeWindow.of(config))
     clock = parts[1].str.strip()
     has_time = clock != "--:--"
     if has_time.any():
-        hm = pd.to_timedelta(clock.where(has_time, "00:00") + ":00", errors="coerce")
-        if hm.isna().any():
-            pos = int(np.flatnonzero(hm.isna().to_numpy())[0])
-            raise IngestError(path, f"'{clock.iloc[pos]}' is not a time hh:mm",
-                              line=int(lines[pos]), column="hh:mm")
-        dates = dates + hm
+        codes, uniq = pd.factorize(clock.where(has_time, "00:00"), use_na_sentinel=False)
+        hm = clock_times(path, codes, uniq, lines, "hh:mm")
+        dates = dates + pd.Series(hm[codes], index=dates.index)
     values = to_number(path, parts[2], lines, "Value", decimal=".")
+    declared = fields.get("Data lines")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise IngestError(path, f"header 'Data lines: {declared}' is not a number of lines",
+                              line=_header_line(comments, "Data lines"))
+        if int(declared) != len(body):
+            raise IngestError(path, f"the header declares {int(declared)} data lines but the "
+                              f"file has {len(body)} (truncated or appended file?)",
+                              line=_header_line(comments, "Data lines"))
+
     keep = values.to_numpy() != MISSING
     frame = pd.DataFrame({
         "station_id": station, "variable": "discharge", "value": values * unit_factor,
@@ -104,8 +124,7 @@ def read(path: Path, data: bytes, config: Config) -> Batch:
         pos = int(np.flatnonzero((frame["value"] < 0).to_numpy())[0])
         raise IngestError(path, f"negative discharge {frame['value'].iloc[pos]}",
                           line=int(frame["line"].iloc[pos]), column="Value")
-    check_order(path, frame, ["station_id"])
-    frame = frame.drop_duplicates(["station_id", "time"])
+    frame = order_series(frame, ["station_id"])
     return Batch(path, "grdc", observations=frame[[
         "station_id", "variable", "time", "value", "unit", "party", "phenomena", "qc_flags",
         "line"]])

@@ -39,7 +39,7 @@ import pandas as pd
 
 from hydro.errors import HydroriskError, IngestError, UnitError
 from hydro.qc import ICE_PHENOMENA, QC, READER_FLAGS, VARIABLE_DIMENSION
-from hydro.readers.common import Batch, StationResolver
+from hydro.readers.common import Batch, StationResolver, TimeWindow
 from hydro.units import CANONICAL, factor
 
 #: variable -> (CF units, standard_name or None, long_name)
@@ -338,7 +338,21 @@ def _read_dataset(path: Path, ds, config: Any, party: str | None) -> Batch:
         raise IngestError(path, f"time units '{time_var.encoding.get('units', '?')}' or "
                           f"calendar '{time_var.encoding.get('calendar', '?')}' cannot be read "
                           "as UTC times (use a standard calendar)", column="time")
-    times = time_var.to_numpy().astype("datetime64[ns]")
+    raw_times = time_var.to_numpy()
+    if np.isnat(raw_times).any():
+        raise IngestError(path, f"time[{int(np.flatnonzero(np.isnat(raw_times))[0])}] is "
+                          "missing", column="time")
+    # at the decoded resolution, before any conversion to nanoseconds (which would wrap a
+    # year 3024 around to 1855)
+    window = TimeWindow.of(config)
+    secs = raw_times.astype("datetime64[s]")
+    outside = (secs < window.earliest.astype("datetime64[s]")) | (
+        secs > window.latest.astype("datetime64[s]"))
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise IngestError(path, f"time[{i}] '{secs[i]}' {window.problem(secs[i])}",
+                          column="time")
+    times = raw_times.astype("datetime64[ns]")
     if np.isnat(times).any():
         raise IngestError(path, f"time[{int(np.flatnonzero(np.isnat(times))[0])}] is missing",
                           column="time")

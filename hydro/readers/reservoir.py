@@ -13,8 +13,9 @@ from hydro.errors import IngestError
 from hydro.readers.common import (
     Batch,
     StationResolver,
-    check_order,
+    TimeWindow,
     local_to_utc,
+    order_series,
     parse_dates,
     read_semicolon_table,
     resolve_stations,
@@ -51,7 +52,7 @@ def read(path: Path, data: bytes, config: Config) -> Batch:
         pos = int(np.flatnonzero(station.to_numpy() == not_res[0])[0])
         raise IngestError(path, f"station '{not_res[0]}' is not a reservoir",
                           line=int(lines[pos]), column="station")
-    dates = parse_dates(path, frame["date"], "%Y-%m-%d", lines, "date")
+    dates = parse_dates(path, frame["date"], "%Y-%m-%d", lines, "date", TimeWindow.of(config))
     time_utc = local_to_utc(dates, station, resolver)
     parts = []
     for col in header:
@@ -69,6 +70,5 @@ def read(path: Path, data: bytes, config: Config) -> Batch:
             "qc_flags": 0, "line": lines}))
     out = pd.concat(parts, ignore_index=True)
     out = out[out["value"].notna()]
-    check_order(path, out, ["station_id", "variable"])
-    out = out.drop_duplicates(["station_id", "variable", "time"]).reset_index(drop=True)
+    out = order_series(out.reset_index(drop=True), ["station_id", "variable"])
     return Batch(path, "reservoir_csv", observations=out)

@@ -16,6 +16,7 @@ from hydro.errors import IngestError, UnitError
 from hydro.readers.common import (
     Batch,
     StationResolver,
+    TimeWindow,
     local_to_utc,
     parse_dates,
     read_semicolon_table,
@@ -63,20 +64,12 @@ def read(path: Path, data: bytes, config: Config) -> Batch:
             pos = int(np.flatnonzero((params == param).to_numpy() & (units == unit).to_numpy())[0])
             raise IngestError(path, f"unit '{unit}' cannot be used for {param} (expected "
                               f"{target}): {e}", line=int(lines[pos]), column="unit") from None
-    dates = parse_dates(path, frame["date"], "%Y-%m-%d", lines, "date")
+    dates = parse_dates(path, frame["date"], "%Y-%m-%d", lines, "date", TimeWindow.of(config))
     time_utc = local_to_utc(dates, site, resolver)
     out = pd.DataFrame({
         "site_id": site, "time": time_utc, "parameter": params, "value": converted,
         "censored": censored.to_numpy(), "unit": out_unit, "party": site.map(resolver.country),
         "line": lines})
-    dup = out.duplicated(["site_id", "time", "parameter"], keep=False)
-    if dup.any():
-        d = out[dup]
-        conflict = d.groupby(["site_id", "time", "parameter"])["value"].nunique() > 1
-        if conflict.any():
-            key = conflict[conflict].index[0]
-            row = d[(d.site_id == key[0]) & (d.time == key[1]) & (d.parameter == key[2])].iloc[-1]
-            raise IngestError(path, f"{key[2]} at {key[0]} on {key[1]:%Y-%m-%d} is given twice "
-                              "with different values", line=int(row["line"]))
-        out = out.drop_duplicates(["site_id", "time", "parameter"])
+    # a sample given twice: the later line is a correction (hydro.readers.common.order_series)
+    out = out.drop_duplicates(["site_id", "time", "parameter"], keep="last")
     return Batch(path, "quality_csv", quality=out.reset_index(drop=True))

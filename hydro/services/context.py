@@ -26,6 +26,14 @@ def open_store(config: Config) -> Store:
     return _open(config.store_url, config.network)
 
 
+def open_store_readonly(config: Config) -> Store:
+    """The existing store of ``config`` for reading only: its schema version checked,
+    nothing created, upgraded or synced (:mod:`hydro.store.readonly`)."""
+    from hydro.store.readonly import open_store_readonly as _open
+
+    return _open(config.store_url)
+
+
 def safe_url(url: str) -> str:
     """A store URL with its password hidden, for printing."""
     from hydro.store.db import display_url

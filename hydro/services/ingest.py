@@ -46,6 +46,7 @@ from hydro.config import Config
 from hydro.errors import HydroriskError, IngestError
 from hydro.qc import (
     CROSS_FLAGS,
+    QC,
     READER_FLAGS,
     SERIES_FLAGS,
     Limits,
@@ -55,6 +56,7 @@ from hydro.qc import (
     resolve_limits,
     series_flags,
     sort_order,
+    spike_flags,
 )
 from hydro.readers import Batch, read_file
 from hydro.store import Connection, Engine, SQLAlchemyError, segments, writes
@@ -77,18 +79,55 @@ class IngestResult:
     quarantined_to: str | None = None
     #: seconds per phase: read (hash + parse), qc (context, merge, flags), insert, commit
     timings: dict[str, float] = field(default_factory=dict)
+    #: the source the values were stored under (:func:`source_for`)
+    source: str | None = None
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _source_label(config: Config, batch: Batch, source_id: str | None) -> str:
+def _within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def source_for(config: Config, batch: Batch, source_id: str | None = None,
+               path: Path | None = None) -> str:
+    """The source a file's values are stored under: never its folder name by accident.
+
+    1. ``source_id`` (``--source``, or the inbox the worker took the file from);
+    2. else the configured source (config/sources.toml) whose format -- and for agency
+       tables, layout -- is the file's: the only one, or among several the one whose inbox
+       or archive holds the file;
+    3. a format no source reads: the format's name (``grdc``, ``reservoir``, ...);
+    4. several candidates and the file in none of their folders: an :class:`IngestError`
+       asking for ``--source``.
+
+    The same file ingested from any folder is therefore stored under the same source, and
+    a correction loaded with plain ``hydrorisk ingest FILE`` replaces the value the worker
+    loaded from that source's inbox.
+    """
     if source_id:
         return source_id
-    if batch.format == "agency_csv":
-        return batch.path.parent.name if batch.path.parent.name else "agency"
-    return batch.format.removesuffix("_csv")
+    where = path or batch.path
+    found = [s for s in config.sources.sources if s.format == batch.format
+             and (batch.format != "agency_csv" or s.layout == batch.layout)]
+    if len(found) == 1:
+        return found[0].id
+    if not found:
+        return batch.layout or batch.format.removesuffix("_csv")
+    paths = config.settings.paths
+    near = [s for s in found if any(_within(where, config.resolve(folder)) for folder in (
+        s.inbox or f"{paths.inbox}/{s.id}", s.archive or f"{paths.archive}/{s.id}"))]
+    if len(near) == 1:
+        return near[0].id
+    raise IngestError(where, "several sources read this file's format"
+                      f"{' and layout ' + batch.layout if batch.layout else ''} "
+                      f"({', '.join(s.id for s in found)}): name one with --source")
 
 
 # --------------------------------------------------------------------------- store access
@@ -188,6 +227,8 @@ def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _Limit
             computed = series_flags(times[rows], values[rows],
                                     limits(st_l[st_c[rows[0]]], var_l[var_c[rows[0]]]))
             series_new[rows] = np.where(zone[rows], computed, series_new[rows])
+        _party_spikes(state, rows_own, st_c, st_l, var_c, var_l, times, values, zone,
+                      limits, series_new)
     cross_in = _frame({**{c: _column(state, c) for c in ("station_id", "variable", "time",
                                                          "party", "source", "value")},
                        "flags": base})
@@ -214,6 +255,48 @@ def _plan(state: pd.DataFrame, own: np.ndarray, zone: np.ndarray, limits: _Limit
                                                 "source", "value", "unit", "phenomena")},
         "flags": final[idx],
         "revision": np.where(np.isnan(old_rev), 0, old_rev).astype(np.int64) + 1})
+
+
+def _party_spikes(state: pd.DataFrame, rows_own: np.ndarray, st_c, st_l, var_c, var_l,
+                  times: np.ndarray, values: np.ndarray, zone: np.ndarray, limits,
+                  series_new: np.ndarray) -> None:
+    """SPIKE on what a party reports at a station across its sources.
+
+    A party's displayed series may switch between its sources (Kazhydromet's Russian- and
+    Kazakh-headed tables): a jump from one source's value to the next day's value of the
+    other is a spike, though neither source's own series has one.  Per (station, variable,
+    party) with rows of more than one source, the values are merged in time order -- one
+    per time, of the source whose name sorts last, a choice that depends on the stored
+    state only, so the flags do not depend on the order files arrive in -- and their
+    spikes are added to the series flags (``series_new``, in place) of the rows ``zone``
+    allows.  ``rows_own`` are rows whose series flags are being recomputed: the caller
+    includes every source of each (station, variable, party) the batch touches."""
+    party_c = labels(state["party"])[0]
+    src_c, src_l = labels(state["source"])
+    group = group_ids(st_c[rows_own], var_c[rows_own], party_c[rows_own])
+    src = src_c[rows_own]
+    pairs = np.unique(np.stack([group, src]), axis=1)
+    groups, counts = np.unique(pairs[0], return_counts=True)
+    multi = groups[counts > 1]
+    if not multi.size:
+        return                        # one source per party: its own series says it all
+    rank = np.empty(len(src_l), dtype=np.int64)
+    rank[np.argsort(np.asarray(src_l, dtype=str), kind="stable")] = np.arange(len(src_l))
+    keep = np.isin(group, multi)
+    rows, g = rows_own[keep], group[keep]
+    order = np.lexsort((rank[src_c[rows]], times[rows], g))
+    rows, g = rows[order], g[order]
+    t = times[rows]
+    last = np.ones(len(rows), dtype=bool)    # the last source of each (group, time)
+    last[:-1] = (g[1:] != g[:-1]) | (t[1:] != t[:-1])
+    rows, g = rows[last], g[last]
+    cuts = np.flatnonzero(np.diff(g)) + 1
+    for part in np.split(rows, cuts):
+        lim = limits(st_l[st_c[part[0]]], var_l[var_c[part[0]]])
+        spike = spike_flags(times[part], values[part], lim.max_change_per_day,
+                            lim.max_gap_hours)
+        hit = part[spike & zone[part]]
+        series_new[hit] |= int(QC.SPIKE)
 
 
 def _state_from_batch(obs: pd.DataFrame, stored: pd.DataFrame
@@ -301,10 +384,14 @@ def _write_observations(conn, obs: pd.DataFrame, source: str, run_id: int,
     lo, hi = tmin.to_datetime64(), tmax.to_datetime64()
     zone = (t >= lo) & (t <= hi + s_reach)
     cross_zone = (t >= lo - c_reach) & (t <= hi + c_reach)
-    # series flags are recomputed for this source's series of the batch's keys
-    mine = np.zeros(int(series.max()) + 1, dtype=bool)
-    mine[series[:len(obs)]] = True
-    own = mine[series]
+    # series flags are recomputed for the series of every source of each (station,
+    # variable, party) the batch touches: a party's spikes are checked across its sources
+    # (_party_spikes)
+    party_group = group_ids(labels(state["station_id"])[0], labels(state["variable"])[0],
+                            labels(state["party"])[0])
+    mine = np.zeros(int(party_group.max()) + 1, dtype=bool)
+    mine[party_group[:len(obs)]] = True
+    own = mine[party_group]
     rows = _plan(state, own, zone, limits, _ratings(config), series, cross_zone)
     t1 = time.perf_counter()
     _insert_observations(conn, rows, received_at, run_id)
@@ -399,19 +486,46 @@ def write_batch(conn, batch: Batch, source: str, run_id: int, received_at: dt.da
 
 # --------------------------------------------------------------------------- files
 
+#: the longest file name written in quarantine (with its ``.reason.txt``), in bytes: file
+#: systems refuse names over 255 bytes
+MAX_NAME_BYTES = 240
+
+
+def short_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` when it is at most ``limit`` bytes (UTF-8), else its start, a hash of the
+    whole name and its suffix, within ``limit`` bytes: an over-long name never stops a
+    file from being kept."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    suffix = Path(name).suffix
+    suffix = suffix if len(suffix.encode("utf-8")) <= 16 else ""
+    tag = "~" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:12] + suffix
+    head = name.encode("utf-8")[:max(limit - len(tag.encode("utf-8")), 1)]
+    return head.decode("utf-8", errors="ignore") + tag
+
+
 def quarantine(path: Path, reason: str, quarantine_dir: Path, move: bool) -> Path:
-    """Keep a rejected file whole in quarantine with a reason file beside it."""
+    """Keep a rejected file whole in quarantine with a reason file beside it.  Raises
+    OSError when the quarantine folder cannot be written (the caller records that against
+    the file)."""
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-    target = quarantine_dir / f"{stamp}_{path.name}"
-    if move:
-        shutil.move(str(path), target)
-    else:
-        shutil.copy2(path, target)
-    target.with_name(target.name + ".reason.txt").write_text(
+    target = quarantine_dir / short_name(f"{stamp}_{path.name}",
+                                         MAX_NAME_BYTES - len(".reason.txt"))
+    note = target.with_name(target.name + ".reason.txt")
+    # the reason first: a file in quarantine always has its reason beside it
+    note.write_text(
         f"file: {path}\nrejected at: {utcnow():%Y-%m-%d %H:%M:%S} UTC\nreason: {reason}\n"
         f"{'moved here from the inbox' if move else 'copied here; the original was left in place'}\n",
         encoding="utf-8")
+    try:
+        if move:
+            shutil.move(str(path), target)
+        else:
+            shutil.copy2(path, target)
+    except OSError:
+        note.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -427,6 +541,7 @@ class _Prepared:
     batch: Batch | None = None
     error: str | None = None         # why the file is refused
     quarantine: bool = True          # keep the refused file (False: it could not be read)
+    source: str | None = None        # the source the values go under (source_for)
 
 
 def _prepare(config: Config, path: Path, source_id: str | None) -> _Prepared:
@@ -441,6 +556,7 @@ def _prepare(config: Config, path: Path, source_id: str | None) -> _Prepared:
     digest = hashlib.sha256(data).hexdigest()
     try:
         batch = read_file(path, config, source_id=source_id, data=data)
+        source = source_for(config, batch, source_id, path)
     except IngestError as e:
         return _Prepared(path, source_id, started, time.perf_counter() - t0, digest,
                          error=str(e))
@@ -450,7 +566,8 @@ def _prepare(config: Config, path: Path, source_id: str | None) -> _Prepared:
         return _Prepared(path, source_id, started, time.perf_counter() - t0, digest,
                          error=f"{path}: unexpected error while reading the file "
                                f"({type(e).__name__}: {e})")
-    return _Prepared(path, source_id, started, time.perf_counter() - t0, digest, batch)
+    return _Prepared(path, source_id, started, time.perf_counter() - t0, digest, batch,
+                     source=source)
 
 
 def _apply(engine: Engine, config: Config, prep: _Prepared, received_at: dt.datetime | None,
@@ -460,16 +577,21 @@ def _apply(engine: Engine, config: Config, prep: _Prepared, received_at: dt.date
     path = prep.path
     if prep.error is not None:
         target = None
+        message = prep.error
         if prep.quarantine and path.exists():
             qdir = quarantine_dir or config.resolve(config.settings.paths.quarantine)
-            target = quarantine(path, prep.error, qdir, move_rejected)
+            try:
+                target = quarantine(path, prep.error, qdir, move_rejected)
+            except OSError as e:   # recorded against this file; the next file goes on
+                message += (f" (and it could not be kept in quarantine {qdir}: "
+                            f"{e.strerror or e}; the file was left where it was)")
         return _record_rejected(engine, path, prep.source_id, prep.digest, prep.started, t0,
-                                prep.error, target)
+                                message, target)
     batch = prep.batch
     assert batch is not None
     received_at = received_at or prep.started
     timings: dict[str, float] = {"read": prep.seconds}
-    source = _source_label(config, batch, prep.source_id)
+    source = prep.source or source_for(config, batch, prep.source_id, path)
     with engine.begin() as conn:
         prior = writes.count_loaded(conn, prep.digest, source)
         writes.lock_for_ingest(conn)
@@ -486,7 +608,7 @@ def _apply(engine: Engine, config: Config, prep: _Prepared, received_at: dt.date
     timings["commit"] = time.perf_counter() - t_commit
     return IngestResult(str(path), outcome, batch.rows, written, flags,
                         "identical file already ingested" if prior else "", run_id,
-                        time.perf_counter() - t0, timings=timings)
+                        time.perf_counter() - t0, timings=timings, source=source)
 
 
 def ingest_file(engine: Engine, config: Config, path: str | Path, source_id: str | None = None,
@@ -567,8 +689,6 @@ def check_store(engine: Engine, config: Config, stations: list[str] | None = Non
     limits or ratings in config; after ingests alone it finds nothing to change.  One
     transaction per station.
     """
-    from hydro.qc import QC
-
     received_at = received_at or utcnow()
     limits = _LimitCache(config)
     ratings = _ratings(config)

@@ -67,3 +67,15 @@ SYNTHETIC_NOTE = ("NOTE: the store holds the bundled SYNTHETIC demonstration dat
 def synthetic_note(store: Store) -> str | None:
     """The note every report prints when its figures come from the synthetic data."""
     return SYNTHETIC_NOTE if holds_bundled_data(store) else None
+
+
+def latest_known(store: Store, variables: tuple[str, ...], at: dt.datetime,
+                 as_of: dt.datetime, lookback: dt.timedelta = dt.timedelta(days=400)
+                 ) -> pd.DataFrame:
+    """Every value of ``variables`` with ``at - lookback <= time <= at`` as it was known at
+    ``as_of`` (received by then; the revision current at that moment), for a replay of
+    "what we knew at T".  Columns as :func:`hydro.store.api.observations`; the caller picks
+    the last value of each series.  A series whose last value is older than ``lookback``
+    is absent."""
+    return api.observations(store, variables=list(variables), start=at - lookback, end=at,
+                            as_of=as_of)

@@ -13,7 +13,7 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
 _SCHEMA_VERSION = cast(Table, SchemaVersion.__table__)
@@ -73,6 +73,12 @@ def _to_forecast_skill(engine: Engine) -> None:
     upgrade_forecast_skill(engine)
 
 
+def _to_exchange_acknowledgements(engine: Engine) -> None:
+    from hydro.store.exchange import upgrade_exchange
+
+    upgrade_exchange(engine)
+
+
 _UPGRADES: dict[int, object] = {
     2: _to_segments,  # observations as packed segments (hydro.store.segments)
     # job_status is the store's (the worker declared it before; it gains next_run_at, rows
@@ -92,6 +98,8 @@ _UPGRADES: dict[int, object] = {
     # the skill tables of stored backtests, which every view of a forecast marks from
     # (hydro.store.forecasts; rows kept)
     8: _to_forecast_skill,
+    # the exchange log's acknowledgements of each delivery (hydro.store.exchange; rows kept)
+    9: _to_exchange_acknowledgements,
 }
 
 

@@ -397,3 +397,22 @@ class ForecastSkill(Base):
     scores: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_forecast_skill_station", "station_id", "computed_at"),)
+
+
+# ---------------------------------------------------------------- schema 9: exchange log
+
+class ExchangeAcknowledgement(Base):
+    """One party's acknowledgement of a delivery (an ingest run) of the other party's data:
+    who (``acknowledged_by``, a name until accounts exist), for which party (KZ, RU or
+    ``commission``), when and with what note.  Rows are never updated or deleted: a second
+    acknowledgement of the same run adds its own row (hydro.store.exchange)."""
+
+    __tablename__ = "exchange_acknowledgements"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
+    acknowledged_by: Mapped[str] = mapped_column(String(200))
+    party: Mapped[str] = mapped_column(String(16))
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_exchange_ack_run", "ingest_run_id", "acknowledged_at"),)

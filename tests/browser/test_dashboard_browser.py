@@ -82,15 +82,17 @@ def test_stations_page_flow(tmp_path):
                        .get_attribute("value") == "2024-04-12")
             _wait_text(driver, "#stations-gauge-table .state-badge.state-dangerous",
                        "Dangerous")
-            orenburg = '#stations-gauge-table tr[data-station="RU:ORENBURG"]'
+            orenburg = '#stations-gauge-table .ag-row[row-id="RU:ORENBURG/RU"]'
             _wait_text(driver, orenburg, "Dangerous")
             _wait_text(driver, orenburg, "ОЯ 930")
             # Iriklinsk: release (outflow − spill) and spill in their own columns (issue 10)
-            iriklinsk = '#stations-reservoir-table tr[data-station="RU:IRIKLINSK"]'
-            _wait_text(driver, "#stations-reservoir-table thead", "Spill, m³/s")
+            iriklinsk = '#stations-reservoir-table .ag-row[row-id="RU:IRIKLINSK/"]'
+            _wait_text(driver, "#stations-reservoir-table .ag-header", "Spill, m³/s")
             if not screenshot_mode:  # the test store: 2315 m³/s out, of which 765 spill
-                release = driver.find_element(By.CSS_SELECTOR, iriklinsk + " td.release")
-                spill = driver.find_element(By.CSS_SELECTOR, iriklinsk + " td.spill")
+                release = driver.find_element(By.CSS_SELECTOR,
+                                              iriklinsk + ' .ag-cell[col-id="release"]')
+                spill = driver.find_element(By.CSS_SELECTOR,
+                                            iriklinsk + ' .ag-cell[col-id="spill"]')
                 assert (release.text, spill.text) == ("1550", "765")
             assert driver.find_elements(By.CSS_SELECTOR, "#stations-map .scatterlayer .point")
 
@@ -114,7 +116,7 @@ def test_stations_page_flow(tmp_path):
             field = driver.find_element(By.ID, "stations-date")
             field.click()
             field.send_keys(Keys.CONTROL, "a")
-            field.send_keys("2024-04-11", Keys.ENTER)
+            field.send_keys("11.04.2024", Keys.ENTER)         # the Russian notation
             wait.until(lambda d: "date=2024-04-11" in d.current_url and "lang=ru" in d.current_url)
             if not screenshot_mode:  # the test store's Orenburg stage on 11 April
                 _wait_text(driver, orenburg, "970")

@@ -222,18 +222,15 @@ def test_conflicting_values_of_one_level_are_both_listed_with_their_sources(prov
     dangerous (provisional) and the cm remaining are to the lower value, reached."""
     from dashboard.views import stations
 
-    table = find(stations.render(provider, "en", DAY.isoformat()), "stations-gauge-table")
-    kz = next(r for r in table.children[1].children
-              if getattr(r, "data-station", None) == "KZ:19073"
-              and getattr(r, "data-party", None) == "KZ")
-    cells = [texts(td) for td in kz.children]
-    words = [w for c in cells for w in c]
-    assert "ОУ 850" in words and "ОУ 1250" in words
-    assert words.count("conflicting") == 2
-    assert any(w.startswith("ОУ 850 cm:") and "mgorod.kz" in w for w in words)
-    assert any(w.startswith("ОУ 1250 cm:") and "arasha.kz" in w for w in words)
-    assert "level not official" in words and "Dangerous" in words
-    assert ["−50"] in cells and ["350"] not in cells
+    grid = find(stations.render(provider, "en", DAY.isoformat()), "stations-gauge-table")
+    kz = next(r for r in grid.rowData
+              if r["station_id"] == "KZ:19073" and r["party_code"] == "KZ")
+    assert kz["level"] == "ОУ 850 · conflicting · ОУ 1250 · conflicting"
+    titles = kz["level_title"].split("\n")
+    assert any(w.startswith("ОУ 850 cm:") and "mgorod.kz" in w for w in titles)
+    assert any(w.startswith("ОУ 1250 cm:") and "arasha.kz" in w for w in titles)
+    assert kz["status"] == "Dangerous" and kz["status_note"] == "level not official"
+    assert kz["remaining"] == -50 and kz["remaining_text"] == "−50"
 
 
 def test_reservoir_table_shows_release_and_spill_separately(provider):
@@ -244,19 +241,20 @@ def test_reservoir_table_shows_release_and_spill_separately(provider):
     for lang, release, spill in (("en", "Release, m³/s", "Spill, m³/s"),
                                  ("ru", "Попуск, м³/с", "Неуправл. сброс, м³/с"),
                                  ("kk", "Жіберілуі, м³/с", "Төгу, м³/с")):
-        table = find(stations.render(provider, lang, DAY.isoformat()), "stations-reservoir-table")
-        header = texts(table.children[0])
+        grid = find(stations.render(provider, lang, DAY.isoformat()), "stations-reservoir-table")
+        header = [c["headerName"] for c in grid.columnDefs]
         assert release in header and spill in header, lang
-        (row,) = [r for r in table.children[1].children
-                  if getattr(r, "data-station", None) == "RU:IRIKLINSK"]
-        cells = [texts(td) for td in row.children]
-        at = header.index(release)
-        assert cells[at] == ["1550"] and cells[at + 1] == ["765"], lang
-        assert "2315" not in texts(row)                  # the total is not shown as release
+        fields = [c["field"] for c in grid.columnDefs]
+        assert fields[header.index(release)] == "release"
+        assert fields[header.index(spill)] == "spill"
+        (row,) = [r for r in grid.rowData if r["station_id"] == "RU:IRIKLINSK"]
+        assert (row["release"], row["spill"]) == (1550, 765), lang
+        assert (row["release_text"], row["spill_text"]) == ("1550", "765"), lang
+        assert "2315" not in json.dumps(row)             # the total is not shown as release
 
 
 def test_reservoir_without_spill_shows_the_total_outflow_marked_as_such(config):
-    from dashboard.components import reservoir_table
+    from dashboard.components import reservoir_rows
     from dashboard.provider import InMemoryProvider
     from dashboard.status import Reading
 
@@ -270,9 +268,9 @@ def test_reservoir_without_spill_shows_the_total_outflow_marked_as_such(config):
     report = fake.station_report(DAY)
     row = report.reservoir_row("RU:IRIKLINSK")
     assert (row.outflow_m3s, row.release_m3s, row.spill_m3s) == (2315.0, None, None)
-    words = texts(reservoir_table(report, "en", {}))
-    assert "2315" in words and "total outflow; spill not reported" in words
-    assert "900" not in words and "1550" not in words
+    (irik,) = [r for r in reservoir_rows(report, "en", {}) if r["station_id"] == "RU:IRIKLINSK"]
+    assert irik["release_text"] == "2315 · total outflow; spill not reported"
+    assert irik["spill"] is None and "900" not in json.dumps(irik) and "1550" not in json.dumps(irik)
 
 
 def test_as_of_a_day_earlier_and_later(provider):
@@ -319,7 +317,8 @@ def test_empty_store(tmp_path, config):
     page = render(provider, "en", None, now=dt.datetime(2024, 5, 1, 12))
     words = " ".join(texts(page))
     assert "The store holds no observations yet" in words
-    assert "Ural at Orenburg" in words and "No data" in words
+    rows = find(page, "stations-gauge-table").rowData
+    assert any(r["station"] == "Ural at Orenburg" and r["status"] == "No data" for r in rows)
     eng.dispose()
 
 
@@ -372,7 +371,14 @@ def test_page_layout_lists_every_station_and_the_status(provider, config):
     from dashboard.views import stations
 
     page = stations.render(provider, "en", DAY.isoformat())
-    words = texts(page)
+    gauges = find(page, "stations-gauge-table").rowData
+    reservoirs = find(page, "stations-reservoir-table").rowData
+    # the page's words: its components' texts, and the grids' cells and hover titles
+    words = texts(page) + [v for r in gauges + reservoirs for v in r.values()
+                           if isinstance(v, str)]
+    words += [w for r in gauges for key in ("level", "status_note", "ice")
+              for w in r[key].split(" · ")]
+    words += [w for r in gauges for w in r["level_title"].split("\n")]
     joined = " ".join(words)
     for g in config.network.gauges.values():
         assert g.names.en in words, g.id
@@ -389,10 +395,7 @@ def test_page_layout_lists_every_station_and_the_status(provider, config):
     assert any(w.startswith("ОЯ 930 cm: Roshydromet (Orenburg CGMS)") and "in force by" in w
                for w in words)
     assert "ice jam" in words
-    table = find(page, "stations-gauge-table")
-    party_rows = [r for r in table.children[1].children
-                  if getattr(r, "className", "").startswith("state-")]
-    assert len(party_rows) == 34 + 4          # every gauge, plus a second party at 4 border gauges
+    assert len(gauges) == 34 + 4              # every gauge, plus a second party at 4 border gauges
 
 
 def test_layout_through_the_app_context_in_russian(app):
@@ -415,8 +418,12 @@ def test_layout_defaults_to_the_latest_date_and_configured_language(app, config)
     assert config.settings.dashboard.language == "en"
     assert "State of rivers and reservoirs" in texts(page)
     bad = stations.layout(lang="xx", date="12.04.2024")
+    assert find(bad, "stations-date").date == (DAY + dt.timedelta(days=1)).isoformat()
+    # the time banners are the shell's, on every page (dashboard.app.time_banners)
+    from dashboard.app import time_banners
+
     assert "'12.04.2024' is not a date (expected YYYY-MM-DD); showing the latest data." \
-        in texts(bad)
+        in texts(time_banners("/", "?lang=xx&date=12.04.2024", "en"))
 
 
 def test_flood_2024_button_only_when_the_data_cover_it(provider):

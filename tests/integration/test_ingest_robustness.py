@@ -352,11 +352,11 @@ BROKEN_MORE = {
     "cp1251 bytes in a UTF-8-only layout": (  # Kazakh letters are not in cp1251
         "kazhydromet-kk", "Бекет коды;Дата;Уровень\r\n11003;01.04.2024;400\r\n", "cp1251",
         r"cannot decode the file as utf-8-sig \(wrong encoding\?\)"),
-    "time goes backwards at one of several posts": (
+    "an impossible clock time at one of several posts": (
         "kazhydromet", HEADER_KZ
         + "19071;п;01.04.2024;08:00;400;;;\r\n19073;п;01.04.2024;08:00;300;;;\r\n"
-        + "19071;п;02.04.2024;08:00;401;;;\r\n19073;п;31.03.2024;08:00;301;;;\r\n",
-        "cp1251", r"line 5: time goes backwards"),
+        + "19071;п;02.04.2024;08:00;401;;;\r\n19073;п;31.03.2024;24:30;301;;;\r\n",
+        "cp1251", r"line 5, column 'Срок': '24:30' is not a time of day hh:mm"),
     "station code of another network": (
         "roshydromet", HEADER_RU + "ORSKK;р. Урал;2024-04-01;08:00;400;\r\n", "utf-8",
         r"line 2, column 'Индекс поста': unknown station 'ORSKK'"),

@@ -341,7 +341,7 @@ def test_two_sources_of_one_party_disagreeing(store, config, tmp_path):
     q = api.series(store, "KZ:19071", "discharge", start=dt.datetime(2022, 1, 1),
                    end=dt.datetime(2023, 1, 1))
     hit = q[(q["qc_flags"] & int(QC.DUPLICATE_CONFLICT)) != 0]
-    assert len(hit) == 2 and set(hit["source"]) == {"grdc", "netcdf"}
+    assert len(hit) == 2 and set(hit["source"]) == {"grdc", "exchange-nc"}
     assert (hit["time"] == obs.loc[k, "time"]).all()
     assert len(q) == 2 * len(obs)  # both sources kept: a flag, never a deletion
 

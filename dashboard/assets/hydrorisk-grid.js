@@ -1,0 +1,36 @@
+/* Cell renderers of the dashboard's dash-ag-grid tables (dashboard.components):
+ *   StationLink: the station's name, its id below, a link to /station/<id> that keeps the
+ *                page's query (lang, date, asof) and navigates without reloading;
+ *   StateBadge:  the status as the coloured badge of the rest of the page, its notes below.
+ */
+(function () {
+  var funcs = (window.dashAgGridComponentFunctions = window.dashAgGridComponentFunctions || {});
+  var h = function () { return window.React.createElement.apply(window.React, arguments); };
+
+  funcs.StationLink = function (props) {
+    var data = props.data || {};
+    var id = data.station_id || "";
+    var href = "/station/" + encodeURIComponent(id).replace(/%3A/gi, ":") + window.location.search;
+    return h("div", {className: "grid-station"},
+      h("a", {
+        href: href, className: "station-name",
+        onClick: function (e) {
+          if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) { return; }
+          e.preventDefault();
+          window.history.pushState({}, "", href);
+          window.dispatchEvent(new CustomEvent("_dashprivate_pushstate"));
+          window.scrollTo(0, 0);
+        }
+      }, props.value),
+      h("div", {className: "station-id"}, id));
+  };
+
+  funcs.StateBadge = function (props) {
+    var data = props.data || {};
+    var parts = [h("span", {key: "b", className: "state-badge state-" + data.state}, props.value)];
+    if (data.status_note) {
+      parts.push(h("div", {key: "n", className: "cell-note"}, data.status_note));
+    }
+    return h("div", {className: "grid-state"}, parts);
+  };
+})();

@@ -1,0 +1,121 @@
+"""Browser test of the commission page (issue 13, item 5): it opens from the navbar in
+Russian, shows the border volumes, the disagreement of spring 2019 at the Ural border post
+and the exchange log; a delivery is acknowledged through the form (and refused to its own
+party); the monthly report downloads as PDF and XLSX.  Screenshots go to tmp (to docs/
+with HYDRORISK_SCREENSHOT set)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import urllib.request
+
+import pytest
+from browser_support import chrome_driver, free_port, serve_in_subprocess
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+#: the Ural border gauge's discharge, both parties' 2019 stage tables, the Ural samples
+SERVER = textwrap.dedent("""
+    import datetime as dt, sys
+    from pathlib import Path
+    sys.path[:0] = [{root!r}]
+    from hydro.config import load_config
+    from hydro.services.ingest import ingest_file
+    from hydro.store.db import open_store
+    from dashboard.app import create_app
+
+    config = load_config({config!r})
+    store = Path(sys.argv[1])
+    data = Path({root!r}) / "data" / "gauges"
+    engine = open_store("sqlite:///" + str(store), config.network)
+    for path in (data / "grdc" / "KZ_19073_Q_Day.Cmd.txt",
+                 data / "agency" / "kazhydromet" / "ural_2019.csv",
+                 data / "agency" / "roshydromet" / "ural_2019.csv",
+                 data / "quality" / "ural.csv"):
+        ingest_file(engine, config, path, received_at=dt.datetime(2019, 5, 2, 6),
+                    quarantine_dir=store.parent / "quarantine")
+    create_app(config, engine=engine, clock=lambda: dt.datetime(2019, 5, 2, 9)).run(
+        host="127.0.0.1", port=int(sys.argv[2]), debug=False)
+""")
+
+
+def _choose(driver, wait, select_id: str, typed: str) -> None:
+    """Pick the option of a select whose label contains ``typed``."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import Select
+
+    box = wait.until(EC.presence_of_element_located((By.ID, select_id)))
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    select = Select(box)
+    label = next(o.text for o in select.options if typed in o.text)
+    select.select_by_visible_text(label)
+
+
+def test_commission_page(tmp_path):
+    screenshot_mode = bool(os.environ.get("HYDRORISK_SCREENSHOT"))
+    driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    script = tmp_path / "serve.py"
+    script.write_text(SERVER.format(root=str(ROOT), config=str(ROOT / "config")))
+    port = free_port()
+    shots = (ROOT / "docs") if screenshot_mode else tmp_path
+    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
+    try:
+        with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=180) as base:
+            wait = WebDriverWait(driver, 40,
+                                 ignored_exceptions=(StaleElementReferenceException,))
+            driver.get(base + "/?lang=ru&date=2019-04-30")
+            link = wait.until(EC.element_to_be_clickable((By.ID, "shell-nav-commission")))
+            assert link.text == "Комиссия"
+            link.click()
+            wait.until(lambda d: "/commission" in d.current_url)
+            assert "lang=ru" in driver.current_url and "date=2019-04-30" in driver.current_url
+            wait.until(lambda d: "р. Урал: граница РФ – РК" in
+                       d.find_element(By.ID, "commission-volumes").text)
+            periods = driver.find_element(By.ID, "commission-periods").text
+            assert "01.03.2019" in periods
+            log = driver.find_element(By.ID, "commission-exchange").text
+            assert "ural_2019.csv" in log and "не подтверждено" in log
+
+            # the RU delivery: refused to RU, stored for KZ
+            _choose(driver, wait, "commission-ack-run", "(RU")
+            _choose(driver, wait, "commission-ack-party", "RU")
+            driver.find_element(By.ID, "commission-ack-name").send_keys("П. Петров")
+            driver.find_element(By.ID, "commission-ack-button").click()
+            wait.until(lambda d: "Отклонено" in
+                       d.find_element(By.ID, "commission-ack-message").text)
+            _choose(driver, wait, "commission-ack-party", "KZ")
+            name = driver.find_element(By.ID, "commission-ack-name")
+            name.clear()
+            name.send_keys("А. Абенов")
+            driver.find_element(By.ID, "commission-ack-note").send_keys("получено полностью")
+            driver.find_element(By.ID, "commission-ack-button").click()
+            wait.until(lambda d: "сохранено" in
+                       d.find_element(By.ID, "commission-ack-message").text)
+            wait.until(lambda d: "А. Абенов" in d.find_element(By.ID,
+                                                               "commission-exchange").text)
+            # stamped with the app's clock, shown in the page's notation
+            assert "02.05.2019 09:00" in driver.find_element(By.ID, "commission-exchange").text
+            driver.set_window_size(1400, 3600)
+            driver.execute_script("window.scrollTo(0, 0)")
+            driver.save_screenshot(str(shots / "screenshot-commission.png"))
+
+            for fmt, magic, kind in (("pdf", b"%PDF-", "application/pdf"),
+                                     ("xlsx", b"PK", "spreadsheetml")):
+                href = driver.find_element(By.ID, f"commission-download-{fmt}") \
+                    .get_attribute("href")
+                assert "date=2019-04-30" in href and "lang=ru" in href
+                with urllib.request.urlopen(href, timeout=120) as resp:
+                    assert kind in resp.headers["Content-Type"]
+                    assert resp.read(len(magic)) == magic
+    finally:
+        driver.quit()
+    assert (shots / "screenshot-commission.png").stat().st_size > 10_000

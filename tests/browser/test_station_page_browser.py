@@ -1,0 +1,100 @@
+"""Browser test of the station and reservoir pages (issue 13, items 2 and 3): the bundled
+demonstration data (15 years, both parties at the border gauges) with a stored short-range
+forecast; opens Uralsk on 25 April 2024 and Iriklinsk, checks the hydrographs, the level
+lines and the CSV download, and saves screenshots (to docs/ with HYDRORISK_SCREENSHOT set,
+else to the test's tmp folder).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+
+import pytest
+from browser_support import chrome_driver, free_port, serve_in_subprocess
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+SERVER = textwrap.dedent("""
+    import datetime as dt, sys
+    from pathlib import Path
+    sys.path[:0] = [{root!r}]
+    from hydro.config import load_config
+    from hydro.services import forecasts
+    from hydro.services.ingest import bundled_files, ingest_file
+    from hydro.store.db import open_store
+    from dashboard.app import create_app
+
+    config = load_config({config!r})
+    store = Path(sys.argv[1])
+    engine = open_store("sqlite:///" + str(store), config.network)
+    for path in bundled_files(config):
+        ingest_file(engine, config, path, quarantine_dir=store.parent / "quarantine")
+    forecasts.run(engine, config, issue_time=dt.datetime(2024, 4, 20, 12),
+                  stations=["KZ:19071"], methods=("persistence", "sarimax"), on_time=True)
+    create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
+""")
+
+
+def _graph_meta(driver, component_id: str) -> list[str]:
+    return driver.execute_script(
+        "const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+        "return gd && gd._fullData ? gd._fullData.map(t => String(t.meta || '')) : [];",
+        component_id)
+
+
+def test_station_and_reservoir_pages(tmp_path):
+    driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    script = tmp_path / "serve.py"
+    script.write_text(SERVER.format(root=str(ROOT), config=str(ROOT / "config")))
+    port = free_port()
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    driver.execute_cdp_cmd("Page.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(downloads)})
+    shots = (ROOT / "docs") if os.environ.get("HYDRORISK_SCREENSHOT") else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
+    try:
+        with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=240) as base:
+            wait = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,))
+            driver.set_window_size(1400, 2600)
+            driver.get(base + "/station/KZ:19071?date=2024-04-25")
+            wait.until(EC.presence_of_element_located(
+                (By.CSS_SELECTOR, "#station-stage .js-plotly-plot .scatterlayer")))
+            wait.until(lambda d: "observed:KZ" in _graph_meta(d, "station-stage"))
+            stage = _graph_meta(driver, "station-stage")
+            assert "level" in stage and "band" in stage        # ОУ / return periods, HydroSOS
+            legend = driver.find_element(By.CSS_SELECTOR, "#station-stage .legend").text
+            assert "ОУ 850" in legend
+            assert "SARIMAX" in driver.find_element(By.ID, "station-forecasts").text
+            assert "Error" not in driver.find_element(By.TAG_NAME, "body").text[:2000]
+            time.sleep(1.0)
+            assert driver.save_screenshot(str(shots / "screenshot-station-KZ-19071.png"))
+
+            driver.find_element(By.ID, "station-download-button").click()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not list(downloads.glob("*.csv")):
+                time.sleep(0.2)
+            (csv,) = downloads.glob("*.csv")
+            assert csv.read_text().startswith("series,variable,party,time_utc,value")
+
+            driver.get(base + "/station/RU:IRIKLINSK?date=2024-04-25")
+            wait.until(lambda d: "observed:RU" in _graph_meta(d, "station-level"))
+            legend = driver.find_element(By.CSS_SELECTOR, "#station-level .legend").text
+            for entry in ("НПУ", "ФПУ", "УМО"):
+                assert entry in legend, (entry, legend)
+            state = driver.find_element(By.ID, "station-reservoir-state").text
+            assert "Free capacity to НПУ" in state and "Days to ФПУ" in state
+            time.sleep(1.0)
+            assert driver.save_screenshot(str(shots / "screenshot-station-RU-IRIKLINSK.png"))
+    finally:
+        driver.quit()
