@@ -329,12 +329,21 @@ def issue(store: Store, config: Config, issue_date: dt.date | str = "2024-03-01"
     tables = {b: predictor_table(store, config, b, day, as_of=known) for b in basins}
     batch: list[tuple[dict[str, Any], pd.DataFrame]] = []
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    late: dict[str, bool] = {}
     for sid in chosen:
         basin = config.network.gauges[sid].basin
         x = tables[basin]
         if day.year not in x.index or x.loc[day.year].isna().all():
-            report.skipped[sid] = (f"no predictors of basin '{basin}' before {day} (ingest "
-                                   f"the basin-mean series {config.network.basin_station(basin)})")
+            why = (f"no predictors of basin '{basin}' before {day} (ingest the basin-mean "
+                   f"series {config.network.basin_station(basin)})")
+            if known is not None and basin not in late:
+                late[basin] = not predictor_table(store, config, basin, day).empty
+            if known is not None and late.get(basin):
+                why = (f"the predictors of basin '{basin}' before {day} were received after "
+                       f"{known:%Y-%m-%d %H:%M} UTC (for data loaded after the fact, such as "
+                       "the bundled series, count them as received when observed: on_time / "
+                       "--on-time)")
+            report.skipped[sid] = why
             continue
         now = pd.Series(x.loc[day.year], dtype=float)
         candidates = [c for c in PREDICTORS if math.isfinite(float(now.loc[c]))]
