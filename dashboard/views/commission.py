@@ -429,6 +429,9 @@ def _run_options(log: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
 
 
 def _exchange_panel(data: cm.CommissionData, lang: str) -> html.Div:
+    from dashboard.auth import current_account
+
+    account = current_account()
     log = data.exchange
     parties = [{"label": p, "value": p} for p in ("KZ", "RU")] + \
         [{"label": t("cm.party.commission", lang), "value": "commission"}]
@@ -439,12 +442,18 @@ def _exchange_panel(data: cm.CommissionData, lang: str) -> html.Div:
                      dbc.Select(id=CommissionPage.ACK_RUN, options=_run_options(log, lang),
                                 placeholder=t("cm.ack.run.placeholder", lang), size="sm")],
                     lg=5),
+            # the party and the name are the logged-in account's (dashboard.auth), shown
+            # and not editable; the server uses the session's, whatever is sent
             dbc.Col([dbc.Label(t("cm.ack.party", lang), html_for=CommissionPage.ACK_PARTY),
                      dbc.Select(id=CommissionPage.ACK_PARTY, options=parties,
+                                value=account.party if account else None,
+                                disabled=account is not None,
                                 placeholder=t("cm.ack.party.placeholder", lang), size="sm")],
                     lg=2),
             dbc.Col([dbc.Label(t("cm.ack.name", lang), html_for=CommissionPage.ACK_NAME),
                      dbc.Input(id=CommissionPage.ACK_NAME, type="text", maxLength=200,
+                               value=account.name if account else None,
+                               disabled=account is not None,
                                placeholder=t("cm.ack.name.placeholder", lang), size="sm")],
                     lg=2),
             dbc.Col([dbc.Label(t("cm.ack.note", lang), html_for=CommissionPage.ACK_NOTE),
@@ -538,9 +547,21 @@ def register_callbacks(app: dash.Dash) -> None:
         prevent_initial_call=True,
     )
     def on_acknowledge(n_clicks, run_id, party, name, note, state):
+        # who acknowledges, and for which party, is the logged-in account (dashboard.auth):
+        # an operator or above, acknowledging only for their own party; the page's name and
+        # party fields are ignored (a party field naming another party is refused, 403)
+        from dashboard import auth
+
+        account = auth.require("operator")
+        if party not in (None, "") and str(party) != account.party:
+            auth.require("operator", party=str(party))
         ctx = context()
-        return acknowledge(ctx.provider, n_clicks, run_id, party, name, note, state,
-                           now=ctx.now())
+        result = acknowledge(ctx.provider, n_clicks, run_id, account.party, account.name,
+                             note, state, now=ctx.now())
+        if result[1] is not no_update:
+            auth.record("exchange_ack", target=f"ingest run {run_id}",
+                        detail=f"party={account.party}" + (f" note={note}" if note else ""))
+        return result
 
     def serve(fmt_: str) -> flask.Response:
         return download(context(), fmt_, dict(flask.request.args))

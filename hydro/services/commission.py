@@ -18,7 +18,8 @@
   disagreeing or ``|KZ − RU|`` exceeded the gauge's stage tolerance
   (:func:`hydro.qc.resolve_limits` ``party_tolerance``).
 * **Quality at the border sites**: the class under both national systems of each border
-  gauge with samples (:mod:`hydro.services.quality_overview`).
+  gauge with samples in the year shown, or the year before
+  (:mod:`hydro.services.quality_overview`).
 * **Exchange log**: :mod:`hydro.services.exchange`.
 """
 
@@ -282,8 +283,10 @@ def commission_data(store: Store, config: Config, day: dt.date,
     periods_frame = (pd.concat(periods, ignore_index=True)[period_cols] if periods
                      else pd.DataFrame(columns=period_cols))
     until = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
-    rows = quality_overview.site_years(store, config, until=until, as_of=received_by,
-                                       sites=border_sites(config))
+    # the year of ``day``, or the one before where a site has no sample yet this year
+    samples = quality_overview.samples(store, border_sites(config), until, received_by)
+    samples = samples[samples["time"] >= pd.Timestamp(day.year - 1, 1, 1)]
+    rows = quality_overview.classify(samples, config)
     quality = list(quality_overview.latest_year(rows, day.year).values())
     log = exchange.exchange_log(store, config, month, received_by)
     net = config.network
