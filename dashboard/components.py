@@ -144,17 +144,23 @@ def synthetic_banner(lang: str) -> dbc.Alert:
                      className="synthetic-banner mb-3")
 
 
-def summary_row(report: StationReport, lang: str) -> html.Div:
-    """One tile per station state, then ice-affected, each with its count."""
+def summary_row(report: StationReport, lang: str, active: str | None = None) -> html.Div:
+    """One tile per station state, then ice-affected, each with its count.  A state's tile
+    is a button that filters the tables to that state (``active``: the state filtered,
+    marked by the container's class, :func:`summary_class`)."""
     counts = report.counts()
     tiles = []
+    # role is not an identifier of html.Div's signature: it goes through **kwargs
+    attrs: dict[str, Any] = {"role": "button"}
     for state in SUMMARY_ORDER:
         tiles.append(html.Div(
             [html.Div(str(counts[state]), className="tile-count"),
              html.Div(state_label(state, lang), className="tile-label")],
-            className=f"summary-tile tile-{state}" + (" tile-zero" if not counts[state] else ""),
+            className=f"summary-tile tile-button tile-{state}"
+                      + (" tile-zero" if not counts[state] else ""),
             style={"borderLeftColor": STATE_COLORS[state]},
-            id=f"summary-{state}",
+            id=f"summary-{state}", n_clicks=0, tabIndex="0",
+            title=t("filter.tile_help", lang), **attrs,
         ))
     tiles.append(html.Div(
         [html.Div(str(counts["ice"]), className="tile-count"),
@@ -165,7 +171,35 @@ def summary_row(report: StationReport, lang: str) -> html.Div:
     return html.Div(
         [html.Div(t("summary.title", lang, n=len(report.stations)), className="section-title"),
          html.Div(tiles, className="summary-tiles")],
-        id=Stations.SUMMARY, className="mb-3")
+        id=Stations.SUMMARY, className=summary_class(active))
+
+
+def summary_class(active: str | None) -> str:
+    """The tiles' container class: ``filter-<state>`` marks the tile of the state filtered."""
+    return "mb-3" + (f" status-filtered filter-{active}" if active else "")
+
+
+def status_filter_model(state: str | None) -> dict:
+    """The grids' ``filterModel`` showing only the stations in ``state`` (their hidden
+    ``state`` column); every station for None."""
+    if not state:
+        return {}
+    return {"state": {"filterType": "text", "type": "equals", "filter": state}}
+
+
+def filter_note(state: str | None, lang: str, clear_id: str) -> list:
+    """"Tables filtered: Dangerous" with a "Show all" button (hidden without a filter)."""
+    text = t("filter.active", lang, state=state_label(state, lang)) if state else ""
+    return [html.Span(text, className="filter-text"),
+            dbc.Button(t("filter.clear", lang), id=clear_id, size="sm", color="link",
+                       className="filter-clear", n_clicks=0,
+                       style=None if state else {"display": "none"})]
+
+
+def _state_col(lang: str) -> dict:
+    """The hidden column the status tiles filter on (the state key of each row)."""
+    return {"headerName": t("col.status", lang), "field": "state", "colId": "state",
+            "hide": True, "filter": "agTextColumnFilter", "suppressColumnsToolPanel": True}
 
 
 def _worst_row(rows: Sequence[GaugeRow]) -> GaugeRow | None:
@@ -309,6 +343,7 @@ GRID_LOCALE_KEYS = ("contains", "notContains", "equals", "notEqual", "startsWith
                     "endsWith", "blank", "notBlank", "lessThan", "greaterThan",
                     "lessThanOrEqual", "greaterThanOrEqual", "inRange", "inRangeStart",
                     "inRangeEnd", "andCondition", "orCondition", "filterOoo", "noRowsToShow",
+                    "noMatchingRows",
                     "loadingOoo", "applyFilter", "resetFilter", "clearFilter",
                     "cancelFilter", "ariaFilterInput", "ariaFilterValue", "ariaFilterList",
                     "ariaFilteringOperator", "ariaColumnFilter", "ariaSearch",
@@ -377,8 +412,8 @@ def _col(key: str, lang: str, field: str, kind: str = "text", **extra: Any) -> d
     return col
 
 
-def _grid(grid_id: str, columns: list[dict], rows: list[dict], lang: str, file_name: str
-          ) -> Any:
+def _grid(grid_id: str, columns: list[dict], rows: list[dict], lang: str, file_name: str,
+          status_filter: str | None = None) -> Any:
     row_rules = {f"state-{s}": f"params.data.state === '{s}'" for s in STATE_KEYS}
     return dag.AgGrid(
         id=grid_id, columnDefs=columns, rowData=rows,
@@ -397,6 +432,7 @@ def _grid(grid_id: str, columns: list[dict], rows: list[dict], lang: str, file_n
         columnSize="responsiveSizeToFit",
         getRowId="params.data.station_id + '/' + (params.data.party_code || '')",
         csvExportParams={"fileName": file_name},
+        filterModel=status_filter_model(status_filter),
         className="ag-theme-quartz station-grid", style={"width": "100%"},
     )
 
@@ -440,7 +476,8 @@ def gauge_rows(report: StationReport, lang: str, basin_names: dict[str, str]) ->
     return out
 
 
-def gauge_grid(report: StationReport, lang: str, basin_names: dict[str, str]) -> Any:
+def gauge_grid(report: StationReport, lang: str, basin_names: dict[str, str],
+               status_filter: str | None = None) -> Any:
     """Every gauge, one row per reporting party: a sortable, filterable grid."""
     columns = [
         _col("col.station", lang, "station", cellRenderer="StationLink", minWidth=160),
@@ -458,9 +495,10 @@ def gauge_grid(report: StationReport, lang: str, basin_names: dict[str, str]) ->
              cellClassRules={"reached": "params.data.reached"}),
         _col("col.ice", lang, "ice", tooltipField="ice_title", minWidth=115),
         _col("col.party_diff", lang, "diff", "num"),
+        _state_col(lang),
     ]
     return _grid(Stations.GAUGE_TABLE, columns, gauge_rows(report, lang, basin_names), lang,
-                 "hydrorisk-gauges.csv")
+                 "hydrorisk-gauges.csv", status_filter)
 
 
 def reservoir_rows(report: StationReport, lang: str, basin_names: dict[str, str]
@@ -503,7 +541,8 @@ def reservoir_rows(report: StationReport, lang: str, basin_names: dict[str, str]
     return out
 
 
-def reservoir_grid(report: StationReport, lang: str, basin_names: dict[str, str]) -> Any:
+def reservoir_grid(report: StationReport, lang: str, basin_names: dict[str, str],
+                   status_filter: str | None = None) -> Any:
     """Every reservoir: level against НПУ/ФПУ, volume, flows, as a sortable, filterable
     grid."""
     columns = [
@@ -524,9 +563,10 @@ def reservoir_grid(report: StationReport, lang: str, basin_names: dict[str, str]
              cellClass=["release", "ag-right-aligned-cell"]),
         _col("col.spill", lang, "spill", "num", cellClass=["spill", "ag-right-aligned-cell"]),
         _col("col.status", lang, "status", cellRenderer="StateBadge", minWidth=130),
+        _state_col(lang),
     ]
     return _grid(Stations.RESERVOIR_TABLE, columns, reservoir_rows(report, lang, basin_names),
-                 lang, "hydrorisk-reservoirs.csv")
+                 lang, "hydrorisk-reservoirs.csv", status_filter)
 
 
 # --------------------------------------------------------------------------- time banners

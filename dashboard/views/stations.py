@@ -20,7 +20,8 @@ from dashboard.figures import MapPoint, MapTexts, station_map
 from dashboard.i18n import query_string, t, t_or
 from dashboard.ids import Shell, Stations
 from dashboard.provider import DataProvider
-from dashboard.status import StationReport, compared_level
+from dashboard.status import SUMMARY_ORDER, StationReport, compared_level
+from dashboard.views import alerts_panel
 
 #: the reference event: the 2024 spring flood (Orsk levee failure 5 April, peaks mid-April)
 FLOOD_2024 = dt.date(2024, 4, 12)
@@ -40,20 +41,26 @@ def page(provider: DataProvider, lang: str, date: str | None = None,
                                                        lang=lang)) if every > 0 else ""
     return html.Div([
         dcc.Interval(id=Stations.REFRESH, interval=int(max(every, 10) * 1000), disabled=off),
+        dcc.Store(id=STATUS_FILTER),     # the state the tiles filter the tables to
+        *alerts_panel.static_parts(lang),
         html.Div(render(provider, lang, date, now=now, asof=asof), id=Stations.BODY),
         html.Div(note, id=Stations.REFRESH_NOTE, className="refresh-note"),
     ])
 
 
 def render(provider: DataProvider, lang: str, date: str | None = None,
-           now: dt.datetime | None = None, asof: str | None = None) -> html.Div:
+           now: dt.datetime | None = None, asof: str | None = None,
+           status_filter: str | None = None) -> html.Div:
     """The page for ``lang`` as of ``date`` (ISO day; the newest data when None or invalid;
     the nearest stored day when outside the stored period) and, with ``asof``, as known
     then.  The time banners are the shell's (:mod:`dashboard.timequery`).
 
     ``now`` (naive UTC) is the current time, used only so that today is not judged as if
-    it had ended; the page is otherwise a function of the data.
+    it had ended; the page is otherwise a function of the data.  ``status_filter`` (a
+    state of :data:`~dashboard.status.SUMMARY_ORDER`): the tables show only its stations.
     """
+    if status_filter not in SUMMARY_ORDER:
+        status_filter = None
     when = timequery.resolve(provider, lang, date, asof, now=now)
     first, last = when.first, when.last
     notices: list = []
@@ -76,28 +83,36 @@ def render(provider: DataProvider, lang: str, date: str | None = None,
         *banner,
         header,
         *notices,
-        ui.summary_row(report, lang),
+        ui.summary_row(report, lang, status_filter),
         dbc.Row([
-            dbc.Col(html.Div([
-                html.Div(t("map.title", lang), className="section-title"),
-                dcc.Graph(id=Stations.MAP, figure=figure,
-                          className="station-map",
-                          config={"displaylogo": False, "scrollZoom": False,
-                                  "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
-                html.Div(t("map.note", lang), className="cell-note"),
-            ], className="panel"), lg=7),
-            dbc.Col(html.Div(ui.attention_list(report, lang), className="panel"), lg=5),
+            dbc.Col([
+                html.Div([
+                    html.Div(t("map.title", lang), className="section-title"),
+                    dcc.Graph(id=Stations.MAP, figure=figure,
+                              className="station-map",
+                              config={"displaylogo": False, "scrollZoom": False,
+                                      "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
+                    html.Div(t("map.note", lang), className="cell-note"),
+                ], className="panel mb-3", style={"height": "auto"}),
+                html.Div(ui.attention_list(report, lang), className="panel",
+                         style={"height": "auto"}),
+            ], lg=7),
+            # next to the map: the alerts open at the page's time (refreshed with the body)
+            dbc.Col(html.Div(alerts_panel.panel_container(provider, lang, date, asof, now=now),
+                             className="panel"), lg=5),
         ], className="mb-3 g-3"),
         html.Div([
             html.Div([html.Div(t("table.gauges", lang), className="section-title"),
+                      html.Div(ui.filter_note(status_filter, lang, FILTER_CLEAR),
+                               id=FILTER_NOTE, className="filter-note"),
                       ui.export_button(Stations.GAUGE_EXPORT, lang)], className="grid-head"),
-            ui.gauge_grid(report, lang, basin_names),
+            ui.gauge_grid(report, lang, basin_names, status_filter),
         ], className="panel mb-3"),
         html.Div([
             html.Div([html.Div(t("table.reservoirs", lang), className="section-title"),
                       ui.export_button(Stations.RESERVOIR_EXPORT, lang)],
                      className="grid-head"),
-            ui.reservoir_grid(report, lang, basin_names),
+            ui.reservoir_grid(report, lang, basin_names, status_filter),
         ], className="panel mb-3"),
         html.Div([
             html.P(t("notes.levels", lang)),
@@ -229,9 +244,10 @@ def station_href(click: dict | None, search: str | None):
     return "/station/" + quote(station_id, safe=":") + query_string(search)
 
 
-def refresh_body(n_intervals: int | None, search: str | None):
+def refresh_body(n_intervals: int | None, search: str | None,
+                 status_filter: str | None = None):
     """The interval's tick -> the page re-rendered for the URL (the shell's banners follow
-    the URL, not the tick)."""
+    the URL, not the tick), the tables still filtered to the tile's state."""
     from dashboard.context import current
     from dashboard.i18n import resolve_lang
 
@@ -240,7 +256,53 @@ def refresh_body(n_intervals: int | None, search: str | None):
     ctx = current()
     params = dict(parse_qsl((search or "").lstrip("?")))
     return render(ctx.provider, resolve_lang(params.get("lang"), ctx.default_language),
-                  params.get("date"), now=ctx.now(), asof=params.get("asof"))
+                  params.get("date"), now=ctx.now(), asof=params.get("asof"),
+                  status_filter=status_filter)
+
+
+# --------------------------------------------------------------------------- tile filters
+
+#: component ids of the status-tile filter (this view's own)
+STATUS_FILTER = "stations-status-filter"   # dcc.Store: the state filtered, or None
+FILTER_NOTE = "stations-filter-note"       # "Tables filtered: …" above the gauge grid
+FILTER_CLEAR = "stations-filter-clear"     # its "Show all" button
+TILE_IDS = {f"summary-{state}": state for state in SUMMARY_ORDER}
+
+
+def toggle_filter(clicked: str | None, current: str | None) -> str | None:
+    """A status tile clicked -> the state to filter to: that state, or none when it is the
+    one already filtered (or "Show all" was clicked: ``clicked`` None)."""
+    if clicked is None or clicked not in SUMMARY_ORDER or clicked == current:
+        return None
+    return clicked
+
+
+def tile_click(*args):
+    """Tiles' and "Show all"'s clicks (then the current filter) -> the new filter."""
+    *_clicks, current = args
+    try:
+        triggered, value = dash.ctx.triggered_id, dash.ctx.triggered[0].get("value")
+    except Exception:  # noqa: BLE001 - outside a callback
+        return no_update
+    if not value:
+        return no_update        # tiles re-inserted by a refresh, not a click
+    if triggered == FILTER_CLEAR:
+        return None
+    return toggle_filter(TILE_IDS.get(str(triggered)), current)
+
+
+def apply_filter(state: str | None, search: str | None):
+    """The filter -> both grids' filterModel, the tiles' container class (the active tile
+    marked) and the "Tables filtered" note."""
+    from dashboard.context import current
+    from dashboard.i18n import resolve_lang
+
+    if state not in SUMMARY_ORDER:
+        state = None
+    lang = resolve_lang(dict(parse_qsl((search or "").lstrip("?"))).get("lang"),
+                        current().default_language)
+    model = ui.status_filter_model(state)
+    return model, model, ui.summary_class(state), ui.filter_note(state, lang, FILTER_CLEAR)
 
 
 def export_csv(n_clicks: int | None) -> bool:
@@ -258,8 +320,26 @@ def register_callbacks(app: dash.Dash) -> None:
         Output(Stations.BODY, "children"),
         Input(Stations.REFRESH, "n_intervals"),
         State(Shell.PAGES_LOCATION, "search"),
+        State(STATUS_FILTER, "data"),
         prevent_initial_call=True,
     )(refresh_body)
+    app.callback(
+        Output(STATUS_FILTER, "data"),
+        *(Input(tile, "n_clicks") for tile in TILE_IDS),
+        Input(FILTER_CLEAR, "n_clicks"),
+        State(STATUS_FILTER, "data"),
+        prevent_initial_call=True,
+    )(tile_click)
+    app.callback(
+        Output(Stations.GAUGE_TABLE, "filterModel"),
+        Output(Stations.RESERVOIR_TABLE, "filterModel"),
+        Output(Stations.SUMMARY, "className"),
+        Output(FILTER_NOTE, "children"),
+        Input(STATUS_FILTER, "data"),
+        State(Shell.PAGES_LOCATION, "search"),
+        prevent_initial_call=True,
+    )(apply_filter)
+    alerts_panel.register_callbacks(app)
     app.callback(
         Output(Shell.NAVIGATE, "href"),
         Input(Stations.DATE, "date"),

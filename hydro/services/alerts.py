@@ -21,7 +21,8 @@ from hydro.store import alerts as _store
 from hydro.store.alerts import ALERT_COLUMNS, EVENT_COLUMNS, WHICH, AlertError, AlertRecord
 
 __all__ = ["ALERT_COLUMNS", "EVENT_COLUMNS", "SEVERITIES", "WHICH", "AlertError",
-           "AlertRecord", "acknowledge", "close", "get", "history", "list_alerts", "open_alert"]
+           "AlertRecord", "OPEN_AT_COLUMNS", "acknowledge", "close", "get", "history",
+           "list_alerts", "open_alert", "open_at"]
 
 #: severities an alert may have, least severe first: ``info`` for the state of the data
 #: (a silent station, nonsense values), the others as the warning categories of
@@ -129,3 +130,53 @@ def history(store: Store, alert_id: int | None = None) -> pd.DataFrame:
     """Who opened, acknowledged and closed an alert (or every alert), when and why: columns
     :data:`EVENT_COLUMNS`, oldest first."""
     return _store.alert_events(store, None if alert_id is None else _id(alert_id))
+
+
+# --------------------------------------------------------------------------- as of a time
+#: extra columns of :func:`open_at`
+OPEN_AT_COLUMNS = ["severity_at", "escalation_at", "escalated_at_at", "ack_note"]
+
+
+def open_at(store: Store, at: dt.datetime | None = None) -> pd.DataFrame:
+    """The alerts open at ``at`` (opened by then, not closed by then; ``None``: open now),
+    newest first, as they stood then — what a duty officer's panel showed at ``at``.
+
+    Columns :data:`ALERT_COLUMNS` (as stored now: ``state``, ``closed_at`` and
+    ``acknowledged_at`` may lie after ``at``) and :data:`OPEN_AT_COLUMNS`: the severity and
+    escalation level at ``at`` and when it was last escalated by then (from the alert's
+    history), and the note of its acknowledgement (whenever it was made)."""
+    import re
+
+    when = None if at is None else (at if at.tzinfo is None
+                                    else at.astimezone(dt.UTC).replace(tzinfo=None))
+    df = list_alerts(store, "open" if when is None else "all")
+    if when is not None:
+        df = df[(df["opened_at"] <= when)
+                & (df["closed_at"].isna() | (df["closed_at"] > when))]
+    df = df.reset_index(drop=True)
+    events = _store.alert_events(store) if len(df) else pd.DataFrame(columns=EVENT_COLUMNS)
+    events = events[events["alert_id"].isin(df["id"])]
+    level_re = re.compile(r"escalation level (\d+)")
+    severity, level, escalated, ack = [], [], [], []
+    for a in df.itertuples(index=False):
+        ev = events[events["alert_id"] == a.id]
+        then = ev if when is None else ev[ev["at"] <= when]
+        with_severity = then[then["event"].isin(("opened", "updated", "deescalated"))
+                             & then["severity"].notna()]
+        severity.append(str(with_severity["severity"].iloc[-1]) if len(with_severity)
+                        else a.severity)
+        esc = then[then["event"] == "escalated"]
+        if len(esc) == 0:
+            level.append(0)
+            escalated.append(pd.NaT)
+        else:
+            m = level_re.search(str(esc["note"].iloc[-1] or ""))
+            level.append(int(m.group(1)) if m else len(esc))
+            escalated.append(esc["at"].iloc[-1])
+        acks = ev[ev["event"] == "acknowledged"]
+        ack.append(acks["note"].iloc[-1] if len(acks) else None)
+    df["severity_at"] = pd.Series(severity, index=df.index, dtype=object)
+    df["escalation_at"] = pd.Series(level, index=df.index, dtype="int64")
+    df["escalated_at_at"] = pd.to_datetime(pd.Series(escalated, index=df.index))
+    df["ack_note"] = pd.Series(ack, index=df.index, dtype=object)
+    return df[ALERT_COLUMNS + OPEN_AT_COLUMNS]

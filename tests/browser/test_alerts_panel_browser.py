@@ -1,0 +1,125 @@
+"""Browser test of the overview's active-alerts panel (issue 13, item 1): acknowledge an
+alert in headless Chromium and see it marked, mark the alerts as seen, and filter the
+tables with a status tile.
+
+The app runs in a subprocess on a store of the bundled Ural 2024 files with the rules
+evaluated on five April mornings (as ``tests/integration/test_alerts_panel.py`` builds
+it).  The screenshot goes to the test's tmp dir, or with HYDRORISK_SCREENSHOT set to
+docs/screenshot-alerts-panel.png.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+
+import pytest
+from auth_support import SERVER_ACCOUNT, browser_login
+from browser_support import chrome_driver, free_port, serve_in_subprocess
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+SERVER = textwrap.dedent("""
+    import datetime as dt, sys
+    from pathlib import Path
+    sys.path[:0] = [{root!r}]
+    from hydro.config import load_config
+    from hydro.services import alert_evaluation as ae
+    from hydro.services.ingest import ingest_file
+    from hydro.store.db import open_store
+    from dashboard.app import create_app
+
+    config = load_config({config!r})
+    store = Path(sys.argv[1])
+    engine = open_store("sqlite:///" + str(store), config.network)
+    data = Path({root!r}) / "data" / "gauges"
+    for path, source in ((data / "agency" / "kazhydromet" / "ural_2024.csv", "kazhydromet"),
+                         (data / "agency" / "roshydromet" / "ural_2024.csv", "roshydromet"),
+                         (data / "reservoirs" / "RU_IRIKLINSK.csv", None)):
+        ingest_file(engine, config, path, source_id=source,
+                    received_at=dt.datetime(2024, 1, 1), quarantine_dir=store.parent / "q")
+    for day in (1, 5, 9, 11, 12):
+        ae.evaluate(engine, config, as_of=dt.datetime(2024, 4, day, 6), on_time=True)
+""") + SERVER_ACCOUNT + textwrap.dedent("""
+    create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
+""")
+
+
+def test_acknowledge_an_alert_in_the_panel(tmp_path):
+    driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    script = tmp_path / "serve.py"
+    script.write_text(SERVER.format(root=str(ROOT), config=str(ROOT / "config")))
+    port = free_port()
+    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
+    try:
+        with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=120) as base:
+            browser_login(driver, base, "browser")
+            driver.get(base + "/?date=2024-04-12")
+            wait = WebDriverWait(driver, 30,
+                                 ignored_exceptions=(StaleElementReferenceException,))
+            panel = wait.until(EC.presence_of_element_located((By.ID, "alerts-panel")))
+            wait.until(lambda d: "Open at" in panel.text and "Ural at Orsk" in panel.text)
+            # the first look starts the browser's "last look"
+            wait.until(lambda d: "New since your last look" in
+                       d.find_element(By.ID, "alerts-new-count").text)
+            assert driver.execute_script(
+                "return window.localStorage.getItem('alerts-last-look')")
+
+            # acknowledge the first alert that can be: the dialog, a note, confirm
+            button = wait.until(EC.element_to_be_clickable(
+                (By.CSS_SELECTOR, "#alerts-panel .alert-ack-button")))
+            item = button.find_element(By.XPATH, "./ancestor::li[1]")
+            item_id = item.get_attribute("id")
+            button.click()
+            modal = wait.until(EC.visibility_of_element_located((By.ID, "alerts-ack-modal")))
+            assert item_id.split("-")[1] in modal.text
+            name = driver.find_element(By.ID, "alerts-ack-name")
+            if name.is_displayed() and name.is_enabled():
+                name.clear()
+                name.send_keys("browser")
+            driver.find_element(By.ID, "alerts-ack-note").send_keys("Called the post")
+            driver.find_element(By.ID, "alerts-ack-confirm").click()
+            wait.until(EC.invisibility_of_element_located((By.ID, "alerts-ack-modal")))
+            wait.until(lambda d: "alert-acknowledged" in
+                       d.find_element(By.ID, item_id).get_attribute("class"))
+            marked = driver.find_element(By.ID, item_id).text
+            assert "browser" in marked and "Called the post" in marked, marked
+            assert "acknowledged" in driver.find_element(By.ID, "alerts-ack-feedback").text
+
+            # a status tile filters the tables; the filter is shown
+            driver.find_element(By.ID, "summary-dangerous").click()
+            wait.until(lambda d: "Tables filtered" in
+                       d.find_element(By.ID, "stations-filter-note").text)
+            wait.until(lambda d: "filter-dangerous" in
+                       d.find_element(By.ID, "stations-summary").get_attribute("class"))
+            rows = driver.find_elements(By.CSS_SELECTOR,
+                                        "#stations-gauge-table .ag-center-cols-container "
+                                        ".ag-row")
+            assert rows and all("Dangerous" in r.text for r in rows)
+
+            shot = (ROOT / "docs" / "screenshot-alerts-panel.png") \
+                if os.environ.get("HYDRORISK_SCREENSHOT") \
+                else (tmp_path / "screenshot-alerts-panel.png")
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            driver.set_window_size(1400, 1600)
+            driver.execute_script("window.scrollTo(0, 0)")
+            assert driver.save_screenshot(str(shot))
+            assert shot.stat().st_size > 10_000
+            # and the tables, filtered, with the filter named above them
+            driver.set_window_size(1400, 2600)        # the whole page, tables included
+            wait.until(lambda d: d.find_element(By.ID, "stations-gauge-table").is_displayed())
+            assert driver.save_screenshot(str(shot.with_name("screenshot-alerts-panel-filter.png")))
+
+            # "Show all" beside the note: every station again
+            driver.find_element(By.ID, "stations-filter-clear").click()
+            wait.until(lambda d: "Tables filtered" not in
+                       d.find_element(By.ID, "stations-filter-note").text)
+    finally:
+        driver.quit()
