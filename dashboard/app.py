@@ -53,7 +53,8 @@ LANG_IDS = {"kk": Shell.LANG_KK, "ru": Shell.LANG_RU, "en": Shell.LANG_EN}
 
 def create_app(config: Config, engine: Store | None = None,
                provider: DataProvider | None = None,
-               clock: timequery.Clock | None = None) -> dash.Dash:
+               clock: timequery.Clock | None = None, secret_key: str | None = None,
+               demo: bool | None = None) -> dash.Dash:
     """Build the dashboard for ``config``.
 
     Parameters
@@ -67,6 +68,13 @@ def create_app(config: Config, engine: Store | None = None,
         not given.
     clock : callable, optional
         Returns the current time, naive UTC (default: the machine's); tests inject "today".
+    secret_key : str, optional
+        Signs the session cookies (default: ``$HYDRORISK_SECRET_KEY`` or the generated
+        ``var/secret_key``, :func:`hydro.services.accounts.secret_key`).
+    demo : bool, optional
+        Whether the login page tells how to log in to the demonstration (default: whether
+        the ``demo``/``demo`` account exists).  Every route and callback needs a login
+        (:mod:`dashboard.auth`).
 
     Returns
     -------
@@ -93,6 +101,20 @@ def create_app(config: Config, engine: Store | None = None,
                            clock=clock or timequery.utcnow))
     app.layout = shell_layout(default)
     register_shell_callbacks(app, default)
+    # login, CSRF and roles first: an unauthenticated request gets the login page, not a 404
+    from dashboard import auth
+    from hydro.services.accounts import secret_key as deployment_secret_key
+
+    store = engine if engine is not None else getattr(provider, "engine", None)
+    if store is None:
+        from hydro.services.context import open_store
+
+        store = open_store(config)
+    auth.install(app, store, secret_key or deployment_secret_key(config), demo=demo,
+                 default_lang=default)
+    from dashboard import cache as page_cache
+
+    page_cache.install(app, provider)   # after the login guard: station-page responses
     app.server.before_request(not_found_hook(app))
     for name in VIEW_MODULES:
         importlib.import_module(name).register_callbacks(app)
@@ -219,6 +241,7 @@ def shell_layout(lang: str) -> html.Div:
             html.Div([
                 html.Div(nav_links, className="nav-pages"),
                 html.Div(lang_links, className="lang-switch", role="group", **group_attrs),
+                html.Div(id="shell-user", className="user-box"),   # dashboard.auth.user_box
             ], className="navbar-right"),
         ], fluid=True),
         color="dark", dark=True, className="app-navbar",

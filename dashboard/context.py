@@ -46,3 +46,20 @@ def current() -> AppContext:
             "dashboard.app.create_app(config)"
         )
     return context
+
+
+def acting_user(name_input: object, role: str = "operator") -> str | None:
+    """Who is acting (acknowledging an alert …): in a request, the logged-in account's name
+    — the page's "your name" field is ignored — and the request ends with HTTP 403 (audited)
+    unless the account has ``role`` (:func:`dashboard.auth.require`, so the callback is
+    guarded on the server whatever the page shows).  Outside a request (functions called
+    directly), the name field, stripped; None when it is empty."""
+    import flask
+
+    from dashboard import auth
+
+    if flask.has_request_context():
+        return auth.require(role).name
+    if not isinstance(name_input, str):
+        return None
+    return name_input.strip() or None

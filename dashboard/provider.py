@@ -29,6 +29,7 @@ from dashboard.status import (
 )
 from hydro.config import Config
 from hydro.errors import UnitError
+from hydro.services import cache
 from hydro.services import observations as api
 from hydro.services import station_view
 from hydro.services.station_view import GaugeView, ReservoirView
@@ -38,6 +39,7 @@ from hydro.units import VARIABLE_DIMENSION, convert
 if TYPE_CHECKING:
     import pandas as pd
 
+    from hydro.services.alerts import AlertRecord
     from hydro.services.commission import CommissionData
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,25 @@ class DataProvider(ABC):
 
         raise ExchangeError("unknown_run", "no store: nothing to acknowledge")
 
+    # ---------------------------------------------------------------- alerts (active-alerts panel)
+    def open_alerts(self, at: dt.datetime | None = None) -> pd.DataFrame | None:
+        """The alerts open at ``at`` (naive UTC; None: now) as they stood then
+        (:func:`hydro.services.alerts.open_at`); None without a store."""
+        return None
+
+    def alert(self, alert_id: int) -> AlertRecord | None:
+        """One alert as stored now (:func:`hydro.services.alerts.get`); None without a store
+        or when there is no such alert."""
+        return None
+
+    def acknowledge_alert(self, alert_id: int, by: str, note: str | None = None,
+                          at: dt.datetime | None = None) -> AlertRecord:
+        """``by`` acknowledges the alert at ``at`` (naive UTC; now by default) with
+        ``note`` (:func:`hydro.services.alerts.acknowledge`; raises its ``AlertError``)."""
+        from hydro.services.alerts import AlertError
+
+        raise AlertError("no store: nothing to acknowledge")
+
     # ---------------------------------------------------------------- derived
     def date_range(self) -> tuple[dt.date | None, dt.date | None]:
         """First and last as-of day that has data."""
@@ -178,9 +199,26 @@ class StoreProvider(DataProvider):
         first, last = api.data_period(self.engine)
         return _py(first), _py(last)
 
+    def station_report(self, as_of: dt.date, now: dt.datetime | None = None,
+                       received_by: dt.datetime | None = None) -> StationReport:
+        # the latest-state table is built once per data version (an ingest changes it), day,
+        # knowledge time and moment silence is measured at (:mod:`hydro.services.cache`);
+        # the report is shared between requests and never modified by the pages
+        cutoff = day_end_utc(as_of, self._timezones)
+        reference = min(cutoff, now) if now is not None else cutoff
+        return cache.memo(self.engine, "station_report", (as_of, reference, received_by),
+                          lambda: super(StoreProvider, self).station_report(
+                              as_of, now=now, received_by=received_by))
+
     def latest_readings(self, cutoff: dt.datetime,
                         variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES,
                         received_by: dt.datetime | None = None) -> list[Reading]:
+        # once per data version (hydro.services.cache); Readings are frozen: safe to share
+        return list(cache.memo(self.engine, "latest_readings", (cutoff, variables, received_by),
+                               lambda: self._latest_readings(cutoff, variables, received_by)))
+
+    def _latest_readings(self, cutoff: dt.datetime, variables: tuple[str, ...],
+                         received_by: dt.datetime | None) -> list[Reading]:
         at = cutoff - dt.timedelta(microseconds=1)
         if received_by is not None:
             return self._latest_known(at, variables, received_by)
@@ -259,6 +297,14 @@ class StoreProvider(DataProvider):
     def station_view(self, station_id: str, start: dt.datetime, end: dt.datetime,
                      as_of: dt.date, known_at: dt.datetime | None = None
                      ) -> GaugeView | ReservoirView | None:
+        # once per data version (observations, ingest runs, forecasts: hydro.services.cache);
+        # the pages draw the view and never modify it
+        return cache.memo(self.engine, "station_view", (station_id, start, end, as_of, known_at),
+                          lambda: self._station_view(station_id, start, end, as_of, known_at))
+
+    def _station_view(self, station_id: str, start: dt.datetime, end: dt.datetime,
+                      as_of: dt.date, known_at: dt.datetime | None
+                      ) -> GaugeView | ReservoirView | None:
         net = self.config.network
         if station_id in net.gauges:
             return station_view.gauge_view(self.engine, self.config, station_id, start, end,
@@ -306,6 +352,25 @@ class StoreProvider(DataProvider):
         from hydro.services.exchange import acknowledge
 
         return acknowledge(self.engine, self.config, run_id, party, by, note, at=at)
+
+    def open_alerts(self, at: dt.datetime | None = None) -> pd.DataFrame | None:
+        from hydro.services import alerts
+
+        return alerts.open_at(self.engine, at)
+
+    def alert(self, alert_id: int) -> AlertRecord | None:
+        from hydro.services import alerts
+
+        try:
+            return alerts.get(self.engine, alert_id)
+        except alerts.AlertError:
+            return None
+
+    def acknowledge_alert(self, alert_id: int, by: str, note: str | None = None,
+                          at: dt.datetime | None = None) -> AlertRecord:
+        from hydro.services import alerts
+
+        return alerts.acknowledge(self.engine, alert_id, by, note, at=at)
 
     def is_synthetic(self) -> bool:
         if self._synthetic:

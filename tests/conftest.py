@@ -12,6 +12,9 @@ settings.register_profile("dev")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ROOT = Path(__file__).resolve().parent.parent
+# the dashboard signs its session cookies with this key in tests (and in the servers they
+# start), instead of generating var/secret_key in the repository (dashboard.auth)
+os.environ.setdefault("HYDRORISK_SECRET_KEY", "tests-only-not-a-secret")
 
 
 def env_flag(name: str) -> bool:

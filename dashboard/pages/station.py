@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import dash
 from dash import html
 
+from dashboard import cache as page_cache
 from dashboard.context import current
 from dashboard.i18n import resolve_lang
 from dashboard.views import station as view
@@ -27,5 +28,8 @@ def layout(station_id: str | None = None, lang: str | None = None, date: str | N
     """The page for the URL's station id, ``lang``, ``date``, ``asof`` and ``span`` (other
     keys are ignored)."""
     ctx = current()
-    return view.render(ctx.provider, unquote(station_id or ""),
-                       resolve_lang(lang, ctx.default_language), date, asof=asof, span=span)
+    sid, language = unquote(station_id or ""), resolve_lang(lang, ctx.default_language)
+    # rendered once per URL and data version (dashboard.cache; issue 15, fast under load)
+    return page_cache.page(ctx.provider, "station_page", (sid, language, date, asof, span),
+                           lambda: view.render(ctx.provider, sid, language, date, asof=asof,
+                                               span=span))

@@ -2,7 +2,8 @@
 
 Each module of this package is one group of commands (:mod:`~hydro.cli.data`,
 :mod:`~hydro.cli.reports`, :mod:`~hydro.cli.quality`, :mod:`~hydro.cli.scenario`,
-:mod:`~hydro.cli.alerts`, :mod:`~hydro.cli.forecast`, :mod:`~hydro.cli.outlook`); they
+:mod:`~hydro.cli.alerts`, :mod:`~hydro.cli.forecast`, :mod:`~hydro.cli.outlook`,
+:mod:`~hydro.cli.accounts`); they
 share :mod:`~hydro.cli.args` (arguments, config, store) and :mod:`~hydro.cli.text` (how
 tables and numbers are printed) and call :mod:`hydro.services`; none imports another command
 module (tests/architecture checks it).  May import: hydro.services, hydro.config, the
@@ -125,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hydro.cli.outlook import add_commands as add_outlook_commands
 
     add_outlook_commands(sub)
+
+    from hydro.cli.accounts import add_commands as add_account_commands
+
+    add_account_commands(sub)
     add_plugin_commands(sub)
     return p
 

@@ -527,6 +527,9 @@ def cmd_ack(args: argparse.Namespace) -> int:
 
     config, engine = _context(args)
     a = service.acknowledge(engine, args.id, args.by, note=args.note)
+    from hydro.cli.args import audit
+
+    audit(config, "alert_ack", target=f"alert {a.id}", detail=f"by={args.by}", store=engine)
     label = _t(args.lang, "alert_ref", id=a.id, rule=a.rule,
                station=_station_label(config, a.station_id, args.lang))
     print(_t(args.lang, "acked", alert=label, by=a.acknowledged_by,

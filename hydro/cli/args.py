@@ -38,3 +38,29 @@ def time_arg(text: str | None) -> dt.datetime | None:
     except ValueError:
         raise HydroriskError(f"'{text}' is not a date/time (use YYYY-MM-DD or "
                              "YYYY-MM-DDTHH:MM, UTC)") from None
+
+
+def cli_user() -> str:
+    """Who runs a command, for the audit log: ``cli:<operating-system user>``."""
+    import getpass
+
+    try:
+        return "cli:" + getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "cli"
+
+
+def audit(config: Config, action: str, target: str | None = None,
+          detail: str | None = None, store: context.Store | None = None) -> None:
+    """Record ``action`` in the audit log (:func:`hydro.services.audit.record`) as
+    :func:`cli_user`; with no ``store`` the config's is opened, and a store that cannot be
+    reached only prints a note (the act itself has happened)."""
+    import sys
+
+    from hydro.services import audit as audit_log
+
+    try:
+        engine = store if store is not None else open_store_for(config)
+        audit_log.record(engine, action, cli_user(), target=target, detail=detail)
+    except HydroriskError as e:
+        print(f"note: not written to the audit log: {e}", file=sys.stderr)

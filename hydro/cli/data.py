@@ -172,10 +172,17 @@ def cmd_demo(args) -> int:
     print_summary(results, seconds=time.perf_counter() - t0)
     if any(r.outcome == "loaded" for r in results):
         evaluate_alerts_after_ingest(config, engine)
-    engine.dispose()
-    base = [sys.executable, "-m", "hydro.cli", "--config", str(config.root.resolve())]
     port = args.port or config.settings.dashboard.port
     host = args.host or config.settings.dashboard.host
+    # the demonstration account (admin demo/demo): `hydrorisk serve` refuses any address
+    # but loopback while it exists
+    from hydro.services.accounts import DEMO_NAME, ensure_demo_account
+
+    ensure_demo_account(engine)
+    print(f"log in as '{DEMO_NAME}' with the password '{DEMO_NAME}' (an administrator of "
+          f"this demonstration; the dashboard serves only 127.0.0.1 while it exists)")
+    engine.dispose()
+    base = [sys.executable, "-m", "hydro.cli", "--config", str(config.root.resolve())]
     procs = [subprocess.Popen(base + ["worker"]),
              subprocess.Popen(base + ["serve", "--host", host, "--port", str(port)])]
     stopping = False

@@ -123,7 +123,7 @@ class TimeWindow:
 
     def problem(self, t: np.datetime64) -> str:
         """Why ``t`` (outside the window) is refused."""
-        if np.datetime64(t, "s") < np.datetime64(self.earliest, "s"):
+        if bool(np.asarray(t).astype("datetime64[s]") < self.earliest.astype("datetime64[s]")):
             return (f"is before {self.earliest_year} (the earliest plausible year, [ingest] "
                     "earliest_year in config/settings.toml; a typo in the year?)")
         return (f"is in the future (later than the time of reading plus {self.tolerance}, "

@@ -86,7 +86,10 @@ def read(path: Path, data: bytes, config: Config) -> Batch:
     count = pd.Series(body, dtype=object).str.count(";").to_numpy() + 1
     short = np.flatnonzero(count < 3)
     if short.size:
-        raise IngestError(path, "expected 'YYYY-MM-DD;hh:mm;value'", line=int(lines[short[0]]))
+        i = int(short[0])
+        raise IngestError(path, "expected 'YYYY-MM-DD;hh:mm;value'"
+                          + (" (truncated file?)" if i == len(body) - 1 else ""),
+                          line=int(lines[i]))
     parts = pd.Series(body, dtype=object).str.split(";", expand=True)
     incomplete = parts[[0, 1, 2]].isna().any(axis=1) | (parts[2].fillna("").str.strip() == "")
     if incomplete.any():

@@ -313,6 +313,11 @@ def read(path: Path, data: bytes, config: Any, party: str | None = None) -> Batc
     ds = _open(path, data)
     try:
         return _read_dataset(path, ds, config, party)
+    except (RuntimeError, OSError, KeyError, IndexError, TypeError, OverflowError) as e:
+        # the data are read lazily: a damaged chunk fails only now (netCDF4 raises
+        # RuntimeError "NetCDF: HDF error"); an IngestError, never a crash of the ingest
+        raise IngestError(path, f"cannot read the NetCDF data (damaged or truncated file?): "
+                          f"{type(e).__name__}: {e}") from None
     finally:
         ds.close()
 

@@ -27,11 +27,12 @@ Methods
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,7 @@ __all__ = ["GAUGE_VARIABLES", "RESERVOIR_VARIABLES", "RETURN_PERIODS", "TRACE_BU
            "minmax_indices", "ice_periods", "thresholds_on", "return_levels",
            "hydrosos_band", "overlay_2024", "free_capacity", "build_gauge_view",
            "build_reservoir_view", "gauge_view", "reservoir_view", "read_frames",
-           "rule_curves", "flagged_periods", "FRAME_COLUMNS"]
+           "rule_curves", "flagged_periods", "FRAME_COLUMNS", "Climate", "station_climate"]
 
 log = logging.getLogger("hydrorisk.station_view")
 
@@ -233,6 +234,19 @@ class ReservoirView:
     revisions: pd.DataFrame | None = None
 
 
+@dataclass(frozen=True)
+class Climate:
+    """What a gauge's record up to the end of the shown window gives, whatever the window:
+    the daily means of the gauge's own party per variable, their HydroSOS percentile
+    thresholds by day of year (None: too few years) and the return levels.  The costly
+    part of a station page (the whole record read and fitted); :func:`gauge_view` keeps it
+    in :mod:`hydro.services.cache` until the store's data change."""
+
+    daily: dict[str, pd.Series]
+    percentiles: dict[str, pd.DataFrame | None]
+    return_levels: ReturnLevels | None
+
+
 # --------------------------------------------------------------------------- pure helpers
 
 def minmax_indices(values: Sequence[float] | np.ndarray, budget: int = TRACE_BUDGET
@@ -249,18 +263,18 @@ def minmax_indices(values: Sequence[float] | np.ndarray, budget: int = TRACE_BUD
         return np.arange(n)
     buckets = max(1, (budget - 2) // 2)
     edges = np.linspace(0, n, buckets + 1).astype(int)
-    keep = [0, n - 1]
-    filled = np.where(np.isnan(v), np.nan, v)
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        if hi <= lo:
-            continue
-        chunk = filled[lo:hi]
-        if np.isnan(chunk).all():
-            keep.append(lo)
-            continue
-        keep.append(lo + int(np.nanargmin(chunk)))
-        keep.append(lo + int(np.nanargmax(chunk)))
-    return np.unique(np.asarray(keep, dtype=int))
+    # vectorised over the buckets: each index's bucket, then a stable sort by (bucket,
+    # value) puts each bucket's first minimum (and, by -value, first maximum) first
+    bucket = np.searchsorted(edges, np.arange(n), side="right") - 1
+    nan = np.isnan(v)
+    firsts = np.r_[True, bucket[1:] != bucket[:-1]]
+    lo = np.flatnonzero(firsts)                       # first index of each non-empty bucket
+    # ``bucket`` is sorted, so the sorted order's buckets start where ``firsts`` says
+    by_min = np.lexsort((np.where(nan, np.inf, v), bucket))[firsts]
+    by_max = np.lexsort((np.where(nan, np.inf, -v), bucket))[firsts]
+    all_nan = np.logical_and.reduceat(nan, lo)
+    keep = np.r_[0, n - 1, lo[all_nan], by_min[~all_nan], by_max[~all_nan]]
+    return np.unique(keep.astype(int))
 
 
 def _canonical(frame: pd.DataFrame, variable: str) -> np.ndarray:
@@ -278,6 +292,7 @@ def _canonical(frame: pd.DataFrame, variable: str) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _qc_text(flags: int) -> str:
     return "+".join(describe(int(flags)))
 
@@ -390,16 +405,26 @@ def return_levels(daily_discharge: pd.Series, rating: Any = None,
                         periods=tuple(int(p) for p in periods), discharge=q, stage=stage)
 
 
-def hydrosos_band(daily: pd.Series, variable: str, start: dt.datetime, end: dt.datetime,
-                  as_of: dt.date, timezone: str, min_years: int = 10) -> HydroSOSBand | None:
-    """The HydroSOS daily thresholds (:func:`hydro.hydrosos.percentile_thresholds`) of
-    ``daily`` over the local days from ``start`` to ``end``, and the class of the as-of
-    day's value; None with fewer than ``min_years`` years."""
+def _percentiles(daily: pd.Series, min_years: int = 10) -> pd.DataFrame | None:
     if daily.empty:
         return None
     try:
-        p = percentile_thresholds(daily, min_years=min_years)
+        return percentile_thresholds(daily, min_years=min_years)
     except ValueError:
+        return None
+
+
+def hydrosos_band(daily: pd.Series, variable: str, start: dt.datetime, end: dt.datetime,
+                  as_of: dt.date, timezone: str, min_years: int = 10,
+                  thresholds: pd.DataFrame | None = None) -> HydroSOSBand | None:
+    """The HydroSOS daily thresholds (:func:`hydro.hydrosos.percentile_thresholds`) of
+    ``daily`` over the local days from ``start`` to ``end``, and the class of the as-of
+    day's value; None with fewer than ``min_years`` years.  ``thresholds``: those
+    percentiles already computed from ``daily``."""
+    if daily.empty:
+        return None
+    p = thresholds if thresholds is not None else _percentiles(daily, min_years)
+    if p is None:
         return None
     days = _band_days(start, end)
     doy = np.asarray(noleap_day_of_year(days))
@@ -529,16 +554,37 @@ def _disagreement(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- builders
 
+def station_climate(gauge: Gauge, history: Mapping[str, pd.DataFrame], as_of: dt.date
+                    ) -> Climate:
+    """The :class:`Climate` of ``gauge`` from its record up to the shown window's end
+    (``history``: variable -> observation frame); the rating is the one in force on
+    ``as_of``."""
+    party = gauge.country
+    daily = {v: daily_means(history[v], v, gauge.timezone, party)
+             for v in GAUGE_VARIABLES if v in history}
+    rating = gauge.rating if gauge.rating is not None and gauge.rating.valid_from <= as_of \
+        else None
+    levels = None
+    if "discharge" in daily:
+        levels = return_levels(daily["discharge"], rating)
+        if levels is not None and rating is not None:
+            levels.rating_status = str(rating.status)
+    return Climate(daily=daily, percentiles={v: _percentiles(s) for v, s in daily.items()},
+                   return_levels=levels)
+
+
 def build_gauge_view(config: Config, gauge: Gauge, frames: Mapping[str, pd.DataFrame],
                      start: dt.datetime, end: dt.datetime, as_of: dt.date, *,
                      history: Mapping[str, pd.DataFrame] | None = None,
                      reference: Mapping[str, pd.DataFrame] | None = None,
                      known_at: dt.datetime | None = None,
-                     budget: int | None = TRACE_BUDGET) -> GaugeView:
+                     budget: int | None = TRACE_BUDGET,
+                     climate: Climate | None = None) -> GaugeView:
     """A gauge's view from observation frames already read (``frames``: variable -> the
     shown window; ``history``: variable -> the record up to the window's end, for return
-    levels and HydroSOS; ``reference``: variable -> the values of :data:`FLOOD_YEAR` for
-    the overlay, default ``history``)."""
+    levels and HydroSOS, unless ``climate`` (:func:`station_climate`) gives them already;
+    ``reference``: variable -> the values of :data:`FLOOD_YEAR` for the overlay, default
+    ``history``)."""
     history = history or {}
     reference = history if reference is None else reference
     view = GaugeView(station_id=gauge.id, start=start, end=end, known_at=known_at,
@@ -552,16 +598,16 @@ def build_gauge_view(config: Config, gauge: Gauge, frames: Mapping[str, pd.DataF
             view.disagreement = _disagreement(stage)
             view.disagreement_periods = flagged_periods(view.disagreement)
     party = gauge.country
-    daily = {v: daily_means(history[v], v, gauge.timezone, party)
-             for v in GAUGE_VARIABLES if v in history}
-    rating = gauge.rating if gauge.rating is not None and gauge.rating.valid_from <= as_of \
-        else None
-    if "discharge" in daily:
-        view.return_levels = return_levels(daily["discharge"], rating)
-        if view.return_levels is not None and rating is not None:
-            view.return_levels.rating_status = str(rating.status)
-    for v, s in daily.items():
-        band = hydrosos_band(s, v, start, end, as_of, gauge.timezone)
+    if climate is None:
+        climate = station_climate(gauge, history, as_of)
+    # a copy: the climate may be shared by other requests (hydro.services.cache)
+    view.return_levels = (None if climate.return_levels is None
+                          else replace(climate.return_levels))
+    for v, s in climate.daily.items():
+        p = climate.percentiles.get(v)
+        if p is None:
+            continue
+        band = hydrosos_band(s, v, start, end, as_of, gauge.timezone, thresholds=p)
         if band is not None:
             view.hydrosos[v] = band
     for v in GAUGE_VARIABLES:
@@ -731,12 +777,19 @@ def gauge_view(store: Store, config: Config, station_id: str, start: dt.datetime
     """Everything the station page shows of a gauge over ``start <= time < end`` (naive
     UTC), the warning levels of ``as_of``, as the store knew it at ``known_at`` (default:
     now).  Raises KeyError for an id that is not a gauge."""
+    from hydro.services import cache
+
     gauge = config.network.gauges[station_id]
-    history = read_frames(store, station_id, GAUGE_VARIABLES, None, end, known_at)
-    lo = pd.Timestamp(start)
-    frames = {v: f[pd.to_datetime(f["time"]) >= lo].reset_index(drop=True)
-              for v, f in history.items()}
-    reference = None
+    frames = read_frames(store, station_id, GAUGE_VARIABLES, start, end, known_at)
+
+    def climate() -> Climate:
+        history = read_frames(store, station_id, GAUGE_VARIABLES, None, end, known_at)
+        return station_climate(gauge, history, as_of)
+
+    # the whole record is read and fitted once per station, window end, knowledge time
+    # and data version (an ingest changes the version: the next request recomputes)
+    clim = cache.memo(store, "station_climate", (station_id, end, as_of, known_at), climate)
+    reference: dict[str, pd.DataFrame] = {}   # no overlay unless read below
     offset = FLOOD_YEAR - end.year
     if offset != 0 and (end - start).days <= 366:
         # the 2024 season for the overlay (as known at known_at, like everything shown)
@@ -744,8 +797,8 @@ def gauge_view(store: Store, config: Config, station_id: str, start: dt.datetime
         reference = read_frames(store, station_id, GAUGE_VARIABLES,
                                 (pd.Timestamp(start) + shift - _DAY).to_pydatetime(),
                                 (pd.Timestamp(end) + shift + _DAY).to_pydatetime(), known_at)
-    view = build_gauge_view(config, gauge, frames, start, end, as_of, history=history,
-                            reference=reference, known_at=known_at, budget=budget)
+    view = build_gauge_view(config, gauge, frames, start, end, as_of, reference=reference,
+                            known_at=known_at, budget=budget, climate=clim)
     if view.disagreement is not None and known_at is None:
         view.disagreement = api.party_disagreement(store, station_id, "stage", start, end)
     view.disagreement_periods = flagged_periods(view.disagreement)

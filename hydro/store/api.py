@@ -14,7 +14,13 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from hydro.store import jobs, segments
 from hydro.store.jobs import JOB_STATUS_COLUMNS  # noqa: F401
-from hydro.store.models import IngestRun, QualitySample, Station
+from hydro.store.models import (
+    ForecastRun,
+    IngestRun,
+    ObservationSegment,
+    QualitySample,
+    Station,
+)
 
 
 def stations(engine: Engine) -> pd.DataFrame:
@@ -90,6 +96,18 @@ def data_period(engine: Engine) -> tuple[dt.datetime | None, dt.datetime | None]
     """Earliest and latest observation time in the store."""
     with engine.connect() as conn:
         return segments.period(conn)
+
+
+def data_version(engine: Engine) -> tuple[int, int, int]:
+    """(newest observation segment id, newest ingest run id, newest forecast run id): changes
+    whenever a value is stored (every write adds a segment; nothing is updated in place), a
+    file is ingested or a forecast or outlook is stored.  Three primary-key maxima in one
+    statement; the key of :mod:`hydro.services.cache`."""
+    q = select(*(select(func.coalesce(func.max(m.id), 0)).scalar_subquery()
+                 for m in (ObservationSegment, IngestRun, ForecastRun)))
+    with engine.connect() as conn:
+        row = conn.execute(q).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def observation_count(engine: Engine) -> int:

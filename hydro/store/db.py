@@ -13,7 +13,7 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
 _SCHEMA_VERSION = cast(Table, SchemaVersion.__table__)
@@ -79,6 +79,12 @@ def _to_exchange_acknowledgements(engine: Engine) -> None:
     upgrade_exchange(engine)
 
 
+def _to_accounts(engine: Engine) -> None:
+    from hydro.store.accounts import upgrade_accounts
+
+    upgrade_accounts(engine)
+
+
 _UPGRADES: dict[int, object] = {
     2: _to_segments,  # observations as packed segments (hydro.store.segments)
     # job_status is the store's (the worker declared it before; it gains next_run_at, rows
@@ -100,6 +106,8 @@ _UPGRADES: dict[int, object] = {
     8: _to_forecast_skill,
     # the exchange log's acknowledgements of each delivery (hydro.store.exchange; rows kept)
     9: _to_exchange_acknowledgements,
+    # dashboard accounts and the audit log (hydro.store.accounts; rows kept)
+    10: _to_accounts,
 }
 
 
@@ -119,7 +127,8 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
     except (SQLAlchemyError, ModuleNotFoundError, ValueError) as e:
-        raise StoreError(f"cannot use store URL {url!r}: {e}") from None
+        raise StoreError(f"cannot use store URL {display_url(url)!r}: "
+                         f"{redact(str(e), url)}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -196,6 +205,23 @@ def display_url(url: str) -> str:
         return url
 
 
+def redact(message: str, url: str) -> str:
+    """``message`` with the password of ``url`` (and any ``scheme://user:password@`` in
+    it) replaced by ``***``: store errors are printed and logged."""
+    import re
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+    except Exception:
+        m = re.search(r"://[^:/@]*:([^@]*)@", url)
+        password = m.group(1) if m else None
+    if password:
+        message = message.replace(str(password), "***")
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", message)
+
+
 def open_store(url: str, network=None) -> Engine:
     """Engine for ``url`` with the schema created/upgraded and stations synced from config."""
     engine = make_engine(url)
@@ -204,5 +230,6 @@ def open_store(url: str, network=None) -> Engine:
         if network is not None:
             sync_stations(engine, network)
     except OperationalError as e:
-        raise StoreError(f"cannot open the store at {url!r}: {e.orig}") from None
+        raise StoreError(f"cannot open the store at {display_url(url)!r}: "
+                         f"{redact(str(e.orig), url)}") from None
     return engine

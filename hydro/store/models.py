@@ -416,3 +416,39 @@ class ExchangeAcknowledgement(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_exchange_ack_run", "ingest_run_id", "acknowledged_at"),)
+
+
+# ---------------------------------------------------------------- schema 10: accounts
+
+class User(Base):
+    """A dashboard account (hydro.store.accounts): its name, argon2 password hash, role
+    (viewer, operator, forecaster, admin), party (KZ, RU or ``commission``), whether it may
+    log in, and when it was created.  A removed account is deactivated, never deleted, so
+    the audit log keeps naming it."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    party: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """One audited act (hydro.services.audit): when, which action (``login``,
+    ``login_failed``, ``logout``, ``alert_ack``, ``exchange_ack``, ``upload``, ``plan_save``,
+    ``scenario_run``, ``user_add``…), by which account name (as typed, for a failed login),
+    from which address, on what, and details.  Rows are only ever inserted."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    action: Mapped[str] = mapped_column(String(32))
+    user_name: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_audit_events_at", "at"),)

@@ -221,7 +221,7 @@ def poll_inbox(config_dir: str, source_id: str) -> list[IngestResult]:
     if not ready:
         return []
     engine = open_store(config.store_url, config.network)
-    results = []
+    results: list[IngestResult] = []
     prefix = f"{socket.gethostname()}_{os.getpid()}_"
     try:
         for path, seen in ready:
@@ -550,7 +550,7 @@ def build_scheduler(config: Config, config_dir: str):
     recorder = JobStatusRecorder(engine, scheduler)
     scheduler.add_listener(recorder, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED
                            | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
-    scheduler.hydrorisk_recorder = recorder  # type: ignore[attr-defined]
+    scheduler.hydrorisk_recorder = recorder
     return scheduler
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-import urllib.request
 
 import pytest
+from auth_support import browser_login, urlopen_as
 from browser_support import chrome_driver, free_port, serve_in_subprocess
 from conftest import ROOT
 
@@ -39,6 +39,8 @@ SERVER = textwrap.dedent("""
     bad = store.parent / "bad.csv"
     bad.write_text("station;date;level_m\\nRU:NOWHERE;2024-04-01;1\\n", encoding="utf-8")
     ingest_file(engine, config, bad, quarantine_dir=store.parent / "quarantine")
+    from hydro.services.accounts import add_account  # the account browser_login uses
+    add_account(engine, 'browser', 'correct horse battery staple', 'admin', 'commission')
     create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
 """)
 
@@ -58,6 +60,7 @@ def test_bulletin_and_data_status_pages(tmp_path):
     cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
     try:
         with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=120) as base:
+            browser_login(driver, base, "browser")
             wait = WebDriverWait(driver, 30,
                                  ignored_exceptions=(StaleElementReferenceException,))
             driver.get(base + "/?lang=ru&date=2024-04-21")
@@ -75,7 +78,7 @@ def test_bulletin_and_data_status_pages(tmp_path):
 
             href = driver.find_element(By.ID, "bulletin-download-pdf").get_attribute("href")
             assert "date=2024-04-21" in href and "lang=ru" in href
-            with urllib.request.urlopen(href, timeout=60) as resp:
+            with urlopen_as(driver, href, timeout=60) as resp:
                 assert resp.headers["Content-Type"] == "application/pdf"
                 assert resp.read(5) == b"%PDF-"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-import urllib.request
 
 import pytest
+from auth_support import browser_login, browser_logout, urlopen_as
 from browser_support import chrome_driver, free_port, serve_in_subprocess
 from conftest import ROOT
 
@@ -37,6 +37,10 @@ SERVER = textwrap.dedent("""
                  data / "quality" / "ural.csv"):
         ingest_file(engine, config, path, received_at=dt.datetime(2019, 5, 2, 6),
                     quarantine_dir=store.parent / "quarantine")
+    from hydro.services.accounts import add_account  # the account browser_login uses
+    add_account(engine, 'browser', 'correct horse battery staple', 'admin', 'commission')
+    add_account(engine, 'П. Петров', 'correct horse battery staple', 'operator', 'RU')
+    add_account(engine, 'А. Абенов', 'correct horse battery staple', 'operator', 'KZ')
     create_app(config, engine=engine, clock=lambda: dt.datetime(2019, 5, 2, 9)).run(
         host="127.0.0.1", port=int(sys.argv[2]), debug=False)
 """)
@@ -70,6 +74,8 @@ def test_commission_page(tmp_path):
     cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
     try:
         with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=180) as base:
+            # an RU operator: the ack form acknowledges as them, for RU
+            browser_login(driver, base, "П. Петров")
             wait = WebDriverWait(driver, 40,
                                  ignored_exceptions=(StaleElementReferenceException,))
             driver.get(base + "/?lang=ru&date=2019-04-30")
@@ -85,17 +91,20 @@ def test_commission_page(tmp_path):
             log = driver.find_element(By.ID, "commission-exchange").text
             assert "ural_2019.csv" in log and "не подтверждено" in log
 
-            # the RU delivery: refused to RU, stored for KZ
+            # the RU delivery: refused to the RU operator, stored for the KZ one; who and
+            # for which party come from the account (the fields show it, not editable)
+            name = driver.find_element(By.ID, "commission-ack-name")
+            assert name.get_attribute("value") == "П. Петров" and not name.is_enabled()
             _choose(driver, wait, "commission-ack-run", "(RU")
-            _choose(driver, wait, "commission-ack-party", "RU")
-            driver.find_element(By.ID, "commission-ack-name").send_keys("П. Петров")
             driver.find_element(By.ID, "commission-ack-button").click()
             wait.until(lambda d: "Отклонено" in
                        d.find_element(By.ID, "commission-ack-message").text)
-            _choose(driver, wait, "commission-ack-party", "KZ")
-            name = driver.find_element(By.ID, "commission-ack-name")
-            name.clear()
-            name.send_keys("А. Абенов")
+            browser_logout(driver, base)
+            browser_login(driver, base, "А. Абенов")
+            driver.get(base + "/commission?lang=ru&date=2019-04-30")
+            _choose(driver, wait, "commission-ack-run", "(RU")
+            assert driver.find_element(By.ID, "commission-ack-party") \
+                .get_attribute("value") == "KZ"
             driver.find_element(By.ID, "commission-ack-note").send_keys("получено полностью")
             driver.find_element(By.ID, "commission-ack-button").click()
             wait.until(lambda d: "сохранено" in
@@ -113,7 +122,7 @@ def test_commission_page(tmp_path):
                 href = driver.find_element(By.ID, f"commission-download-{fmt}") \
                     .get_attribute("href")
                 assert "date=2019-04-30" in href and "lang=ru" in href
-                with urllib.request.urlopen(href, timeout=120) as resp:
+                with urlopen_as(driver, href, timeout=120) as resp:
                     assert kind in resp.headers["Content-Type"]
                     assert resp.read(len(magic)) == magic
     finally:

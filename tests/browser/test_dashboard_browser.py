@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import pytest
+from auth_support import browser_login
 from browser_support import chrome_driver, free_port, serve_in_subprocess
 from conftest import ROOT
 
@@ -35,6 +36,8 @@ SERVER = textwrap.dedent("""
     else:
         from test_dashboard import build_store
         engine = build_store(store, config.network)
+    from hydro.services.accounts import add_account  # the account browser_login uses
+    add_account(engine, 'browser', 'correct horse battery staple', 'admin', 'commission')
     create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
 """)
 
@@ -66,6 +69,7 @@ def test_stations_page_flow(tmp_path):
     try:
         with serve_in_subprocess(cmd, port, cwd=str(ROOT),
                                  timeout=240 if screenshot_mode else 60) as base:
+            browser_login(driver, base, "browser")
             driver.get(base + "/")
             # the page re-renders on navigation: elements found before it may go stale
             wait = WebDriverWait(driver, 30,

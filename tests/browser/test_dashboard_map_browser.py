@@ -11,6 +11,7 @@ import os
 import sys
 
 import pytest
+from auth_support import browser_login
 from browser_support import chrome_driver, free_port, serve_in_subprocess
 from conftest import ROOT
 
@@ -60,6 +61,7 @@ def test_map_renders_offline_and_a_click_opens_the_station(tmp_path):
     try:
         with serve_in_subprocess(cmd, port, cwd=str(ROOT),
                                  timeout=240 if screenshot_mode else 60) as base:
+            browser_login(driver, base, "browser")
             driver.get(base + "/?lang=ru&date=2024-04-12")
             wait = WebDriverWait(driver, 30,
                                  ignored_exceptions=(StaleElementReferenceException,))

@@ -13,6 +13,7 @@ import os
 import sys
 
 import pytest
+from auth_support import browser_login
 from browser_support import chrome_driver, free_port, serve_in_subprocess
 from conftest import ROOT
 from test_dashboard_browser import SERVER, _wait_text
@@ -38,6 +39,7 @@ def test_overview_in_each_language(tmp_path):
     try:
         with serve_in_subprocess(cmd, port, cwd=str(ROOT),
                                  timeout=240 if screenshot_mode else 60) as base:
+            browser_login(driver, base, "browser")
             wait = WebDriverWait(driver, 30,
                                  ignored_exceptions=(StaleElementReferenceException,))
             for lang in ("kk", "ru", "en"):

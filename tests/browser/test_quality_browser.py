@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-import urllib.request
 
 import pytest
+from auth_support import browser_login, urlopen_as
 from browser_support import chrome_driver, free_port, serve_in_subprocess
 from conftest import ROOT
 
@@ -34,6 +34,8 @@ SERVER = textwrap.dedent("""
                  *sorted((data / "quality").glob("*.csv"))]:
         ingest_file(engine, config, path, received_at=dt.datetime(2025, 1, 10),
                     quarantine_dir=store.parent / "quarantine")
+    from hydro.services.accounts import add_account  # the account browser_login uses
+    add_account(engine, 'browser', 'correct horse battery staple', 'admin', 'commission')
     create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
 """)
 
@@ -53,6 +55,7 @@ def test_quality_page(tmp_path):
     cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
     try:
         with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=180) as base:
+            browser_login(driver, base, "browser")
             wait = WebDriverWait(driver, 60,
                                  ignored_exceptions=(StaleElementReferenceException,))
             driver.get(base + "/?lang=ru&date=2024-04-21")
@@ -86,7 +89,7 @@ def test_quality_page(tmp_path):
 
             href = driver.find_element(By.ID, "quality-download-csv").get_attribute("href")
             assert "lang=ru" in href and "date=2024-04-21" in href
-            with urllib.request.urlopen(href, timeout=60) as resp:
+            with urlopen_as(driver, href, timeout=60) as resp:
                 assert resp.headers["Content-Type"].startswith("text/csv")
                 assert "Класс РФ (УКИЗВ)" in resp.read().decode("utf-8")
 

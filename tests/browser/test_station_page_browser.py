@@ -13,6 +13,7 @@ import textwrap
 import time
 
 import pytest
+from auth_support import browser_login
 from browser_support import chrome_driver, free_port, serve_in_subprocess
 from conftest import ROOT
 
@@ -35,6 +36,8 @@ SERVER = textwrap.dedent("""
         ingest_file(engine, config, path, quarantine_dir=store.parent / "quarantine")
     forecasts.run(engine, config, issue_time=dt.datetime(2024, 4, 20, 12),
                   stations=["KZ:19071"], methods=("persistence", "sarimax"), on_time=True)
+    from hydro.services.accounts import add_account  # the account browser_login uses
+    add_account(engine, 'browser', 'correct horse battery staple', 'admin', 'commission')
     create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
 """)
 
@@ -65,6 +68,7 @@ def test_station_and_reservoir_pages(tmp_path):
     cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
     try:
         with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=240) as base:
+            browser_login(driver, base, "browser")
             wait = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,))
             driver.set_window_size(1400, 2600)
             driver.get(base + "/station/KZ:19071?date=2024-04-25")

@@ -226,7 +226,10 @@ def test_data_status_services(ural, config):
 def app(ural, config):
     from dashboard.app import create_app
 
-    return create_app(config, engine=ural, clock=lambda: dt.datetime(2025, 1, 2, 12))
+    from auth_support import logged_in
+
+    return logged_in(create_app(config, engine=ural, clock=lambda: dt.datetime(2025, 1, 2, 12)),
+                     ural)
 
 
 def _texts(component) -> str:

@@ -77,6 +77,7 @@ def test_demo_serves_dashboard_and_stops_on_ctrl_c(tmp_path):
     """`hydrorisk demo`: init, ingest bundled data, worker + dashboard; SIGINT stops both."""
     import signal
     import time
+    import urllib.parse
     import urllib.request
 
     from browser_support import free_port
@@ -97,10 +98,27 @@ def test_demo_serves_dashboard_and_stops_on_ctrl_c(tmp_path):
             except OSError:
                 time.sleep(1)
         assert status == 200
+        # every page needs a login: the login page tells how to log in to the demonstration,
+        # and demo/demo works (issue 15)
+        import http.cookiejar
+        import re
+
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
+                                             urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+            login = resp.read().decode()
+            assert resp.url.endswith("/login") and 'id="login-demo"' in login
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+        form = urllib.parse.urlencode({"name": "demo", "password": "demo",
+                                       "csrf_token": token}).encode()
+        with opener.open(f"http://127.0.0.1:{port}/login", data=form, timeout=30) as resp:
+            assert resp.status == 200 and not resp.url.endswith("/login")
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, out
         assert "SYNTHETIC" in out and "demo stopped (worker and dashboard)" in out
+        assert "log in as 'demo' with the password 'demo'" in out
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -103,7 +103,9 @@ def provider(engine, config):
 def app(engine, config):
     from dashboard.app import create_app
 
-    return create_app(config, engine=engine)
+    from auth_support import logged_in
+
+    return logged_in(create_app(config, engine=engine), engine)
 
 
 @pytest.fixture
@@ -465,6 +467,12 @@ def test_create_app_opens_the_store_from_config(config, tmp_path, monkeypatch):
     monkeypatch.setenv("HYDRORISK_DB_URL", url)
     app = create_app(config)
     assert (tmp_path / "from-config.sqlite").exists()
+    from auth_support import logged_in
+    from dashboard.provider import StoreProvider
+
+    provider = app.hydrorisk_context.provider
+    assert isinstance(provider, StoreProvider)
+    logged_in(app, provider.engine)
     assert app.title == "hydrorisk"
     assert app.server.test_client().get("/").status_code == 200
 

@@ -37,7 +37,9 @@ def provider(engine, config):
 def app(engine, config):
     from dashboard.app import create_app
 
-    return create_app(config, engine=engine)
+    from auth_support import logged_in
+
+    return logged_in(create_app(config, engine=engine), engine)
 
 
 def _script():

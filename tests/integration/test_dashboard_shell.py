@@ -30,7 +30,9 @@ def make_app(engine, config, now: dt.datetime = TODAY_FRESH):
 
     from dashboard.app import create_app
 
-    app = create_app(config, engine=engine, clock=lambda: now)
+    from auth_support import logged_in
+
+    app = logged_in(create_app(config, engine=engine, clock=lambda: now), engine)
     app_context.set(app)
     return app
 

@@ -50,7 +50,9 @@ def rows(store, config):
 def app(store, config):
     from dashboard.app import create_app
 
-    return create_app(config, engine=store, clock=lambda: NOW)
+    from auth_support import logged_in
+
+    return logged_in(create_app(config, engine=store, clock=lambda: NOW), store)
 
 
 def render_page(client, path: str, search: str):
