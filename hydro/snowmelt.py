@@ -396,7 +396,9 @@ def simulate_time_first(temp_c: ArrayLike, precip_mm: ArrayLike, params: SnowPar
     retention = bool(np.any(whc > 0) or np.any(cfr > 0) or np.any(liquid > 0))
     depletion = bool(np.any(full > 0))
     with np.errstate(over="ignore", divide="ignore"):
-        inv_full = np.where(full > 0, 1.0 / np.where(full > 0, full, 1.0), 0.0)
+        # a subnormal full-cover SWE would make 1/full infinite and 0·inf NaN: below 1e-12 mm
+        # it is full cover as soon as there is any snow, as 1e-12 gives
+        inv_full = np.where(full > 0, 1.0 / np.maximum(full, 1e-12), 0.0)
     runoff = np.empty((n_steps, *lead))
     diag = [np.empty((n_steps, *lead)) for _ in range(6)] if diagnostics else None
     snow, melt, water, c, tmp, q, cover = (np.empty(lead) for _ in range(7))

@@ -213,7 +213,9 @@ def test_known_shortfalls_on_the_tobol(store, config, march_2024):
 def test_knowledge_time_no_predictors_received_by_then(store, config):
     report = ol.issue(store, config, "2024-03-01", stations=["KZ:19071"],
                       as_of=dt.datetime(2023, 12, 1))
-    assert not report.outlooks and "no predictors" in report.skipped["KZ:19071"]
+    why = report.skipped["KZ:19071"]
+    assert not report.outlooks
+    assert "were received after 2023-12-01 00:00 UTC" in why and "--on-time" in why
 
 
 def test_outlooks_are_stored_and_kept_apart_from_short_range_forecasts(tmp_path, config):
