@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, nargs="+", default=[20, 50])
     p.add_argument("--workdir", default=None)
+    p.add_argument("--settle", type=float, default=0.0,
+                   help="HYDRORISK_CACHE_SETTLE of the server: seconds a data version is "
+                        "reused (default 0: every request sees the latest ingest)")
     args = p.parse_args(argv)
     if len(args.clients) > len(PHASES):
         raise SystemExit(f"at most {len(PHASES)} phases")
@@ -122,15 +125,18 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"preload: {r.path}: {r.message}")
         engine.dispose()
         wb.ensure_user(cfg_dir, url)
-        server = wb.start_server(cfg_dir, url, use_cache=True)
+        server = wb.start_server(cfg_dir, url, use_cache=True, settle=args.settle)
         print("data: bundled SYNTHETIC demonstration data (data/gauges); store: SQLite (WAL), "
               f"preloaded with {', '.join(PRELOAD)} ({len(pre)} files)")
-        print(f"server: {wb.server_kind()}, child process, loopback, caches on; ingest: "
-              "`hydrorisk ingest --no-alerts` in another process into the same store")
+        print(f"server: {wb.server_kind()}, child process, loopback, caches on (data version "
+              f"re-read every {args.settle:g} s); ingest: `hydrorisk ingest --no-alerts` in "
+              "another process into the same store")
         c0 = wb.Client(server.base)
         page = c0.post(wb.page_payload(f"/station/{STATION}", "?lang=en"))
         c0.s.post(server.base + "/_bench/set-static", data=page.content, headers=c0.headers())
 
+        kinds = ["overview HTML (GET /)", "overview layout (router callback)",
+                 f"station HTML (GET /station/{STATION})", "station layout (router callback)"]
         reqs: list[wb.Request] = [
             lambda c: c.get("/?lang=en"),
             lambda c: c.post(wb.page_payload("/", "?lang=en")),
@@ -164,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             for r in results:
                 res.latencies += r.latencies
                 res.errors += r.errors
+                for i, v in r.by_kind.items():
+                    res.by_kind.setdefault(i, []).extend(v)
             for r in bases:
                 base.latencies += r.latencies
                 base.errors += r.errors
@@ -171,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             ratio = res.pct(95) / base.pct(95) if base.latencies else float("nan")
             print(f"{label:44s}{len(res.latencies):7d}{len(res.errors):7d}{res.pct(50):9.0f}"
                   f"{res.pct(95):9.0f}{ratio:11.1f}{len(res.latencies) / seconds:8.1f}")
+            for i, name in enumerate(kinds):
+                one = wb.Result(latencies=res.by_kind.get(i, []))
+                print(f"{'  ' + name:44s}{len(one.latencies):7d}{'':7s}{one.pct(50):9.0f}"
+                      f"{one.pct(95):9.0f}")
             print(f"{'  baseline: static JSON route, same time':44s}{len(base.latencies):7d}"
                   f"{len(base.errors):7d}{base.pct(50):9.0f}{base.pct(95):9.0f}{1.0:11.1f}")
             print(f"{'  ingest: ' + ', '.join(folders):44s}"

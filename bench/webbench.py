@@ -106,11 +106,12 @@ class Server:
             self.proc.wait()
 
 
-def start_server(cfg_dir: Path, url: str, use_cache: bool) -> Server:
+def start_server(cfg_dir: Path, url: str, use_cache: bool, settle: float = 0.0) -> Server:
     port = free_port()
+    env = dict(os.environ, HYDRORISK_CACHE_SETTLE=str(settle))
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve",
                              str(cfg_dir), url, str(port), "1" if use_cache else "0"],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "ready" not in line:
@@ -213,6 +214,7 @@ class Result:
     errors: list[str] = field(default_factory=list)
     bytes: int = 0
     wall: float = 0.0
+    by_kind: dict[int, list[float]] = field(default_factory=dict)  # request index -> s
 
     def pct(self, q: float) -> float:
         return float(np.percentile(self.latencies, q)) * 1e3 if self.latencies else float("nan")
@@ -232,7 +234,8 @@ def run(clients: list[Client], requests_: list[Request], per_client: int | None 
         k = i  # clients start at different requests
         n = 0
         while (per_client is None or n < per_client) and not (until and until()):
-            req = requests_[k % len(requests_)]
+            kind = k % len(requests_)
+            req = requests_[kind]
             k += 1
             n += 1
             t0 = time.perf_counter()
@@ -242,6 +245,7 @@ def run(clients: list[Client], requests_: list[Request], per_client: int | None 
                 ok = r.status_code == 200 and r.content and b"Traceback" not in r.content
                 with lock:
                     res.latencies.append(dt_)
+                    res.by_kind.setdefault(kind, []).append(dt_)
                     res.bytes += len(r.content)
                     if not ok:
                         res.errors.append(f"HTTP {r.status_code}: {r.text[:120]!r}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -150,9 +151,27 @@ def _cache(store: Store, name: str) -> LRU:
         return lru
 
 
+#: seconds a data version read is reused before the store is asked again (0: every call).
+#: ``HYDRORISK_CACHE_SETTLE`` sets it: during a burst of ingests (a file every 0.1 s) the
+#: pages are then recomputed at most once per this many seconds, and lag the store by as
+#: much.  0 by default: an ingest is seen by the next request.
+SETTLE = float(os.environ.get("HYDRORISK_CACHE_SETTLE", "0") or 0)
+_versions: weakref.WeakKeyDictionary[Any, tuple[float, tuple[int, int, int]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def data_version(store: Store) -> tuple[int, int, int]:
-    """(newest observation segment id, ingest run id, forecast run id) of ``store``."""
-    return api.data_version(store)
+    """(newest observation segment id, ingest run id, forecast run id) of ``store`` (read
+    at most every :data:`SETTLE` seconds)."""
+    if SETTLE <= 0:
+        return api.data_version(store)
+    now = time.monotonic()
+    seen = _versions.get(store)
+    if seen is not None and now - seen[0] < SETTLE:
+        return seen[1]
+    version = api.data_version(store)
+    _versions[store] = (now, version)
+    return version
 
 
 def memo(store: Store, name: str, key: Hashable, compute: Callable[[], T],

@@ -752,16 +752,24 @@ def bundled_files(config: Config) -> list[Path]:
     return files
 
 
+#: sub-folders a folder walk leaves out: ``external`` holds ensemble forecasts and
+#: reforecasts (``hydrorisk forecast external``), which are not observations
+NOT_OBSERVATIONS = ("external",)
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """The data files named by ``paths``: files as given, folders searched recursively for
-    ``.csv``, ``.txt`` and ``.nc`` (skipping files a worker is processing)."""
+    ``.csv``, ``.txt`` and ``.nc`` (skipping files a worker is processing and the folders
+    of :data:`NOT_OBSERVATIONS`)."""
     files: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
             files.extend(sorted(f for f in path.rglob("*") if f.is_file()
                                 and f.suffix.lower() in (".csv", ".txt", ".nc")
-                                and ".processing" not in f.parts))
+                                and ".processing" not in f.parts
+                                and not set(f.relative_to(path).parts[:-1])
+                                & set(NOT_OBSERVATIONS)))
         elif path.exists():
             files.append(path)
         else:

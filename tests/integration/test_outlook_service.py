@@ -287,3 +287,12 @@ def test_the_worker_issues_the_outlook_that_falls_due_once(tmp_path, config):
     assert set(pd.to_datetime(stored["issue_date"])) == {pd.Timestamp("2024-03-15")}
     assert ol.refresh(engine, config) is None          # issued once
     engine.dispose()
+
+
+def test_a_folder_ingest_takes_the_predictors_and_leaves_the_ensemble_forecasts():
+    from hydro.services.ingest import expand_paths
+
+    files = expand_paths([DATA])
+    assert PREDICTORS in files
+    assert not [f for f in files if "external" in f.parts]    # `hydrorisk forecast external`
+    assert len([f for f in files if f.suffix == ".nc"]) == 1
