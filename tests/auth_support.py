@@ -85,10 +85,16 @@ def login_client(client, name: str, password: str = PASSWORD) -> str:
 
 def logged_in(app, store, role: str = "admin", party: str = "commission",
               name: str | None = None):
-    """``app`` whose test clients are logged in as a new account of ``role``/``party``."""
+    """``app`` whose test clients are logged in as a new account of ``role``/``party``, made
+    the thread's current app: Dash (4.x) keeps the first app whose layout was read in a
+    thread's context (``dash.get_app``), so a page layout called directly in a later test
+    would otherwise read an earlier test's store."""
+    from dash._get_app import app_context
+
     name = add_user(store, name or f"test-{role}-{party}".lower(), role, party)
     app.server.test_client_class = _LoggedInClient
     app.server.hydrorisk_test_login = (name, PASSWORD)
+    app_context.set(app)
     return app
 
 
