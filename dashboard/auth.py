@@ -471,7 +471,8 @@ def split_outputs(output: str) -> list[str]:
 def _callback_guard(account: Account) -> flask.Response | None:
     body = flask.request.get_json(silent=True) or {}
     output = body.get("output") if isinstance(body, dict) else None
-    app = dash.get_app()
+    # the app serving this request (dashboard.context.attach registers it on its server)
+    app = flask.current_app.extensions.get("hydrorisk_dash_app") or dash.get_app()
     if not isinstance(output, str) or output not in app.callback_map:
         return flask.make_response(_json({"error": "no such callback"}), 400)
     role = callback_role(app, output)

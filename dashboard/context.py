@@ -35,11 +35,25 @@ class AppContext:
 
 def attach(app: dash.Dash, context: AppContext) -> None:
     setattr(app, _ATTRIBUTE, context)
+    # the Dash app of this Flask server, for requests: a process may hold several apps
+    # (tests), and dash.get_app() is the thread's first, not this request's
+    app.server.extensions["hydrorisk_dash_app"] = app
+
+
+def serving_app() -> dash.Dash:
+    """The Dash app serving the current request, else the thread's (``dash.get_app``)."""
+    import flask
+
+    if flask.has_request_context():
+        app = flask.current_app.extensions.get("hydrorisk_dash_app")
+        if app is not None:
+            return app
+    return dash.get_app()
 
 
 def current() -> AppContext:
     """The context of the app serving the current request (or the last app created)."""
-    context = getattr(dash.get_app(), _ATTRIBUTE, None)
+    context = getattr(serving_app(), _ATTRIBUTE, None)
     if context is None:
         raise RuntimeError(
             "this Dash app has no hydrorisk context; create it with "

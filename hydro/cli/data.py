@@ -57,7 +57,10 @@ def cmd_init(args) -> int:
 
 
 
-def _progress(i: int, n: int, name: str, stream=sys.stderr) -> None:
+def _progress(i: int, n: int, name: str, stream=None) -> None:
+    # sys.stderr looked up at each call, not bound when the module was imported (a test
+    # runner, or anyone, may have replaced it since)
+    stream = sys.stderr if stream is None else stream
     if not stream.isatty():
         return
     width = 30

@@ -99,10 +99,19 @@ def test_acknowledge_an_alert_in_the_panel(tmp_path):
                        d.find_element(By.ID, "stations-filter-note").text)
             wait.until(lambda d: "filter-dangerous" in
                        d.find_element(By.ID, "stations-summary").get_attribute("class"))
-            rows = driver.find_elements(By.CSS_SELECTOR,
-                                        "#stations-gauge-table .ag-center-cols-container "
-                                        ".ag-row")
-            assert rows and all("Dangerous" in r.text for r in rows)
+            def filtered(d):
+                # the note updates before the grid redraws: wait for the rows themselves
+                rows = d.find_elements(By.CSS_SELECTOR, "#stations-gauge-table "
+                                       ".ag-center-cols-container .ag-row")
+                texts = [r.text for r in rows]
+                return texts if texts and all("Dangerous" in t for t in texts) else False
+
+            try:
+                wait.until(filtered)
+            except Exception:
+                rows = driver.find_elements(By.CSS_SELECTOR, "#stations-gauge-table "
+                                            ".ag-center-cols-container .ag-row")
+                raise AssertionError([r.text for r in rows]) from None
 
             shot = (ROOT / "docs" / "screenshot-alerts-panel.png") \
                 if os.environ.get("HYDRORISK_SCREENSHOT") \

@@ -59,6 +59,21 @@ def _choose(driver, wait, select_id: str, typed: str) -> None:
     select.select_by_visible_text(label)
 
 
+def _click(driver, element_id: str) -> None:
+    """Click the button; if something lies over it (a slow CI machine can click before the
+    page's reflow settles), scroll it to the middle and click it from the page's script."""
+    from selenium.webdriver.common.by import By
+
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    button = driver.find_element(By.ID, element_id)
+    try:
+        button.click()
+    except ElementClickInterceptedException:
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        driver.execute_script("arguments[0].click()", button)
+
+
 def test_commission_page(tmp_path):
     screenshot_mode = bool(os.environ.get("HYDRORISK_SCREENSHOT"))
     driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
@@ -93,20 +108,21 @@ def test_commission_page(tmp_path):
 
             # the RU delivery: refused to the RU operator, stored for the KZ one; who and
             # for which party come from the account (the fields show it, not editable)
-            name = driver.find_element(By.ID, "commission-ack-name")
-            assert name.get_attribute("value") == "П. Петров" and not name.is_enabled()
+            wait.until(lambda d: d.find_element(By.ID, "commission-ack-name")
+                       .get_attribute("value") == "П. Петров")
+            assert not driver.find_element(By.ID, "commission-ack-name").is_enabled()
             _choose(driver, wait, "commission-ack-run", "(RU")
-            driver.find_element(By.ID, "commission-ack-button").click()
+            _click(driver, "commission-ack-button")
             wait.until(lambda d: "Отклонено" in
                        d.find_element(By.ID, "commission-ack-message").text)
             browser_logout(driver, base)
             browser_login(driver, base, "А. Абенов")
             driver.get(base + "/commission?lang=ru&date=2019-04-30")
             _choose(driver, wait, "commission-ack-run", "(RU")
-            assert driver.find_element(By.ID, "commission-ack-party") \
-                .get_attribute("value") == "KZ"
+            wait.until(lambda d: d.find_element(By.ID, "commission-ack-party")
+                       .get_attribute("value") == "KZ")
             driver.find_element(By.ID, "commission-ack-note").send_keys("получено полностью")
-            driver.find_element(By.ID, "commission-ack-button").click()
+            _click(driver, "commission-ack-button")
             wait.until(lambda d: "сохранено" in
                        d.find_element(By.ID, "commission-ack-message").text)
             wait.until(lambda d: "А. Абенов" in d.find_element(By.ID,

@@ -193,7 +193,13 @@ def test_station_page_response_served_from_cache_until_an_ingest(provider, store
     from hydro.services import accounts
     from hydro.services.ingest import ingest_file
 
+    from dash import _callback
+
     accounts.add_account(store, "cache-viewer", "cache-viewer-Pa55word!", role="viewer")
+    # Dash keeps `dash.callback` registrations process-wide until an app's first request
+    # takes them: an earlier test's app that never served one leaves its pages router there
+    _callback.GLOBAL_CALLBACK_MAP.clear()
+    _callback.GLOBAL_CALLBACK_LIST.clear()
     app = create_app(config, engine=store, provider=provider, secret_key="test-secret")
     client = app.server.test_client()
     form = client.get("/login").get_data(as_text=True)
