@@ -80,9 +80,10 @@ def ingest_paths(config, engine, files: list[Path], source: str | None = None,
                    progress=None if quiet else lambda i, n, f: _progress(i, n, f.name))
 
 
-def print_summary(results, stream=sys.stdout, seconds: float | None = None) -> None:
+def print_summary(results, stream=None, seconds: float | None = None) -> None:
     """The ingest summary table; ``seconds`` is the wall-clock time (default: the sum of
     the files' times, which overstates it when files were read ahead in a thread)."""
+    stream = sys.stdout if stream is None else stream  # looked up now, not at import
     by = {"loaded": 0, "unchanged": 0, "rejected": 0}
     for r in results:
         by[r.outcome] = by.get(r.outcome, 0) + 1
