@@ -3,8 +3,9 @@
 #   make venv    create .venv and install the package with test/dask/postgres extras
 #   make run     start the demo (SQLite store + bundled data + worker + dashboard
 #                on http://127.0.0.1:8050)
-#   make test    ruff, mypy and the whole test suite (fails on a lint or type error, a test
-#                failure, and when nothing is collected)
+#   make test    ruff, mypy, the dependency audit and the whole test suite (fails on a lint
+#                or type error, a known-vulnerable dependency, a test failure, and when
+#                nothing is collected)
 #   make lint    ruff check
 #   make clean   remove .venv, var/ and .pytest_cache
 #
@@ -41,6 +42,7 @@ run: venv
 test: venv
 	$(VPY) -m ruff check hydro dashboard tests bench
 	$(VPY) -m mypy
+	$(VPY) scripts/audit_dependencies.py
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: venv

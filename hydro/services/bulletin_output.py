@@ -469,7 +469,12 @@ _fonts_registered = False
 
 
 def _register_fonts() -> None:
+    """Lock ReportLab down (no remote resources, :mod:`hydro.services.reportlab_policy`)
+    and register the DejaVu fonts: every PDF builder calls this first."""
     global _fonts_registered
+    from hydro.services.reportlab_policy import lock_down
+
+    lock_down()
     if _fonts_registered:
         return
     from reportlab.pdfbase import pdfmetrics
