@@ -53,12 +53,14 @@ Katie Facer-Childs and Ezra Kitson; version of commit 4243005f, 2025), see
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Final
 
 import numpy as np
 import pandas as pd
+
+from hydro import i18n
 
 __all__ = [
     "HydroSOSStatus",
@@ -95,17 +97,9 @@ class HydroSOSStatus(StrEnum):
 
 
 #: user-visible names of the classes, per language
-LABELS: Final[dict[str, dict[HydroSOSStatus, str]]] = {
-    "en": {HydroSOSStatus.LOW: "low", HydroSOSStatus.BELOW_NORMAL: "below normal",
-           HydroSOSStatus.NORMAL: "normal", HydroSOSStatus.ABOVE_NORMAL: "above normal",
-           HydroSOSStatus.HIGH: "high"},
-    "ru": {HydroSOSStatus.LOW: "низкий", HydroSOSStatus.BELOW_NORMAL: "ниже нормы",
-           HydroSOSStatus.NORMAL: "норма", HydroSOSStatus.ABOVE_NORMAL: "выше нормы",
-           HydroSOSStatus.HIGH: "высокий"},
-    "kk": {HydroSOSStatus.LOW: "төмен", HydroSOSStatus.BELOW_NORMAL: "нормадан төмен",
-           HydroSOSStatus.NORMAL: "қалыпты", HydroSOSStatus.ABOVE_NORMAL: "нормадан жоғары",
-           HydroSOSStatus.HIGH: "жоғары"},
-}
+LABELS: Final[dict[str, Mapping[HydroSOSStatus, str]]] = {
+    lang: i18n.in_language("hydrosos", lang, {s: s.value for s in HydroSOSStatus})
+    for lang in i18n.LANGUAGES}  # hydro/locale: hydrosos.*
 
 
 def weibull_thresholds(values: Sequence[float] | np.ndarray,

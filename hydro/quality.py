@@ -41,6 +41,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Final
 
+from hydro import i18n
 from hydro.errors import HydroriskError
 from hydro.quality_tables import (
     KZ_EDITIONS,
@@ -69,17 +70,10 @@ __all__ = [
 ]
 
 LANGUAGES: Final = ("kk", "ru", "en")
-PROVISIONAL: Final[dict[str, str]] = {"kk": "алдын ала", "ru": "предварительно",
-                                      "en": "provisional"}
-#: marker of an УКИЗВ that lacks mandatory ingredients (RD 52.24.643-2002): never a plain class
-INCOMPLETE: Final[dict[str, str]] = {"kk": "толық емес: міндетті ингредиенттер жоқ",
-                                     "ru": "неполный: нет обязательных ингредиентов",
-                                     "en": "incomplete: mandatory ingredients missing"}
-#: how the class under another reading of the critical-indicator rule is shown
-_OTHER_RULE: Final[dict[str, str]] = {
-    "kk": "сыни көрсеткіштердің басқа ережесі бойынша ({rule}): {label}",
-    "ru": "по другому правилу критических показателей ({rule}): {label}",
-    "en": "by the other critical-indicator rule ({rule}): {label}"}
+#: the marks of a provisional and of an incomplete result (an УКИЗВ that lacks mandatory
+#: ingredients, RD 52.24.643-2002: never a plain class) and how the class under another
+#: reading of the critical-indicator rule is shown: hydro/locale keys quality.provisional,
+#: quality.incomplete and quality.other_rule; class names quality.class*
 _ROMAN: Final = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
 _CYRILLIC_SUBCLASS: Final = {"a": "а", "b": "б", "c": "в", "d": "г"}
 KZ2025_START: Final = date(2025, 1, 1)
@@ -285,12 +279,10 @@ def kz_edition_for(when: date | datetime | str) -> str:
 
 def kz_class_label(klass: int, edition: str) -> dict[str, str]:
     """Name of a KZ class in Kazakh, Russian and English."""
-    if edition == "kz2016":
-        if klass == 6:
-            return {"kk": "5 сыныптан жоғары", "ru": "выше 5 класса", "en": "above class 5"}
-        return {"kk": f"{klass} сынып", "ru": f"{klass} класс", "en": f"class {klass}"}
-    r = _ROMAN[klass - 1]
-    return {"kk": f"{r} сынып", "ru": f"{r} класс", "en": f"class {r}"}
+    if edition == "kz2016" and klass == 6:
+        return {lang: i18n.t("quality.class.above_5", lang) for lang in LANGUAGES}
+    name = str(klass) if edition == "kz2016" else _ROMAN[klass - 1]
+    return {lang: i18n.t("quality.class", lang, klass=name) for lang in LANGUAGES}
 
 
 def _plain(v: float | Censored) -> float | str:
@@ -300,8 +292,8 @@ def _plain(v: float | Censored) -> float | str:
 def _with_marker(text: str, provisional: bool, lang: str, incomplete: bool = False) -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    markers = [m for m, on in ((PROVISIONAL[lang], provisional),
-                               (INCOMPLETE[lang], incomplete)) if on]
+    markers = [i18n.t(key, lang) for key, on in (("quality.provisional", provisional),
+                                                 ("quality.incomplete", incomplete)) if on]
     return f"{text} ({'; '.join(markers)})" if markers else text
 
 
@@ -597,9 +589,9 @@ class UkizvParameterScore:
 
 
 def _ukizv_label(klass: str, names: Mapping[str, str]) -> dict[str, str]:
-    cyr = klass[0] + _CYRILLIC_SUBCLASS.get(klass[1:], "")
-    return {"kk": f"{cyr} сынып, {names['kk']}", "ru": f"{cyr} класс, {names['ru']}",
-            "en": f"class {klass}, {names['en']}"}
+    cyr = klass[0] + _CYRILLIC_SUBCLASS.get(klass[1:], "")   # 4b -> 4б in kk and ru
+    return {lang: i18n.t("quality.class.ukizv", lang, klass=klass if lang == "en" else cyr,
+                         name=names[lang]) for lang in LANGUAGES}
 
 
 @dataclass(frozen=True)
@@ -712,7 +704,7 @@ class UkizvResult:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
         text = f"{self.label[lang]} (УКИЗВ {self.index:.2f})"
         for a in self.class_alternatives:
-            text += "; " + _OTHER_RULE[lang].format(rule=a.rule, label=a.label[lang])
+            text += "; " + i18n.t("quality.other_rule", lang, rule=a.rule, label=a.label[lang])
         return _with_marker(text, self.provisional, lang, self.incomplete)
 
     def to_dict(self) -> dict[str, Any]:

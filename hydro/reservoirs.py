@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from hydro import i18n
 from hydro.units import (
     convert,
     convert_to,
@@ -283,33 +285,8 @@ class Reason(enum.IntFlag):
 
 
 #: reason -> {language: description}, for reports and the dashboard
-REASON_TEXT: dict[Reason, dict[str, str]] = {
-    Reason.OUTLET_CAPACITY: {
-        "en": "limited by the outlet capacity at the current level",
-        "ru": "ограничено пропускной способностью водосбросов при текущем уровне",
-        "kk": "ағымдағы деңгейдегі су өткізгіштердің өткізу қабілетімен шектелді",
-    },
-    Reason.MIN_RELEASE: {
-        "en": "raised to the minimum environmental release",
-        "ru": "увеличено до минимального экологического попуска",
-        "kk": "ең аз экологиялық су жіберуге дейін көбейтілді",
-    },
-    Reason.RAMP: {
-        "en": "limited by the maximum change of release per day",
-        "ru": "ограничено максимальной скоростью изменения попуска",
-        "kk": "су жіберудің тәуліктік ең үлкен өзгерісімен шектелді",
-    },
-    Reason.DEAD_STORAGE: {
-        "en": "cut to keep the volume at or above dead storage (УМО)",
-        "ru": "уменьшено, чтобы не сработать водохранилище ниже УМО",
-        "kk": "көлем УМО-дан (өлі көлемнен) төмен түспеуі үшін азайтылды",
-    },
-    Reason.FORCED_SPILL: {
-        "en": "uncontrolled spill above the forced retaining level (ФПУ)",
-        "ru": "неуправляемый сброс выше ФПУ",
-        "kk": "ФПУ-дан жоғары басқарылмайтын су төгу",
-    },
-}
+REASON_TEXT: Mapping[Reason, Mapping[str, str]] = i18n.section(
+    "reservoir.reason", {r: str(r.name) for r in Reason})  # hydro/locale: reservoir.reason.*
 
 
 @dataclass(frozen=True)

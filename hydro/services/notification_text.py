@@ -9,91 +9,25 @@ The renderer is pure: the same ``data``, language and key give the same text, so
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+from hydro import i18n
 from hydro.alert_rules import KIND_UNITS, Standing
 
 LANGUAGES = ("kk", "ru", "en")
 
-#: every user-visible string, per language
-TEXT: dict[str, dict[str, str]] = {
-    # steps of an alert's life
-    "event.opened": {"kk": "Жаңа ескерту", "ru": "Новое предупреждение",
-                     "en": "New alert"},
-    "event.updated": {"kk": "Ескерту жаңартылды", "ru": "Предупреждение обновлено",
-                      "en": "Alert updated"},
-    "event.escalated": {"kk": "Ескерту деңгейі көтерілді",
-                        "ru": "Уровень предупреждения повышен", "en": "Alert escalated"},
-    "event.deescalated": {"kk": "Ескерту деңгейі төмендеді",
-                          "ru": "Уровень предупреждения понижен",
-                          "en": "Alert de-escalated"},
-    "event.acknowledged": {"kk": "Ескерту қабылданды", "ru": "Предупреждение принято",
-                           "en": "Alert acknowledged"},
-    "event.closed": {"kk": "Ескерту жабылды", "ru": "Предупреждение закрыто",
-                     "en": "Alert closed"},
-    # severities (hydro.services.alerts.SEVERITIES)
-    "severity.info": {"kk": "Ақпарат", "ru": "Информация", "en": "Information"},
-    "severity.adverse": {"kk": "Қолайсыз", "ru": "Неблагоприятно", "en": "Adverse"},
-    "severity.low_water_dangerous": {"kk": "Қауіпті төмен су", "ru": "Опасная межень",
-                                     "en": "Dangerous low water"},
-    "severity.dangerous": {"kk": "Қауіпті", "ru": "Опасно", "en": "Dangerous"},
-    # labels of the body
-    "label.severity": {"kk": "Қауіптілік деңгейі", "ru": "Уровень опасности",
-                       "en": "Severity"},
-    "label.station": {"kk": "Бекет", "ru": "Пост", "en": "Station"},
-    "label.basin": {"kk": "Бассейн", "ru": "Бассейн", "en": "Basin"},
-    "label.river": {"kk": "Өзен", "ru": "Река", "en": "River"},
-    "label.rule": {"kk": "Ереже", "ru": "Правило", "en": "Rule"},
-    "label.value": {"kk": "Мән", "ru": "Значение", "en": "Value"},
-    "label.threshold": {"kk": "шекті мән", "ru": "порог", "en": "threshold"},
-    "label.difference": {"kk": "айырма", "ru": "разница", "en": "difference"},
-    "label.observed_at": {"kk": "Өлшенген уақыты", "ru": "Время наблюдения",
-                          "en": "Observed at"},
-    "label.event_at": {"kk": "Оқиға уақыты", "ru": "Время события", "en": "Event time"},
-    "label.by": {"kk": "кім", "ru": "кем", "en": "by"},
-    "label.standing": {"kk": "Деректердің мәртебесі", "ru": "Статус данных",
-                       "en": "Data standing"},
-    "label.note": {"kk": "Ескертпе", "ru": "Примечание", "en": "Note"},
-    "label.alert": {"kk": "Ескерту", "ru": "Предупреждение", "en": "Alert"},
-    "label.event": {"kk": "оқиға", "ru": "событие", "en": "event"},
-    "footer": {
-        "kk": "Бұл хабарды hydrorisk автоматты түрде жіберді. Хабар кілті: {key}",
-        "ru": "Сообщение отправлено системой hydrorisk автоматически. Ключ сообщения: {key}",
-        "en": "This message was sent automatically by hydrorisk. Message key: {key}",
-    },
-    # the data's standing (hydro.services.alert_evaluation), word by word
-    "standing.confirmed": {"kk": "расталған", "ru": "подтверждено", "en": "confirmed"},
-    "standing.provisional": {"kk": "алдын ала", "ru": "предварительные",
-                             "en": "provisional"},
-    "standing.qc_flagged": {"kk": "сапа бақылауы белгілеген",
-                            "ru": "помечено контролем качества", "en": "QC-flagged"},
-    "standing.ice_affected": {"kk": "мұз әсері бар", "ru": "влияние льда",
-                              "en": "ice-affected"},
-    "standing.single_party": {"kk": "тек бір тарап хабарлаған",
-                              "ru": "данные только одной стороны",
-                              "en": "reported by one party only"},
-}
+#: every user-visible string, per language: the keys ``notification.*`` of hydro's gettext
+#: catalogs (hydro/locale), read-only
+TEXT: Mapping[str, Mapping[str, str]] = i18n.section("notification")
 
 #: units as written in each language (stored units are ASCII, as hydro.units spells them)
-UNITS: dict[str, dict[str, str]] = {
-    "cm": {"kk": "см", "ru": "см", "en": "cm"},
-    "m": {"kk": "м", "ru": "м", "en": "m"},
-    "m3/s": {"kk": "м³/с", "ru": "м³/с", "en": "m³/s"},
-    "hm3": {"kk": "млн м³", "ru": "млн м³", "en": "hm³"},
-    "km3": {"kk": "км³", "ru": "км³", "en": "km³"},
-    "cm/d": {"kk": "см/тәул", "ru": "см/сут", "en": "cm/day"},
-    "d": {"kk": "тәул", "ru": "сут", "en": "days"},
-    "h": {"kk": "сағ", "ru": "ч", "en": "h"},
-    "%": {"kk": "%", "ru": "%", "en": "%"},
-    "mg/l": {"kk": "мг/л", "ru": "мг/л", "en": "mg/l"},
-}
+UNITS: Mapping[str, Mapping[str, str]] = i18n.section("unit")
 
 
 def t(name: str, lang: str, **fields: object) -> str:
     """The string ``name`` in ``lang`` (English when the language is unknown)."""
-    entry = TEXT[name]
-    text = entry.get(lang, entry["en"])
-    return text.format(**fields) if fields else text
+    return i18n.t(f"notification.{name}", lang, **fields)
 
 
 def severity_word(severity: str, lang: str) -> str:
