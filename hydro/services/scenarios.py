@@ -8,6 +8,8 @@ is in :mod:`hydro.scenarios`, :mod:`hydro.schedules` and :mod:`hydro.network_sim
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,9 +66,26 @@ def load_scenario(config: Config, name: str | Path) -> ScenarioFile:
             raise ConfigError(f"{path}: no such scenario (known: {known})")
     sc = parse_scenario(read_toml(path), str(path), config.network)
     if path.stem != sc.id:
-        raise ConfigError(f"{path}: scenario.id: '{sc.id}' differs from the file name "
-                          f"'{path.stem}'")
+        # a copied file: the file name is what the user calls it by (`scenario run
+        # <name>`) and keeps its outputs apart from the original's, so it wins
+        if not re.fullmatch(SCENARIO_ID_PATTERN, path.stem):
+            raise ConfigError(f"{path}: the file name '{path.stem}' cannot be a scenario id "
+                              "(lower-case letters, digits, '-' and '_'); rename the file")
+        warnings.warn(ScenarioIdNote(
+            f"{path}: scenario.id '{sc.id}' differs from the file name; the scenario is "
+            f"'{path.stem}' (the file name)"), stacklevel=2)
+        sc = sc.model_copy(update={"scenario": sc.scenario.model_copy(
+            update={"id": path.stem})})
     return sc
+
+
+#: what a scenario id (and so a scenario file's name) may be
+SCENARIO_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class ScenarioIdNote(UserWarning):
+    """A scenario file's ``scenario.id`` differs from its name (a copy): the name is used.
+    The CLI prints it as a note; elsewhere it is an ordinary warning."""
 
 
 def load_model(config: Config) -> ModelFile:

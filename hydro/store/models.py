@@ -452,3 +452,64 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+
+# ---------------------------------------------------------------- schema 12: scenario runs
+
+class ScenarioRunRow(Base):
+    """One kept run of the scenario lab (hydro.store.scenario_runs): which scenario, plan
+    (a file plan's name or a saved plan ``id@version``) and the plan's schedules as JSON,
+    members, seed, forcing source and model file hash; who started it and when; its status
+    (queued, running, done, failed, cancelled) and progress in member chunks; the path of
+    its NetCDF and a small JSON summary.  A row is never deleted; its NetCDF is written
+    once and never overwritten."""
+
+    __tablename__ = "scenario_runs"
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(String(64), index=True)
+    plan_ref: Mapped[str] = mapped_column(String(200))
+    plan_json: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="run")  # run | quick_release
+    members: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    forcing: Mapped[str] = mapped_column(String(32))
+    model_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_scenario_runs_created", "created_at"),)
+
+
+# ---------------------------------------------------------------- schema 11: release plans
+
+class ReleasePlanRow(Base):
+    """One version of a named release plan of the scenario lab (hydro.store.plans): the
+    scenario it belongs to, its name (URL-safe; the plan id is ``<scenario>/<name>``) and
+    version (1, 2, …: saving the same name adds a version, none is ever overwritten or
+    deleted), who saved it (account name and party), when (naive UTC), a note, and the
+    reservoirs' schedules as JSON (hydro.release_plans.ReservoirSchedule.to_json)."""
+
+    __tablename__ = "release_plans"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    scenario_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(200))
+    party: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    schedules: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("scenario_id", "name", "version",
+                                       name="uq_release_plans_version"),
+                      Index("ix_release_plans_scenario", "scenario_id", "name"))
