@@ -41,10 +41,13 @@ def attach(app: dash.Dash, context: AppContext) -> None:
 
 
 def serving_app() -> dash.Dash:
-    """The Dash app serving the current request, else the thread's (``dash.get_app``)."""
+    """The Dash app of the current Flask app context -- the one serving the request, or
+    the one whose ``app_context()`` a task runs in (a cache refresh in the background
+    carries it: :mod:`hydro.services.cache`) -- as :func:`attach` registered it on its
+    server; ``dash.get_app()`` (the thread's first app) only outside any app context."""
     import flask
 
-    if flask.has_request_context():
+    if flask.has_app_context():
         app = flask.current_app.extensions.get("hydrorisk_dash_app")
         if app is not None:
             return app
@@ -52,7 +55,7 @@ def serving_app() -> dash.Dash:
 
 
 def current() -> AppContext:
-    """The context of the app serving the current request (or the last app created)."""
+    """The context of the app serving the current request or task (:func:`serving_app`)."""
     context = getattr(serving_app(), _ATTRIBUTE, None)
     if context is None:
         raise RuntimeError(

@@ -45,3 +45,19 @@ def store(tmp_path, config):
     engine = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}", config.network)
     yield engine
     engine.dispose()
+
+
+def short_busy_timeout(monkeypatch, ms: int) -> None:
+    """SQLite connections of the store opened from now on wait ``ms`` milliseconds for
+    another process's lock instead of 30 s (the same code path as a long lock, shorter)."""
+    import hydro.store.db as db
+
+    real_pragmas = db._sqlite_pragmas
+
+    def short(conn, record):
+        real_pragmas(conn, record)
+        cur = conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(ms)}")
+        cur.close()
+
+    monkeypatch.setattr(db, "_sqlite_pragmas", short)

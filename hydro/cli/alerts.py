@@ -14,10 +14,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hydro.cli.args import config_from_args, open_store_for, time_arg
+from hydro.cli.args import (
+    config_from_args,
+    open_store_for,
+    open_store_readonly_for,
+    time_arg,
+)
+from hydro import i18n
 from hydro.errors import HydroriskError
 
 if TYPE_CHECKING:
@@ -36,201 +43,15 @@ WARNING_SEVERITIES = ("adverse", "low_water_dangerous", "dangerous")
 #: every string of ``hydrorisk alerts`` in the three interface languages (station names
 #: come from config/; severity, unit and data-standing words from
 #: :mod:`hydro.services.notification_text`, so a notification and the terminal agree)
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title.open": "Open alerts (not closed)", "title.unacknowledged":
-        "Alerts nobody has acknowledged", "title.acknowledged": "Acknowledged alerts",
-        "title.closed": "Closed alerts", "title.all": "All alerts",
-        "newest": "{n}, newest first; times UTC",
-        "synthetic": "NOTE: the store holds the bundled SYNTHETIC demonstration data; these "
-                     "figures are not measurements.",
-        "none": "No alerts match.",
-        "col.observed": "observed", "col.peak": "peak",
-        "latest": "Latest warning at each station and rule, already closed ({n}, newest "
-                  "first; every one: --which closed)",
-        "col.id": "id", "col.opened": "opened", "col.station": "station", "col.rule": "rule",
-        "col.severity": "severity", "col.value": "value", "col.threshold": "threshold",
-        "col.state": "state", "col.data": "data", "col.acknowledged": "acknowledged",
-        "col.closed": "closed", "col.at": "at", "col.event": "event", "col.by": "by",
-        "col.note": "note",
-        "state.open": "open", "state.acknowledged": "acknowledged", "state.closed": "closed",
-        "alert": "Alert {id}: {severity}, {state}",
-        "f.station": "station", "f.basin": "basin", "f.rule": "rule",
-        "f.value": "value", "f.threshold": "threshold", "f.observed": "observed at",
-        "f.last": "last value", "f.peak": "peak", "f.data": "data",
-        "f.opened": "opened", "f.known": "data received by", "f.acknowledged": "acknowledged",
-        "f.closed": "closed", "f.escalated": "escalated", "f.note": "note",
-        "escalation": "level {level}, at {at}",
-        "history": "History",
-        "alert_ref": "Alert {id} ({rule}, {station})",
-        "acked": "{alert} acknowledged by {by} at {at}",
-        "closed_msg": "{alert} closed by {by} at {at}",
-        "eval": "Evaluation as of {as_of}: {opened} opened, {updated} raised, {escalated} "
-                "escalated, {deescalated} lowered, {closed} closed",
-        "replay": "Replay {start} to {end}: {runs} evaluations; {opened} opened, {updated} "
-                  "raised, {escalated} escalated, {deescalated} lowered, {closed} closed",
-        "now_open": "Alerts open now: {n}",
-        "hint_on_time": "No alert changed. If the store received this period's data later "
-                        "(e.g. the bundled data), add --on-time to replay what the data "
-                        "would have raised.",
-        "change.opened": "opened", "change.updated": "raised", "change.escalated":
-        "escalated", "change.deescalated": "lowered", "change.closed": "closed",
-        "verify.title": "Verification of the level alerts against observed crossings, {start}"
-                        " to {end} (UTC); tolerance {tol}",
-        "verify.none": "No gauge has stage readings or level alerts in the period.",
-        "verify.notes": "crossings: episodes at or over the level (under it for low water) "
-                        "starting in the period; hit: a crossing with an alert open by its "
-                        "end; miss: a crossing without one; false alarm: an alert without a "
-                        "crossing.\nPOD = hits/crossings, FAR = false alarms/alerts, CSI = "
-                        "hits/(hits+misses+false alarms) (Jolliffe & Stephenson 2012); lead: "
-                        "days from the first alert to the crossing (negative: late; late = "
-                        "hits whose alert came after the level was reached); first warning: "
-                        "the same from the first alert of any kind at the gauge (the level, "
-                        "rate of rise, forecast crossing).",
-        "v.station": "station", "v.rule": "rule", "v.level": "level", "v.days": "days",
-        "v.crossings": "crossings", "v.alerts": "alerts", "v.hits": "hits",
-        "v.misses": "misses", "v.false_alarms": "false alarms", "v.pod": "POD",
-        "v.far": "FAR", "v.csi": "CSI", "v.lead": "lead (d)", "v.late": "late",
-        "v.first": "first warning (d)",
-        "day": "day", "days": "days",
-        "wrote": "wrote {n} rows to {path}",
-    },
-    "ru": {
-        "title.open": "Открытые предупреждения (не закрытые)", "title.unacknowledged":
-        "Предупреждения, которые никто не принял", "title.acknowledged":
-        "Принятые предупреждения", "title.closed": "Закрытые предупреждения",
-        "title.all": "Все предупреждения",
-        "newest": "{n}, сначала новые; время UTC",
-        "synthetic": "ПРИМЕЧАНИЕ: в хранилище встроенные СИНТЕТИЧЕСКИЕ демонстрационные "
-                     "данные; эти значения не являются измерениями.",
-        "none": "Подходящих предупреждений нет.",
-        "col.observed": "наблюдено", "col.peak": "пик",
-        "latest": "Последнее предупреждение на каждом посту по каждому правилу, уже "
-                  "закрытое ({n}, новые сверху; все: --which closed)",
-        "col.id": "№", "col.opened": "открыто", "col.station": "пост", "col.rule": "правило",
-        "col.severity": "уровень опасности", "col.value": "значение", "col.threshold": "порог",
-        "col.state": "состояние", "col.data": "данные", "col.acknowledged": "принято",
-        "col.closed": "закрыто", "col.at": "время", "col.event": "событие", "col.by": "кем",
-        "col.note": "примечание",
-        "state.open": "открыто", "state.acknowledged": "принято", "state.closed": "закрыто",
-        "alert": "Предупреждение {id}: {severity}, {state}",
-        "f.station": "пост", "f.basin": "бассейн", "f.rule": "правило",
-        "f.value": "значение", "f.threshold": "порог", "f.observed": "время наблюдения",
-        "f.last": "последнее значение", "f.peak": "максимум", "f.data": "данные",
-        "f.opened": "открыто", "f.known": "данные получены к", "f.acknowledged": "принято",
-        "f.closed": "закрыто", "f.escalated": "эскалация", "f.note": "примечание",
-        "escalation": "ступень {level}, {at}",
-        "history": "История",
-        "alert_ref": "Предупреждение {id} ({rule}, {station})",
-        "acked": "{alert}: принято ({by}), {at}",
-        "closed_msg": "{alert}: закрыто ({by}), {at}",
-        "eval": "Оценка на {as_of}: открыто {opened}, повышено {updated}, эскалировано "
-                "{escalated}, понижено {deescalated}, закрыто {closed}",
-        "replay": "Воспроизведение с {start} по {end}: оценок {runs}; открыто {opened}, "
-                  "повышено {updated}, эскалировано {escalated}, понижено {deescalated}, "
-                  "закрыто {closed}",
-        "now_open": "Открыто сейчас: {n}",
-        "hint_on_time": "Ни одно предупреждение не изменилось. Если данные за этот период "
-                        "поступили в хранилище позже (например, встроенные данные), "
-                        "добавьте --on-time, чтобы воспроизвести, что подняли бы данные.",
-        "change.opened": "открыто", "change.updated": "повышено", "change.escalated":
-        "эскалировано", "change.deescalated": "понижено", "change.closed": "закрыто",
-        "verify.title": "Проверка предупреждений об уровнях по наблюдённым превышениям, "
-                        "{start} — {end} (UTC); допуск {tol}",
-        "verify.none": "За период ни на одном посту нет уровней воды или предупреждений.",
-        "verify.notes": "превышения: эпизоды уровня на отметке или выше (для межени — ниже), "
-                        "начавшиеся в периоде; оправдалось: превышение с предупреждением, "
-                        "открытым до его окончания; пропуск: превышение без предупреждения; "
-                        "ложная тревога: предупреждение без превышения.\nPOD = оправдавшиеся/"
-                        "превышения, FAR = ложные/предупреждения, CSI = оправдавшиеся/"
-                        "(оправдавшиеся+пропуски+ложные) (Jolliffe & Stephenson 2012); "
-                        "заблаговременность: сутки от первого предупреждения до превышения "
-                        "(отрицательная — с опозданием; «поздно» — предупреждение после "
-                        "достижения уровня); первое предупреждение — то же от первого "
-                        "предупреждения любого вида на посту (уровень, скорость подъёма, "
-                        "прогноз превышения).",
-        "v.station": "пост", "v.rule": "правило", "v.level": "уровень", "v.days": "сутки",
-        "v.crossings": "превышения", "v.alerts": "предупр.", "v.hits": "оправд.",
-        "v.misses": "пропуски", "v.false_alarms": "ложные", "v.pod": "POD",
-        "v.far": "FAR", "v.csi": "CSI", "v.lead": "заблаг. (сут)", "v.late": "поздно",
-        "v.first": "первое предупр. (сут)",
-        "day": "сут", "days": "сут",
-        "wrote": "записано строк: {n}, файл {path}",
-    },
-    "kk": {
-        "title.open": "Ашық ескертулер (жабылмаған)", "title.unacknowledged":
-        "Ешкім қабылдамаған ескертулер", "title.acknowledged": "Қабылданған ескертулер",
-        "title.closed": "Жабылған ескертулер", "title.all": "Барлық ескертулер",
-        "newest": "{n}, алдымен жаңалары; уақыт UTC",
-        "synthetic": "ЕСКЕРТУ: қоймада кірістірілген СИНТЕТИКАЛЫҚ демонстрациялық деректер; "
-                     "бұл мәндер өлшеу нәтижелері емес.",
-        "none": "Сәйкес ескерту жоқ.",
-        "col.observed": "байқалды", "col.peak": "шың",
-        "latest": "Әр бекеттегі әр ереже бойынша соңғы ескерту, жабылған ({n}, жаңалары "
-                  "жоғарыда; барлығы: --which closed)",
-        "col.id": "№", "col.opened": "ашылды", "col.station": "бекет", "col.rule": "ереже",
-        "col.severity": "қауіптілік деңгейі", "col.value": "мән", "col.threshold": "шекті мән",
-        "col.state": "күйі", "col.data": "деректер", "col.acknowledged": "қабылданды",
-        "col.closed": "жабылды", "col.at": "уақыты", "col.event": "оқиға", "col.by": "кім",
-        "col.note": "ескертпе",
-        "state.open": "ашық", "state.acknowledged": "қабылданды", "state.closed": "жабық",
-        "alert": "Ескерту {id}: {severity}, {state}",
-        "f.station": "бекет", "f.basin": "бассейн", "f.rule": "ереже",
-        "f.value": "мән", "f.threshold": "шекті мән", "f.observed": "өлшенген уақыты",
-        "f.last": "соңғы мән", "f.peak": "ең жоғары мән", "f.data": "деректер",
-        "f.opened": "ашылды", "f.known": "деректер алынған уақыт", "f.acknowledged":
-        "қабылданды", "f.closed": "жабылды", "f.escalated": "деңгейі көтерілді",
-        "f.note": "ескертпе",
-        "escalation": "{level}-саты, {at}",
-        "history": "Тарихы",
-        "alert_ref": "Ескерту {id} ({rule}, {station})",
-        "acked": "{alert}: қабылданды ({by}), {at}",
-        "closed_msg": "{alert}: жабылды ({by}), {at}",
-        "eval": "{as_of} кезіндегі бағалау: ашылды {opened}, көтерілді {updated}, деңгейі "
-                "көтерілді {escalated}, төмендеді {deescalated}, жабылды {closed}",
-        "replay": "{start} — {end} қайта ойнату: бағалау саны {runs}; ашылды {opened}, "
-                  "көтерілді {updated}, деңгейі көтерілді {escalated}, төмендеді "
-                  "{deescalated}, жабылды {closed}",
-        "now_open": "Қазір ашық: {n}",
-        "hint_on_time": "Ешбір ескерту өзгерген жоқ. Егер осы кезеңнің деректері қоймаға "
-                        "кейінірек түссе (мысалы, кірістірілген деректер), деректер нені "
-                        "көтерер еді — соны қайта ойнату үшін --on-time қосыңыз.",
-        "change.opened": "ашылды", "change.updated": "көтерілді", "change.escalated":
-        "деңгейі көтерілді", "change.deescalated": "төмендеді", "change.closed": "жабылды",
-        "verify.title": "Деңгей ескертулерін байқалған асулармен тексеру, {start} — {end} "
-                        "(UTC); рұқсат {tol}",
-        "verify.none": "Кезеңде ешбір бекетте су деңгейі не деңгей ескертуі жоқ.",
-        "verify.notes": "асулар: деңгей белгісінде не одан жоғары (төмен су үшін — төмен) "
-                        "болған, кезеңде басталған эпизодтар; расталды: аяқталғанға дейін "
-                        "ашылған ескертуі бар асу; өткізіп алу: ескертусіз асу; жалған дабыл: "
-                        "асусыз ескерту.\nPOD = расталған/асулар, FAR = жалған/ескертулер, "
-                        "CSI = расталған/(расталған+өткізілген+жалған) (Jolliffe & "
-                        "Stephenson 2012); алдын ала уақыт: бірінші ескертуден асуға дейінгі "
-                        "тәулік (теріс — кешікті; «кеш» — деңгейге жеткеннен кейінгі ескерту); "
-                        "алғашқы ескерту — бекеттегі кез келген түрдегі бірінші ескертуден "
-                        "(деңгей, көтерілу жылдамдығы, асу болжамы) есептелген дәл сол шама.",
-        "v.station": "бекет", "v.rule": "ереже", "v.level": "деңгей", "v.days": "тәулік",
-        "v.crossings": "асулар", "v.alerts": "ескерту", "v.hits": "расталды",
-        "v.misses": "өткізілді", "v.false_alarms": "жалған", "v.pod": "POD",
-        "v.far": "FAR", "v.csi": "CSI", "v.lead": "алдын ала (тәул)", "v.late": "кеш",
-        "v.first": "алғашқы ескерту (тәул)",
-        "day": "тәул", "days": "тәул",
-        "wrote": "{n} жол жазылды: {path}",
-    },
-}
+TEXT: dict[str, Mapping[str, str]] = {lang: i18n.in_language("cli.alerts", lang)
+                                      for lang in LANGS}  # hydro/locale: cli.alerts.*
 
 #: the warning levels as words, for the verification table
-LEVEL_WORDS: dict[str, dict[str, str]] = {
-    "adverse": {"en": "adverse", "ru": "НЯ (неблагоприятный)", "kk": "қолайсыз"},
-    "dangerous": {"en": "dangerous", "ru": "ОЯ (опасный)", "kk": "қауіпті"},
-    "low_water_dangerous": {"en": "dangerous low water", "ru": "опасная межень",
-                            "kk": "қауіпті төмен су"},
-}
+LEVEL_WORDS: Mapping[str, Mapping[str, str]] = i18n.section("cli.level")  # hydro/locale
 
 
 def _t(lang: str, key: str, **fields: object) -> str:
-    text = TEXT.get(lang, TEXT["en"]).get(key) or TEXT["en"][key]
-    return text.format(**fields) if fields else text
+    return i18n.t(f"cli.alerts.{key}", lang, **fields)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -344,9 +165,11 @@ def _table(rows: list[dict[str, str]], right: tuple[str, ...] = ()) -> str:
     return "\n".join([line({c: c for c in columns}), *(line(r) for r in rows)])
 
 
-def _context(args: argparse.Namespace):
+def _context(args: argparse.Namespace, *, writes: bool = False):
+    """The config and store of an ``alerts`` command: opened read-only (nothing written,
+    works while another process holds the write lock) unless the command ``writes``."""
     config = config_from_args(args)
-    return config, open_store_for(config)
+    return config, (open_store_for(config) if writes else open_store_readonly_for(config))
 
 
 def _synthetic(engine, lang: str) -> None:
@@ -525,7 +348,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
     """``alerts ack ID --by NAME``."""
     from hydro.services import alerts as service
 
-    config, engine = _context(args)
+    config, engine = _context(args, writes=True)
     a = service.acknowledge(engine, args.id, args.by, note=args.note)
     from hydro.cli.args import audit
 
@@ -541,7 +364,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     """``alerts close ID --by NAME``."""
     from hydro.services import alerts as service
 
-    config, engine = _context(args)
+    config, engine = _context(args, writes=True)
     a = service.close(engine, args.id, args.by, note=args.note)
     label = _t(args.lang, "alert_ref", id=a.id, rule=a.rule,
                station=_station_label(config, a.station_id, args.lang))
@@ -582,7 +405,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from hydro.services import alert_evaluation
     from hydro.services import alerts as service
 
-    config, engine = _context(args)
+    config, engine = _context(args, writes=True)
     lang = args.lang
     stations = args.station or None
     for sid in stations or []:

@@ -14,7 +14,12 @@ import argparse
 import math
 from typing import TYPE_CHECKING, Any
 
-from hydro.cli.args import config_from_args, open_store_for, time_arg
+from hydro.cli.args import (
+    config_from_args,
+    open_store_for,
+    open_store_readonly_for,
+    time_arg,
+)
 from hydro.cli.text import DASH
 from hydro.cli.text import number as _num
 from hydro.cli.text import percent as _percent
@@ -234,7 +239,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     _gauge(config, args.station)
-    store = open_store_for(config)
+    store = open_store_readonly_for(config)  # only reads: works under another's write lock
     as_of = time_arg(args.as_of)
     frame = forecasts.latest(store, args.station, as_of=as_of, variable=args.variable)
     if frame.empty:
@@ -308,7 +313,8 @@ def cmd_skill(args: argparse.Namespace) -> int:
         _gauge(config, s)
     start, end = time_arg(args.start), time_arg(args.end)
     assert start is not None and end is not None
-    store = open_store_for(config)
+    # without --write a backtest only reads: it works while another process writes
+    store = open_store_for(config) if args.write else open_store_readonly_for(config)
     methods = list(dict.fromkeys(["persistence", *(args.method or forecasts.METHODS)]))
     bt = forecasts.backtest(store, config, start=start, end=end, stations=args.station,
                             horizon=args.horizon, every_days=args.every, methods=methods,
@@ -379,7 +385,7 @@ def cmd_external(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     for s in args.station or []:
         _gauge(config, s)
-    store = open_store_for(config)
+    store = open_store_readonly_for(config) if args.no_write else open_store_for(config)
     report = ext.run(store, config, args.forecast, reforecast=args.reforecast,
                      stations=args.station, window_days=args.window_days,
                      write=not args.no_write)

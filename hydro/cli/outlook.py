@@ -12,7 +12,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from hydro.cli.args import config_from_args, open_store_for, time_arg
+from hydro.cli.args import (
+    config_from_args,
+    open_store_for,
+    open_store_readonly_for,
+    time_arg,
+)
 from hydro.cli.text import DASH
 from hydro.cli.text import number as _num
 from hydro.cli.text import percent as _percent
@@ -90,7 +95,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
     from hydro.services import outlook
 
     config = config_from_args(args)
-    store = open_store_for(config)
+    # without --write an outlook only reads: it works while another process writes
+    store = open_store_for(config) if args.write else open_store_readonly_for(config)
     try:
         report = outlook.issue(store, config, args.date, stations=args.station,
                                targets=args.target or TARGET_CHOICES, as_of=args.as_of,
@@ -132,7 +138,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from hydro.services import outlook
 
     config = config_from_args(args)
-    store = open_store_for(config)
+    store = open_store_readonly_for(config)  # only reads: works under another's write lock
     frame = outlook.stored(store, args.station, as_of=args.as_of)
     if frame.empty:
         raise HydroriskError("no outlook is stored" + (f" for {args.station}" if args.station

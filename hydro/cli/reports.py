@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydro.cli.args import config_from_args, open_store_for
+from hydro.cli.args import config_from_args, open_store_for, open_store_readonly_for
+from hydro import i18n
 from hydro.errors import HydroriskError
 
 if TYPE_CHECKING:
@@ -30,9 +32,11 @@ def _emit(table: pd.DataFrame, csv: str | None, title: str, note: str | None = N
         print(table.to_string())
 
 
-def _context(args):
+def _context(args, *, writes: bool = False):
+    """The config and store of a report command: opened read-only (nothing written, works
+    while another process holds the write lock) unless the command ``writes``."""
     config = config_from_args(args)
-    return config, open_store_for(config)
+    return config, (open_store_for(config) if writes else open_store_readonly_for(config))
 
 
 def _synthetic_note(engine) -> str | None:
@@ -123,90 +127,8 @@ def cmd_return_levels(args) -> int:
 
 #: every string of ``hydrorisk report quality`` in the three interface languages (station
 #: names, parameter names and class words come from config/ and hydro.quality)
-QUALITY_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Water quality at {name} ({site}), {year}: {n} samples",
-        "synthetic": "NOTE: the store holds the bundled SYNTHETIC demonstration data; these "
-                     "figures are not measurements.",
-        "kz": "  KZ unified classification ({edition}): {klass}; limiting: {limiting}",
-        "background": "    background class: {classes}; within background (not counted): "
-                      "{within}",
-        "unjudged": "    ions of natural origin judged on the class limits alone (no "
-                    "background class given): {ions}",
-        "bounded": "    detection limit above a class limit, class only bounded: {params}",
-        "ukizv": "  RU УКИЗВ (RD 52.24.643-2002): {klass}; critical indicators ({rule}): {crit}",
-        "alternative": "    critical-indicator rule uncertain (the sources conflict): by {rule} "
-                       "the critical indicators are {crit} and the class is {klass}",
-        "incomplete": "    INCOMPLETE: mandatory ingredients not analysed: {missing}; the "
-                      "index is averaged over the {n} ingredients analysed and is not "
-                      "comparable with a complete one",
-        "indeterminate": "    left out (detection limit above the MPC): {params}",
-        "provisional": "  provisional: computed from table rows that are not the official "
-                       "tables (see config/quality/SOURCES.md; install official ones with "
-                       "`hydrorisk quality import-table`)",
-        "col_parameter": "parameter", "col_unit": "unit", "col_mean": "mean",
-        "col_kz2016": "KZ 2016 class", "col_exceed": "exceed MPC (% of samples)",
-        "col_score": "score S_i",
-        "mg/l": "mg/l", "mgO2/l": "mgO2/l", "mgO/l": "mgO/l", "pH": "pH units",
-    },
-    "ru": {
-        "title": "Качество воды: {name} ({site}), {year} г.: проб — {n}",
-        "synthetic": "ПРИМЕЧАНИЕ: в хранилище встроенные СИНТЕТИЧЕСКИЕ демонстрационные "
-                     "данные; эти значения не являются измерениями.",
-        "kz": "  Единая классификация РК ({edition}): {klass}; лимитирующие показатели: "
-              "{limiting}",
-        "background": "    фоновый класс: {classes}; в пределах фонового класса (не "
-                      "учитываются): {within}",
-        "unjudged": "    ионы природного происхождения оценены только по границам классов "
-                    "(фоновый класс не задан): {ions}",
-        "bounded": "    предел обнаружения выше границы класса, класс определён лишь в "
-                   "пределах: {params}",
-        "ukizv": "  УКИЗВ РФ (РД 52.24.643-2002): {klass}; критические показатели "
-                 "загрязнённости ({rule}): {crit}",
-        "alternative": "    правило критических показателей не установлено (источники "
-                       "расходятся): по правилу {rule} критические показатели — {crit}, "
-                       "класс — {klass}",
-        "incomplete": "    НЕПОЛНЫЙ: не проанализированы обязательные ингредиенты: {missing}; "
-                      "индекс усреднён по {n} проанализированным ингредиентам и несопоставим "
-                      "с полным",
-        "indeterminate": "    не учтены (предел обнаружения выше ПДК): {params}",
-        "provisional": "  предварительно: рассчитано по строкам таблиц, не являющимся "
-                       "официальными (см. config/quality/SOURCES.md; официальные таблицы "
-                       "устанавливаются командой `hydrorisk quality import-table`)",
-        "col_parameter": "показатель", "col_unit": "ед. изм.", "col_mean": "среднее",
-        "col_kz2016": "класс РК 2016", "col_exceed": "превышение ПДК (% проб)",
-        "col_score": "балл S_i",
-        "mg/l": "мг/л", "mgO2/l": "мгO2/л", "mgO/l": "мгO/л", "pH": "ед. pH",
-    },
-    "kk": {
-        "title": "Су сапасы: {name} ({site}), {year} ж.: сынамалар саны — {n}",
-        "synthetic": "ЕСКЕРТУ: қоймада кірістірілген СИНТЕТИКАЛЫҚ демонстрациялық деректер; "
-                     "бұл мәндер өлшеу нәтижелері емес.",
-        "kz": "  ҚР бірыңғай жіктемесі ({edition}): {klass}; шектеуші көрсеткіштер: "
-              "{limiting}",
-        "background": "    фондық сынып: {classes}; фондық сынып шегінде (есепке "
-                      "алынбайды): {within}",
-        "unjudged": "    табиғи текті иондар тек сынып шектері бойынша бағаланды (фондық "
-                    "сынып берілмеген): {ions}",
-        "bounded": "    анықтау шегі сынып шегінен жоғары, сынып тек аралықпен анықталған: "
-                   "{params}",
-        "ukizv": "  РФ УКИЗВ (РД 52.24.643-2002): {klass}; ластанудың сыни көрсеткіштері "
-                 "({rule}): {crit}",
-        "alternative": "    сыни көрсеткіштер ережесі анықталмаған (дереккөздер әртүрлі): "
-                       "{rule} ережесі бойынша сыни көрсеткіштер — {crit}, сынып — {klass}",
-        "incomplete": "    ТОЛЫҚ ЕМЕС: міндетті ингредиенттер талданбаған: {missing}; индекс "
-                      "талданған {n} ингредиент бойынша орташаланған және толық индекспен "
-                      "салыстырылмайды",
-        "indeterminate": "    есепке алынбады (анықтау шегі ШРК-дан жоғары): {params}",
-        "provisional": "  алдын ала: ресми емес кесте жолдары бойынша есептелді "
-                       "(config/quality/SOURCES.md қараңыз; ресми кестелерді "
-                       "`hydrorisk quality import-table` командасымен орнатыңыз)",
-        "col_parameter": "көрсеткіш", "col_unit": "өлш. бірл.", "col_mean": "орташа",
-        "col_kz2016": "ҚР 2016 сыныбы", "col_exceed": "ШРК асуы (сынамалардың %)",
-        "col_score": "S_i балы",
-        "mg/l": "мг/л", "mgO2/l": "мгO2/л", "mgO/l": "мгO/л", "pH": "pH бірл.",
-    },
-}
+QUALITY_TEXT: dict[str, Mapping[str, str]] = {
+    lang: i18n.in_language("cli.quality", lang) for lang in ("en", "ru", "kk")}  # hydro/locale
 
 #: short names accepted by ``--background-class ION=CLASS`` besides the parameter names
 ION_ALIASES: dict[str, str] = {
@@ -405,7 +327,7 @@ def cmd_exchange(args) -> int:
 def cmd_exchange_ack(args) -> int:
     from hydro.services.exchange import acknowledge
 
-    config, engine = _context(args)
+    config, engine = _context(args, writes=True)
     ack_id = acknowledge(engine, config, args.run_id, args.party, args.by, args.note)
     print(f"acknowledgement {ack_id}: run {args.run_id} acknowledged by {args.party} "
           f"({args.by.strip()})")

@@ -221,6 +221,10 @@ class PathSettings(Strict):
     archive: str = "data/archive"
     quarantine: str = "data/quarantine"
     bundled: str = "data/gauges"
+    #: kept scenario-lab runs, one NetCDF per run (hydro.services.scenario_runs)
+    runs: str = "data/runs"
+    #: series files uploaded through the dashboard, per source (hydro.services.uploads)
+    uploads: str = "data/uploads"
 
 
 class DashboardSettings(Strict):

@@ -116,6 +116,11 @@ def get(store: Store, alert_id: int) -> AlertRecord:
     return _store.get_alert(store, _id(alert_id))
 
 
+def version(store: Store) -> tuple[int, int, int]:
+    """What changes whenever any alert does (:func:`hydro.store.alerts.alerts_version`)."""
+    return _store.alerts_version(store)
+
+
 def list_alerts(store: Store, which: str = "open", station_id: str | None = None,
                 rule: str | None = None) -> pd.DataFrame:
     """Alerts newest first (columns :data:`ALERT_COLUMNS`; ``state`` is open, acknowledged

@@ -12,6 +12,22 @@ are never read again and age out of the LRU.
 
     value = cache.memo(store, "station_climate", (station_id, end, known_at), compute)
 
+Stale-while-revalidate, single-flight (:meth:`LRU.latest`, which :func:`memo` uses): each
+key keeps only its newest computed entry, with the data version it was computed for and
+its *data time* (when that computation started, UTC).  A request whose data version is
+newer than the entry computes the new entry itself -- unless another request is already
+computing that key, in which case it is served the previous entry at once (counted as a
+stale hit and recorded for the request, :func:`stale_served`, so the page can say which
+data it shows) instead of waiting or computing it again.  With no previous entry it waits
+for that computation.  One computation per key at a time, whatever the number of clients;
+and once a newer entry is stored nothing older is ever served (entries only move forward).
+Under load (other requests in flight: :func:`busy`, counted by the dashboard) the caller
+that finds a key out of date does not compute it either: the refresh runs in a background
+thread with the caller's context, and every request is served the previous entry until
+the new one is stored.  During a burst of ingests 20 clients therefore cost one
+recomputation at a time, not 20, and no request waits for one; a single client (or a
+test) computes inline and always sees the newest data on its next request.
+
 Each store (SQLAlchemy engine) has its own caches, held weakly: a disposed and
 collected engine takes its caches with it.  ``HYDRORISK_NO_CACHE=1`` in the environment
 (or :func:`set_enabled`) turns caching off, e.g. to measure a baseline (bench/dashboard.py).
@@ -21,6 +37,8 @@ Nothing here writes SQL (:mod:`hydro.store.api` reads the version).
 
 from __future__ import annotations
 
+import contextvars
+import datetime as dt
 import os
 import threading
 import time
@@ -33,14 +51,15 @@ from typing import Any, TypeVar
 from hydro.services.context import Store
 from hydro.store import api
 
-__all__ = ["LRU", "CacheStats", "data_version", "memo", "named", "stats", "clear",
-           "set_enabled", "enabled", "MAXSIZE"]
+__all__ = ["LRU", "CacheStats", "Entry", "data_version", "memo", "named", "stats", "clear",
+           "set_enabled", "enabled", "MAXSIZE", "begin_request", "stale_served"]
 
 T = TypeVar("T")
 
 #: most entries per named cache per store
 MAXSIZE: dict[str, int] = {"station_climate": 256, "station_view": 64, "latest_readings": 64,
-                           "station_report": 64, "station_page": 128, "responses": 256}
+                           "station_report": 64, "station_page": 128, "responses": 256,
+                           "open_alerts": 64}
 DEFAULT_MAXSIZE = 128
 
 _enabled = os.environ.get("HYDRORISK_NO_CACHE", "").strip().lower() in ("", "0", "false", "no")
@@ -62,6 +81,81 @@ class CacheStats:
 
     hits: int = 0
     misses: int = 0
+    #: hits served an older data version's entry while the new one was being computed
+    stale: int = 0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A key's newest computed value: the data version it was computed for and its data
+    time (naive UTC: when the computation started, i.e. the data it shows are the store's
+    as of then)."""
+
+    version: Any
+    value: Any
+    data_time: dt.datetime
+
+
+#: the stale entries served in the current request (or thread's task)
+_stale: contextvars.ContextVar[tuple[Entry, ...]] = contextvars.ContextVar(
+    "hydrorisk_stale", default=())
+
+
+def begin_request() -> None:
+    """Forget the stale entries recorded so far in this context (call at a request's
+    start: server threads are reused)."""
+    _stale.set(())
+
+
+#: set in a background refresh: the values it builds on are waited for, never stale
+_in_refresh: contextvars.ContextVar[bool] = contextvars.ContextVar("hydrorisk_refresh",
+                                                                 default=False)
+
+_in_flight = 0
+_in_flight_lock = threading.Lock()
+
+
+def request_started() -> None:
+    """A request is being served (the dashboard counts them: :func:`busy`)."""
+    global _in_flight
+    with _in_flight_lock:
+        _in_flight += 1
+
+
+def request_finished() -> None:
+    global _in_flight
+    with _in_flight_lock:
+        _in_flight = max(0, _in_flight - 1)
+
+
+def busy() -> bool:
+    """Whether other requests are being served besides the caller's: then a key's
+    refresh runs in the background and the caller, too, is served the previous entry."""
+    return _in_flight > 1
+
+
+def _note_stale(entry: Entry) -> None:
+    _stale.set((*_stale.get(), entry))
+
+
+def stale_served() -> dt.datetime | None:
+    """The oldest data time of the stale entries served in this context since
+    :func:`begin_request`, or None when everything served was current."""
+    seen = _stale.get()
+    return min(e.data_time for e in seen) if seen else None
+
+
+def stale_version(since: int = 0) -> Any | None:
+    """The oldest data version among the stale entries served in this context (those
+    after the first ``since`` of them), or None.  A value computed from a stale entry is
+    kept under that version, not the newer one asked for, so it is recomputed."""
+    seen = _stale.get()[since:]
+    return min(e.version for e in seen) if seen else None
+
+
+def stale_count() -> int:
+    """How many stale entries this context has been served so far (for ``since``)."""
+    return len(_stale.get())
 
 
 class LRU:
@@ -79,6 +173,153 @@ class LRU:
         self._running: dict[Hashable, threading.Event] = {}
         self._lock = threading.Lock()
         self.stats = CacheStats()
+        # stale-while-revalidate: key -> newest Entry; keys being computed -> done event
+        self._latest: OrderedDict[Hashable, Entry] = OrderedDict()
+        self._refreshing: dict[Hashable, threading.Event] = {}
+
+    # ------------------------------------------------------------ versioned entries
+
+    def _fresh(self, key: Hashable, version: Any) -> Entry | None:
+        """The entry of ``key`` if it is of ``version`` or newer (lock held)."""
+        entry = self._latest.get(key)
+        if entry is not None and entry.version >= version:
+            self._latest.move_to_end(key)
+            return entry
+        return None
+
+    def claim(self, key: Hashable, version: Any) -> tuple[Entry | None, bool]:
+        """Look ``key`` up for a request of data ``version`` without blocking:
+
+        * ``(entry, False)``: a current entry (a hit), or -- while another caller is
+          computing the key -- the previous one (a stale hit, recorded for
+          :func:`stale_served`);
+        * ``(entry_or_None, True)``: the caller must compute the value, then
+          :meth:`store` it (or :meth:`release` the claim if it fails); the entry returned
+          is the previous one, if any, for information;
+        * ``(None, False)``: another caller is computing and there is nothing to serve
+          meanwhile: :meth:`wait` for it and ask again.
+        """
+        with self._lock:
+            fresh = self._fresh(key, version)
+            if fresh is not None:
+                self.stats.hits += 1
+                return fresh, False
+            previous = self._latest.get(key)
+            if key in self._refreshing:
+                if previous is not None:
+                    self.stats.hits += 1
+                    self.stats.stale += 1
+                    _note_stale(previous)
+                    return previous, False
+                return None, False
+            self._refreshing[key] = threading.Event()
+            self.stats.misses += 1
+            return previous, True
+
+    def wait(self, key: Hashable, timeout: float | None = None) -> None:
+        """Until nobody is computing ``key`` (or ``timeout`` seconds)."""
+        with self._lock:
+            running = self._refreshing.get(key)
+        if running is not None:
+            running.wait(timeout)
+
+    def store(self, key: Hashable, version: Any, value: Any,
+              data_time: dt.datetime | None = None) -> Entry:
+        """Keep ``value`` as ``key``'s entry of ``version`` -- unless a newer one is already
+        kept (entries only move forward) -- and release the caller's claim."""
+        entry = Entry(version, value, data_time or _utcnow())
+        with self._lock:
+            kept = self._latest.get(key)
+            if kept is None or not kept.version > version:
+                self._latest[key] = kept = entry
+            self._latest.move_to_end(key)
+            while len(self._latest) > self.maxsize:
+                self._latest.popitem(last=False)
+            done = self._refreshing.pop(key, None)
+        if done is not None:
+            done.set()
+        return kept
+
+    def release(self, key: Hashable) -> None:
+        """Give up a claim without storing (the computation failed)."""
+        with self._lock:
+            done = self._refreshing.pop(key, None)
+        if done is not None:
+            done.set()
+
+    def latest(self, key: Hashable, version: Any, compute: Callable[[], T],
+               stale_ok: bool = True) -> T:
+        """``key``'s value for data ``version``, stale-while-revalidate and single-flight
+        (see the module docs): computed here if nobody is computing it, else the previous
+        entry, else the other caller's result.  ``stale_ok=False``: never the previous
+        entry -- wait for the other caller's result (for what a user has just changed,
+        e.g. the alert they acknowledged)."""
+        if _in_refresh.get():
+            stale_ok = False      # a background refresh builds on current values only
+        while True:
+            if not stale_ok:
+                with self._lock:
+                    fresh = self._fresh(key, version)
+                    running = key in self._refreshing
+                    if fresh is not None:
+                        self.stats.hits += 1
+                        return fresh.value
+                if running:
+                    self.wait(key)
+                    continue
+            entry, mine = self.claim(key, version)
+            if not mine:
+                if entry is not None:
+                    return entry.value
+                self.wait(key)
+                continue
+            if entry is not None and stale_ok and busy():
+                # under load nobody pays for the refresh: it runs in the background (with
+                # this request's context) and this request, too, gets the previous entry
+                self._refresh_in_background(key, version, compute)
+                with self._lock:
+                    self.stats.stale += 1
+                _note_stale(entry)
+                return entry.value
+            return self._compute(key, version, compute)
+
+    def _refresh_in_background(self, key: Hashable, version: Any,
+                               compute: Callable[[], Any]) -> None:
+        """Compute ``key`` (claimed by the caller) in a daemon thread; a failure is logged
+        and releases the claim (the next request tries again)."""
+        ctx = contextvars.copy_context()
+
+        def job() -> None:
+            _in_refresh.set(True)
+            self._compute(key, version, compute)
+
+        def run() -> None:
+            try:
+                ctx.run(job)
+            except Exception:  # noqa: BLE001 - logged; the next request computes again
+                import logging
+
+                logging.getLogger("hydrorisk.cache").exception(
+                    "background refresh of %r failed", key)
+
+        threading.Thread(target=run, name="hydrorisk-cache-refresh", daemon=True).start()
+
+    def _compute(self, key: Hashable, version: Any, compute: Callable[[], T]) -> T:
+        """Run ``compute`` for a claimed key and keep its value (see :meth:`latest`)."""
+        started = _utcnow()
+        seen = stale_count()
+        try:
+            value = compute()
+        except BaseException:
+            self.release(key)
+            raise
+        # built on an older entry served stale (another caller was computing it): kept
+        # under that older version, so the next caller recomputes it on current data
+        older = stale_version(seen)
+        if older is not None and older < version:
+            self.store(key, older, value, started)
+            return value
+        return self.store(key, version, value, started).value
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         with self._lock:
@@ -132,10 +373,15 @@ class LRU:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._latest.clear()
             self.stats = CacheStats()
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._data) + len(self._latest)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 _stores: weakref.WeakKeyDictionary[Any, dict[str, LRU]] = weakref.WeakKeyDictionary()
@@ -175,14 +421,15 @@ def data_version(store: Store) -> tuple[int, int, int]:
 
 
 def memo(store: Store, name: str, key: Hashable, compute: Callable[[], T],
-         version: tuple[int, int, int] | None = None) -> T:
-    """``compute()``, remembered in ``store``'s cache ``name`` under ``key`` and the store's
-    current data version (read here unless given)."""
+         version: Any | None = None, stale_ok: bool = True) -> T:
+    """``compute()``, remembered in ``store``'s cache ``name`` under ``key`` for the store's
+    current data version (read here unless given: another version, e.g. the alerts', may
+    be given instead); stale-while-revalidate and single-flight (:meth:`LRU.latest`)."""
     if not _enabled:
         return compute()
     if version is None:
         version = data_version(store)
-    return _cache(store, name).get((version, key), compute)
+    return _cache(store, name).latest(key, version, compute, stale_ok=stale_ok)
 
 
 def named(store: Store, name: str) -> LRU | None:

@@ -60,6 +60,7 @@ from hydro.errors import HydroriskError
 from hydro.forecast_skill import sigma_from_interval, skill_by_lead
 from hydro.services.context import Store
 from hydro.services.forcing import station_daily
+from hydro.services.gauges import chosen_gauges
 from hydro.store import api
 from hydro.store import forecasts as _store
 
@@ -225,18 +226,6 @@ def daily_series(store: Store, config: Config, station: str, variable: str = "di
     ``end`` and received by ``as_of`` (None: all stored)."""
     daily, _ = _read(store, config, [station], [variable], _naive(end), _naive(as_of))
     return daily.get((station, variable), pd.Series(dtype=float))
-
-
-def _gauges(config: Config, stations: Iterable[str] | None) -> list[str]:
-    known = list(config.network.gauges)
-    if stations is None:
-        return known
-    chosen = list(dict.fromkeys(stations))
-    unknown = [s for s in chosen if s not in config.network.gauges]
-    if unknown:
-        raise ForecastError(f"unknown gauge(s) {', '.join(unknown)}; forecasts are made at "
-                            f"the gauges of config/basins.toml ({len(known)} of them)")
-    return chosen
 
 
 def _methods(methods: Iterable[str]) -> tuple[str, ...]:
@@ -541,7 +530,7 @@ def run(store: Store, config: Config, *, issue_time: dt.datetime | None = None,
         discharge are in ``skipped`` with the reason, methods that could not be issued in
         ``notes``.
     """
-    chosen = _gauges(config, stations)
+    chosen = chosen_gauges(config, stations, ForecastError, "forecasts")
     meths = _methods(methods)
     _horizon(horizon)
     t0 = _time.perf_counter()
@@ -723,7 +712,7 @@ def backtest(store: Store, config: Config, *, start: dt.date | dt.datetime | str
         per member; NaN for the point forecasts); ``attrs["notes"]`` {station: why a
         method was left out}.
     """
-    chosen = _gauges(config, stations)
+    chosen = chosen_gauges(config, stations, ForecastError, "forecasts")
     meths = _methods(methods)
     _horizon(horizon)
     if every_days < 1:

@@ -53,6 +53,7 @@ from hydro.config import Config
 from hydro.errors import HydroriskError
 from hydro.services.context import Store
 from hydro.services.forcing import station_daily
+from hydro.services.gauges import chosen_gauges
 from hydro.store import api
 from hydro.store import forecasts as _store
 
@@ -278,18 +279,6 @@ def _levels(config: Config, station: str, target: str, day: dt.date) -> dict[str
     return out
 
 
-def _gauges(config: Config, stations: Iterable[str] | None) -> list[str]:
-    known = list(config.network.gauges)
-    if stations is None:
-        return known
-    chosen = list(dict.fromkeys(stations))
-    unknown = [s for s in chosen if s not in config.network.gauges]
-    if unknown:
-        raise OutlookError(f"unknown gauge(s) {', '.join(unknown)}; outlooks are made at the "
-                           f"gauges of config/basins.toml ({len(known)} of them)")
-    return chosen
-
-
 def issue(store: Store, config: Config, issue_date: dt.date | str = "2024-03-01", *,
           stations: Iterable[str] | None = None, targets: Sequence[str] = tuple(TARGETS),
           as_of: dt.datetime | None = None, on_time: bool = False, alpha: float = ALPHA,
@@ -321,7 +310,7 @@ def issue(store: Store, config: Config, issue_date: dt.date | str = "2024-03-01"
     if unknown:
         raise OutlookError(f"unknown target(s) {', '.join(unknown)} (known: "
                            f"{', '.join(TARGETS)})")
-    chosen = _gauges(config, stations)
+    chosen = chosen_gauges(config, stations, OutlookError, "outlooks")
     issue_at = _midnight(day)
     known = None if on_time else (as_of.replace(tzinfo=None) if as_of else issue_at)
     report = OutlookReport(issue_date=day, known_at=known or issue_at)

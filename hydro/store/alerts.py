@@ -250,6 +250,22 @@ def close(engine: Engine, alert_id: int, by: str, at: dt.datetime,
         return _get(conn, alert_id)
 
 
+def alerts_version(engine: Engine) -> tuple[int, int, int]:
+    """(newest alert id, alert event id, alert evaluation id): changes whenever an alert is
+    opened, acknowledged, escalated or closed, or the rules are evaluated (which may update
+    an open alert's last and peak values).  The key the dashboard caches the open-alerts
+    panel under (:mod:`hydro.services.cache`)."""
+    from sqlalchemy import func
+
+    from hydro.store.models import AlertEvaluationRun
+
+    q = select(*(select(func.coalesce(func.max(m.id), 0)).scalar_subquery()
+                 for m in (Alert, AlertEvent, AlertEvaluationRun)))
+    with engine.connect() as conn:
+        row = conn.execute(q).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def list_alerts(engine: Engine, which: str = "open", station_id: str | None = None,
                 rule: str | None = None) -> pd.DataFrame:
     """Alerts as a frame (columns :data:`ALERT_COLUMNS`), newest first.

@@ -13,7 +13,7 @@ from hydro.errors import StoreError
 from hydro.store.models import Base, SchemaVersion, Station
 
 #: Bump with every schema change and add the step to ``_UPGRADES``.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 13  # 11 release plans, 12 scenario runs, 13 source labels
 
 # declarative classes with a __tablename__ are mapped to a Table (typed FromClause)
 _SCHEMA_VERSION = cast(Table, SchemaVersion.__table__)
@@ -85,6 +85,24 @@ def _to_accounts(engine: Engine) -> None:
     upgrade_accounts(engine)
 
 
+def _to_release_plans(engine: Engine) -> None:
+    from hydro.store.plans import upgrade_release_plans
+
+    upgrade_release_plans(engine)
+
+
+def _to_scenario_runs(engine: Engine) -> None:
+    from hydro.store.scenario_runs import upgrade_scenario_runs
+
+    upgrade_scenario_runs(engine)
+
+
+def _to_source_labels(engine: Engine) -> None:
+    from hydro.store.source_labels import upgrade_source_labels
+
+    upgrade_source_labels(engine)
+
+
 _UPGRADES: dict[int, object] = {
     2: _to_segments,  # observations as packed segments (hydro.store.segments)
     # job_status is the store's (the worker declared it before; it gains next_run_at, rows
@@ -108,6 +126,14 @@ _UPGRADES: dict[int, object] = {
     9: _to_exchange_acknowledgements,
     # dashboard accounts and the audit log (hydro.store.accounts; rows kept)
     10: _to_accounts,
+    # saved release plans of the scenario lab, versioned (hydro.store.plans; rows kept)
+    11: _to_release_plans,
+    # the scenario lab's kept runs (hydro.store.scenario_runs; rows kept)
+    12: _to_scenario_runs,
+    # values ingested without --source under their format's name get the configured
+    # source's: reservoir -> reservoirs, netcdf -> exchange-nc; a series held under both
+    # is merged, every revision kept (hydro.store.source_labels)
+    13: _to_source_labels,
 }
 
 

@@ -143,11 +143,12 @@ def test_lru_drops_the_oldest():
     assert lru.get(2, lambda: -1) == -1          # 2 was the least recently used: dropped
 
 
-def test_concurrent_misses_compute_once():
+def _at_once(ask, n: int = 8) -> tuple[list, int]:
+    """``n`` threads each call ``ask(slow)`` at the same moment (``slow`` takes 0.2 s):
+    their answers, and how many times ``slow`` ran."""
     import threading
     import time
 
-    lru = cache.LRU()
     calls = []
 
     def slow():
@@ -156,13 +157,57 @@ def test_concurrent_misses_compute_once():
         return "value"
 
     out = []
-    threads = [threading.Thread(target=lambda: out.append(lru.get("k", slow)))
-               for _ in range(8)]
+    threads = [threading.Thread(target=lambda: out.append(ask(slow))) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    assert out == ["value"] * 8 and len(calls) == 1
+        t.join(10)
+    return out, len(calls)
+
+
+def test_concurrent_misses_compute_once():
+    lru = cache.LRU()
+    out, calls = _at_once(lambda slow: lru.get("k", slow))
+    assert out == ["value"] * 8 and calls == 1
+
+
+def _viewer_client(store, config, provider, name: str):
+    """A dashboard app on ``store`` and a test client logged in as viewer ``name``: (app,
+    client, the CSRF header its POSTs carry)."""
+    import re
+
+    from dash import _callback
+
+    from dashboard.app import create_app
+    from hydro.services import accounts
+
+    password = f"{name}-Pa55word!"
+    accounts.add_account(store, name, password, role="viewer")
+    # Dash keeps `dash.callback` registrations process-wide until an app's first request
+    # takes them: an earlier test's app that never served one leaves its pages router there
+    _callback.GLOBAL_CALLBACK_MAP.clear()
+    _callback.GLOBAL_CALLBACK_LIST.clear()
+    app = create_app(config, engine=store, provider=provider, secret_key="test-secret")
+    client = app.server.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    data = {"name": name, "password": password}
+    if token:
+        data["csrf_token"] = token.group(1)
+    assert client.post("/login", data=data).status_code == 302
+    csrf = client.get_cookie("_csrf_token")
+    return app, client, ({"X-CSRFToken": csrf.value} if csrf else {})
+
+
+def _station_page_payload(search: str) -> dict:
+    """The body of Dash Pages' router callback asking for the station page."""
+    return {"output": ".._pages_content.children..._pages_store.data..",
+            "outputs": [{"id": "_pages_content", "property": "children"},
+                        {"id": "_pages_store", "property": "data"}],
+            "inputs": [{"id": "_pages_location", "property": "pathname",
+                        "value": "/station/" + GAUGE},
+                       {"id": "_pages_location", "property": "search", "value": search}],
+            "changedPropIds": ["_pages_location.pathname"], "state": []}
 
 
 def test_station_page_rendered_once_per_data_version(provider, store, config, tmp_path,
@@ -187,37 +232,10 @@ def test_station_page_rendered_once_per_data_version(provider, store, config, tm
 
 def test_station_page_response_served_from_cache_until_an_ingest(provider, store, config,
                                                                  tmp_path):
-    import re
-
-    from dashboard.app import create_app
-    from hydro.services import accounts
     from hydro.services.ingest import ingest_file
 
-    from dash import _callback
-
-    accounts.add_account(store, "cache-viewer", "cache-viewer-Pa55word!", role="viewer")
-    # Dash keeps `dash.callback` registrations process-wide until an app's first request
-    # takes them: an earlier test's app that never served one leaves its pages router there
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_CALLBACK_LIST.clear()
-    app = create_app(config, engine=store, provider=provider, secret_key="test-secret")
-    client = app.server.test_client()
-    form = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    data = {"name": "cache-viewer", "password": "cache-viewer-Pa55word!"}
-    if token:
-        data["csrf_token"] = token.group(1)
-    assert client.post("/login", data=data).status_code == 302
-    csrf = client.get_cookie("_csrf_token")
-    headers = {"X-CSRFToken": csrf.value} if csrf else {}
-    payload = {"output": ".._pages_content.children..._pages_store.data..",
-               "outputs": [{"id": "_pages_content", "property": "children"},
-                           {"id": "_pages_store", "property": "data"}],
-               "inputs": [{"id": "_pages_location", "property": "pathname",
-                           "value": "/station/" + GAUGE},
-                          {"id": "_pages_location", "property": "search",
-                           "value": "?lang=en&span=all"}],
-               "changedPropIds": ["_pages_location.pathname"], "state": []}
+    app, client, headers = _viewer_client(store, config, provider, "cache-viewer")
+    payload = _station_page_payload("?lang=en&span=all")
 
     def post():
         r = client.post("/_dash-update-component", json=payload, headers=headers)
@@ -232,3 +250,198 @@ def test_station_page_response_served_from_cache_until_an_ingest(provider, store
     anonymous = app.server.test_client()   # no session: the cache is behind the login guard
     r = anonymous.post("/_dash-update-component", json=payload)
     assert r.status_code in (401, 403) and r.get_data() != first
+
+
+# --------------------------------------------------------------------------- stale-while-revalidate
+# (issue 15, item 4: after an ingest the clients are not all recomputing the same page:
+# one computes, the others get the previous version's result, marked with its data time)
+
+def _blocking(value, started, release, calls):
+    def compute():
+        calls.append(value)
+        started.set()
+        assert release.wait(10)
+        return value
+    return compute
+
+
+def test_concurrent_requests_of_a_new_version_compute_once_and_get_the_old_meanwhile():
+    import threading
+
+    lru = cache.LRU()
+    assert lru.latest("overview", (1, 0, 0), lambda: "v1") == "v1"
+    started, release, calls = threading.Event(), threading.Event(), []
+    # one request finds version 2 and computes it (slowly)
+    first: list = []
+    t = threading.Thread(target=lambda: first.append(
+        lru.latest("overview", (2, 0, 0), _blocking("v2", started, release, calls))))
+    t.start()
+    assert started.wait(10)
+    # 12 more requests of version 2 meanwhile: none computes, each gets v1 at once, and
+    # each request is told it was served data of v1's time
+    out, marks = [], []
+
+    def request():
+        cache.begin_request()
+        out.append(lru.latest("overview", (2, 0, 0), lambda: calls.append("again") or "x"))
+        marks.append(cache.stale_served())
+
+    others = [threading.Thread(target=request) for _ in range(12)]
+    for o in others:
+        o.start()
+    for o in others:
+        o.join(10)
+    assert out == ["v1"] * 12 and calls == ["v2"]
+    assert lru.stats.stale == 12 and all(m is not None for m in marks)
+    release.set()
+    t.join(10)
+    assert first == ["v2"]
+    # ready: nothing older is served again, whatever version a late request read
+    cache.begin_request()
+    assert lru.latest("overview", (2, 0, 0), lambda: "x") == "v2"
+    assert lru.latest("overview", (1, 0, 0), lambda: "x") == "v2"
+    assert cache.stale_served() is None and calls == ["v2"]
+
+
+def test_without_a_previous_result_the_others_wait_for_the_one_computation():
+    lru = cache.LRU()
+    out, calls = _at_once(lambda slow: lru.latest("k", (1,), slow), 10)
+    assert out == ["value"] * 10 and calls == 1
+
+
+def test_a_failed_computation_lets_the_next_request_compute():
+    lru = cache.LRU()
+
+    def boom():
+        raise RuntimeError("store unreachable")
+
+    with pytest.raises(RuntimeError):
+        lru.latest("k", (1,), boom)
+    assert lru.latest("k", (1,), lambda: "ok") == "ok"
+
+
+def test_a_stale_result_is_never_served_after_the_new_one_is_ready():
+    """A writer computes versions 1..200 one after another while 6 readers ask with the
+    newest version they know of; each reader notes the newest version already stored
+    before it asks, and must never get anything older."""
+    import threading
+
+    lru = cache.LRU()
+    stored = [0]            # newest version whose computation has returned
+    current = [1]           # the store's data version now
+    stop = threading.Event()
+    bad: list = []
+
+    def writer():
+        for v in range(1, 201):
+            current[0] = v
+            got = lru.latest("k", (v,), lambda v=v: v)
+            stored[0] = max(stored[0], got)
+        stop.set()
+
+    def reader():
+        while not stop.is_set():
+            ready = stored[0]
+            got = lru.latest("k", (current[0],), lambda: current[0])
+            if got < ready:
+                bad.append((got, ready))
+
+    threads = [threading.Thread(target=writer), *(threading.Thread(target=reader)
+                                                  for _ in range(6))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not bad, bad[:5]
+    assert lru.latest("k", (200,), lambda: -1) == 200
+
+
+def test_a_value_built_on_a_stale_one_is_recomputed_once_the_new_one_is_ready():
+    """The overview table is built on the latest readings: if the readings it got were the
+    previous version's (another request was computing them), the table is kept under that
+    version, so the next request builds it again on the new readings."""
+    import threading
+
+    inner, outer = cache.LRU(), cache.LRU()
+    inner.latest("readings", (1,), lambda: "r1")
+    started, release, calls = threading.Event(), threading.Event(), []
+    t = threading.Thread(target=lambda: inner.latest(
+        "readings", (2,), _blocking("r2", started, release, calls)))
+    t.start()
+    assert started.wait(10)
+
+    def table():
+        return "table(" + inner.latest("readings", (2,), lambda: "never") + ")"
+
+    assert outer.latest("report", (2,), table) == "table(r1)"      # built on stale r1
+    release.set()
+    t.join(10)
+    assert outer.latest("report", (2,), table) == "table(r2)"      # rebuilt, not kept
+
+
+def test_the_station_page_response_is_served_stale_while_another_renders_it(
+        provider, store, config, tmp_path):
+    """Over HTTP: while one request renders the station page of a new data version, the
+    same request body gets the previous bytes at once, with their data time in
+    X-Hydrorisk-Data-As-Of; once rendered, the new bytes, unmarked."""
+    import hashlib
+    import json
+
+    from dashboard.cache import STALE_HEADER
+    from hydro.services.ingest import ingest_file
+
+    _, client, headers = _viewer_client(store, config, provider, "swr-viewer")
+    body = json.dumps(_station_page_payload("?lang=en")).encode()
+
+    def post():
+        r = client.post("/_dash-update-component", data=body, headers=headers,
+                        content_type="application/json")
+        assert r.status_code == 200, r.data[:300]
+        return r
+
+    first = post()
+    assert STALE_HEADER not in first.headers
+    ingest_file(store, config, _corrected(tmp_path), source_id="grdc")
+    lru = cache.named(store, "responses")
+    key = hashlib.sha256(body).hexdigest()
+    entry, mine = lru.claim(key, cache.data_version(store))   # "another request" renders
+    assert mine and entry is not None and entry.value == first.get_data()
+    try:
+        stale = post()
+        assert stale.get_data() == first.get_data()
+        assert stale.headers[STALE_HEADER] == entry.data_time.isoformat(
+            timespec="seconds") + "Z"
+    finally:
+        lru.release(key)                # that render failed: the next request renders
+    fresh = post()
+    assert fresh.get_data() != first.get_data() and STALE_HEADER not in fresh.headers
+    assert post().get_data() == fresh.get_data()
+
+
+def test_under_load_the_refresh_runs_in_the_background():
+    """With other requests in flight nobody waits for a refresh: the request that finds
+    the entry out of date gets the previous one too, one background computation stores the
+    new one, and from then on only the new one is served."""
+    import threading
+
+    lru = cache.LRU()
+    assert lru.latest("overview", (1,), lambda: "v1") == "v1"
+    started, release, calls = threading.Event(), threading.Event(), []
+    cache.request_started()
+    cache.request_started()                       # this request and another one
+    try:
+        cache.begin_request()
+        assert lru.latest("overview", (2,), _blocking("v2", started, release, calls)) == "v1"
+        assert started.wait(10) and cache.stale_served() is not None
+        assert [lru.latest("overview", (2,), lambda: "x") for _ in range(5)] == ["v1"] * 5
+        release.set()
+        for _ in range(200):                      # the background computation stores v2
+            if lru.latest("overview", (2,), lambda: "x") == "v2":
+                break
+            threading.Event().wait(0.05)
+        assert lru.latest("overview", (2,), lambda: "x") == "v2" and calls == ["v2"]
+    finally:
+        release.set()
+        cache.request_finished()
+        cache.request_finished()
+    assert not cache.busy()

@@ -59,6 +59,11 @@ def test_report_cli(tmp_path):
     def run(*a):
         return subprocess.run([sys.executable, "-m", "hydro.cli", *a], cwd=ROOT, env=env,
                                         capture_output=True, text=True, timeout=300)  # noqa: E731
+    # a report only reads: with no store yet it asks for `hydrorisk init`, creating nothing
+    r = run("report", "border", "--basin", "ural")
+    assert r.returncode == 2 and "create it with `hydrorisk init`" in r.stderr
+    assert not (tmp_path / "s.sqlite").exists()
+    assert run("init").returncode == 0
     r = run("report", "border", "--basin", "ural")
     assert r.returncode == 2 and "no discharge at any border gauge" in r.stderr
     assert run("ingest", str(DATA / "grdc/KZ_19073_Q_Day.Cmd.txt")).returncode == 0

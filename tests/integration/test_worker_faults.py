@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, short_busy_timeout
 
 KZ_FILES = sorted((ROOT / "data/gauges/agency/kazhydromet").glob("*_201[0-4].csv"))
 POISON = "Код поста;Дата;Уровень воды, см\r\n12008;01.04.2024;abc\r\n".encode("cp1251")
@@ -107,19 +107,10 @@ def test_the_store_locked_for_a_long_time_while_the_worker_runs(project, monkeyp
     the scheduler thread died silently and `hydrorisk jobs` still said "ok".  Here the
     busy timeout is 0.5 s and the lock is held 6 s (twelve times the timeout, as 60 s is
     twice 30 s): the same code path, shorter."""
-    import hydro.store.db as db
     import hydro.worker as worker
     from hydro.store import api
 
-    real_pragmas = db._sqlite_pragmas
-
-    def short_timeout(conn, record):
-        real_pragmas(conn, record)
-        cur = conn.cursor()
-        cur.execute("PRAGMA busy_timeout=500")
-        cur.close()
-
-    monkeypatch.setattr(db, "_sqlite_pragmas", short_timeout)
+    short_busy_timeout(monkeypatch, 500)
     monkeypatch.setattr(worker, "RETRY_ATTEMPTS", 2)
     monkeypatch.setattr(worker, "RETRY_BACKOFF_S", 0.2)
     monkeypatch.setattr(worker, "JOBSTORE_RETRY_S", 0.5)
