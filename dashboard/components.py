@@ -347,7 +347,11 @@ GRID_LOCALE_KEYS = ("contains", "notContains", "equals", "notEqual", "startsWith
                     "loadingOoo", "applyFilter", "resetFilter", "clearFilter",
                     "cancelFilter", "ariaFilterInput", "ariaFilterValue", "ariaFilterList",
                     "ariaFilteringOperator", "ariaColumnFilter", "ariaSearch",
-                    "columnFilter", "sortAscending", "sortDescending", "sortUnSort")
+                    "columnFilter", "sortAscending", "sortDescending", "sortUnSort",
+                    # the pager's buttons and labels ("1 to 20 of 44", "Page 1 of 3")
+                    "firstPage", "lastPage", "nextPage", "previousPage", "page", "of", "to",
+                    "more", "pageSizeSelectorLabel", "ariaPageSizeSelectorLabel",
+                    "ariaFilterMenuOpen")
 STATE_KEYS = ("dangerous", "adverse", "low_water_dangerous", "normal", "not_assessed",
               "silent", "no_data")
 
@@ -412,6 +416,11 @@ def _col(key: str, lang: str, field: str, kind: str = "text", **extra: Any) -> d
     return col
 
 
+def grid_locale_text(lang: str) -> dict[str, str]:
+    """ag-grid's ``localeText`` in ``lang`` (filter menus, "no rows", the pager)."""
+    return {k: t(f"grid.locale.{k}", lang) for k in GRID_LOCALE_KEYS}
+
+
 def _grid(grid_id: str, columns: list[dict], rows: list[dict], lang: str, file_name: str,
           status_filter: str | None = None) -> Any:
     row_rules = {f"state-{s}": f"params.data.state === '{s}'" for s in STATE_KEYS}
@@ -426,8 +435,7 @@ def _grid(grid_id: str, columns: list[dict], rows: list[dict], lang: str, file_n
                        "filterParams": {"buttons": ["reset"]}},
         dashGridOptions={"domLayout": "autoHeight", "rowClassRules": row_rules,
                          "tooltipShowDelay": 300, "enableCellTextSelection": True,
-                         "localeText": {k: t(f"grid.locale.{k}", lang)
-                                        for k in GRID_LOCALE_KEYS},
+                         "localeText": grid_locale_text(lang),
                          "suppressDragLeaveHidesColumns": True},
         columnSize="responsiveSizeToFit",
         getRowId="params.data.station_id + '/' + (params.data.party_code || '')",

@@ -13,6 +13,7 @@ class Shell(StrEnum):
     LANG_KK = "shell-lang-kk"
     LANG_RU = "shell-lang-ru"
     LANG_EN = "shell-lang-en"
+    LANG_SWITCH = "shell-lang-switch"   # the language links' group (its aria-label)
     NAVIGATE = "shell-navigate"   # dcc.Location(refresh="callback-nav") for callbacks
     PAGES_LOCATION = "_pages_location"  # Dash Pages' own dcc.Location
     TIME_BANNERS = "shell-time-banners"  # data old / date outside the period / as-of

@@ -190,7 +190,9 @@ def hydrograph(y_title: str, time_title: str, time_range: tuple[object, object],
         legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top",
                 "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0.9)",
                 "tracegroupgap": 2},
-        xaxis={"title": {"text": time_title}, "gridcolor": "#e3ebf2",
+        # a date axis always: plotly guesses the type from the first trace, and a legend-only
+        # entry (a shaded period's x=[None]) made it linear, drawing nothing
+        xaxis={"title": {"text": time_title}, "gridcolor": "#e3ebf2", "type": "date",
                "range": [x0, x1], "automargin": True},
         yaxis={"title": {"text": y_title}, "gridcolor": "#e3ebf2", "zeroline": False,
                "automargin": True},

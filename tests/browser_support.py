@@ -1,7 +1,15 @@
 """Helpers for browser and subprocess-server tests (not a test module).
 
-    from browser_support import chrome_driver, free_port, serve_in_subprocess
+    from browser_support import chrome_driver, dashboard_in_browser, free_port, serve_in_subprocess
 
+    # the usual case: a dashboard server script (``SERVER`` with {root}/{config}/{tests}
+    # fields, argv: store path, port), a browser logged in as "browser"
+    with dashboard_in_browser(tmp_path, SERVER, timeout=120) as (driver, base):
+        driver.get(base + "/?lang=ru")
+        wait = page_wait(driver)                  # ignores stale elements
+        save_screenshot(driver, screenshot_dir(tmp_path) / "screenshot-x.png")
+
+    # by hand
     port = free_port()
     cmd = [sys.executable, "-m", "hydro.cli", "serve", "--port", str(port)]
     with serve_in_subprocess(cmd, port, env={"HYDRORISK_HOME": str(tmp_path)}) as base_url:
@@ -30,9 +38,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import pytest
-from conftest import env_flag
+from conftest import ROOT, env_flag
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -107,6 +116,8 @@ def chrome_driver():
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile_dir}")
     options.add_argument("--window-size={},{}".format(*WINDOW_SIZE))
+    # the page's console errors (a callback's HTTP 500) for console_errors()
+    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
     # An explicit driver path keeps Selenium Manager (which wants the internet) out of it.
     service = Service(executable_path=CHROMEDRIVER)
     try:
@@ -230,3 +241,95 @@ def serve_in_subprocess(
             yield base_url
         finally:
             _stop_process(proc)
+
+
+# --------------------------------------------------------------------------- dashboard tests
+# What every dashboard browser test repeats: the server script, the login, waits that
+# survive re-renders, and where screenshots go.
+
+#: the account the dashboard browser tests log in as (the server scripts create it)
+BROWSER_USER = "browser"
+#: the smallest screenshot that is not a blank page, bytes
+MIN_SCREENSHOT_BYTES = 10_000
+
+
+def screenshot_mode() -> bool:
+    """Whether HYDRORISK_SCREENSHOT is set: screenshots go to docs/ (and some servers load
+    the bundled demonstration data)."""
+    return bool(os.environ.get("HYDRORISK_SCREENSHOT"))
+
+
+def screenshot_dir(tmp_path: os.PathLike[str] | str) -> Path:
+    """docs/ in screenshot mode, else ``tmp_path`` (created)."""
+    folder = (ROOT / "docs") if screenshot_mode() else Path(tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_screenshot(driver, path: os.PathLike[str] | str,
+                    min_bytes: int = MIN_SCREENSHOT_BYTES) -> Path:
+    """Save the window as PNG at ``path`` and check it is not blank (> ``min_bytes``)."""
+    path = Path(path)
+    assert driver.save_screenshot(str(path)), path
+    assert path.stat().st_size > min_bytes, (path, path.stat().st_size)
+    return path
+
+
+def page_wait(driver, timeout: float = 30):
+    """A ``WebDriverWait`` that ignores elements gone stale (Dash re-renders pages)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def wait_text(driver, css: str, text: str, timeout: float = 30) -> None:
+    """Wait until the element at ``css`` shows ``text``."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    page_wait(driver, timeout).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+
+def console_errors(driver) -> list[str]:
+    """The page's SEVERE console messages since the last call (failed callbacks, script
+    errors); favicon misses are not errors."""
+    try:
+        entries = driver.get_log("browser")
+    except Exception:  # a driver without the log capability
+        return []
+    return [e["message"] for e in entries
+            if e.get("level") == "SEVERE" and "favicon" not in e.get("message", "")]
+
+
+def write_server(tmp_path: os.PathLike[str] | str, source: str, **fields: str) -> Path:
+    """Write a server script (``source`` with ``{root}``, ``{config}``, ``{tests}`` and
+    ``fields`` filled in) to ``tmp_path/serve.py``."""
+    script = Path(tmp_path) / "serve.py"
+    script.write_text(source.format(root=str(ROOT), config=str(ROOT / "config"),
+                                    tests=str(ROOT / "tests"), **fields), encoding="utf-8")
+    return script
+
+
+@contextlib.contextmanager
+def dashboard_in_browser(tmp_path: os.PathLike[str] | str, source: str, *,
+                         user: str | None = BROWSER_USER, timeout: float = SERVE_TIMEOUT,
+                         driver=None) -> Iterator[tuple[object, str]]:
+    """Serve the dashboard script ``source`` (see :func:`write_server`; it gets the store
+    path and the port as arguments) and yield ``(driver, base_url)``, the browser logged in
+    as ``user`` (None: not logged in).  The driver (a new one unless given) is quit on
+    exit."""
+    from auth_support import browser_login
+
+    driver = driver or chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER)
+    try:
+        script = write_server(tmp_path, source)
+        port = free_port()
+        cmd = [sys.executable, str(script), str(Path(tmp_path) / "store.sqlite"), str(port)]
+        with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=timeout) as base:
+            if user:
+                browser_login(driver, base, user)
+            yield driver, base
+    finally:
+        driver.quit()

@@ -1,8 +1,9 @@
 """Dash Pages registration of the data-status view at ``/data-status`` (see
 :mod:`dashboard.views.data_status`).
 
-URL query: ``lang`` (kk, ru, en) and ``date`` (YYYY-MM-DD): freshness is measured at the end
-of that day (now by default), e.g. ``/data-status?lang=kk``.
+URL query: ``lang`` (kk, ru, en), ``date`` (YYYY-MM-DD): freshness is measured at the end
+of that day (now by default), and ``asof`` (knowledge time: the runs, refused files and
+values received by then), e.g. ``/data-status?lang=kk&asof=2024-04-13T06:00``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ dash.register_page(__name__, path="/data-status", name="data_status", title="hyd
 
 def layout(lang: str | None = None, date: str | None = None, asof: str | None = None,
            **_query: str) -> html.Div:
-    """The page for the URL's ``lang`` and ``date`` (other keys are ignored)."""
+    """The page for the URL's ``lang``, ``date`` and ``asof`` (other keys are ignored)."""
     ctx = current()
     return view.render(ctx.provider, resolve_lang(_one(lang), ctx.default_language),
-                       _one(date), now=ctx.now())
+                       _one(date), now=ctx.now(), asof=_one(asof))
 
 
 def _one(value: object) -> str | None:

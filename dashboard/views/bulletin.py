@@ -26,6 +26,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import LANGUAGES, query_string, resolve_lang, t
 from dashboard.ids import Shell
 from dashboard.provider import DataProvider
+from dashboard.views.stations import DATE_FORMATS
 from hydro.services import bulletin_output as bo
 
 PATH = "/bulletin"
@@ -106,8 +107,8 @@ def _controls(lang: str, day: dt.date, first: dt.date | None, last: dt.date | No
         dcc.Store(id=BulletinPage.SHOWN_DATE, data=day.isoformat()),
         html.Label(t("bulletin.date", lang), htmlFor=BulletinPage.DATE, className="asof-label"),
         dcc.DatePickerSingle(
-            id=BulletinPage.DATE, date=day.isoformat(), display_format="YYYY-MM-DD",
-            first_day_of_week=1,
+            id=BulletinPage.DATE, date=day.isoformat(), display_format=DATE_FORMATS[lang],
+            first_day_of_week=1, placeholder=t("date.placeholder", lang),
             min_date_allowed=first.isoformat() if first else None,
             max_date_allowed=last.isoformat() if last else None,
             initial_visible_month=day.isoformat()),

@@ -29,6 +29,7 @@ from dashboard import format as numfmt
 from dashboard import timequery
 from dashboard.context import AppContext
 from dashboard.i18n import query_string, resolve_lang, t
+from dashboard.plotly_locale import graph_config
 from dashboard.provider import DataProvider
 from hydro.services import commission as cm
 
@@ -192,9 +193,9 @@ def _volumes(data: cm.CommissionData, lang: str) -> html.Div:
         if rows else html.P(t("cm.volumes.none", lang)),
         dbc.Row([
             dbc.Col(dcc.Graph(id=CommissionPage.WATER_YEARS, figure=_water_year_figure(data, lang),
-                              config={"displaylogo": False}), lg=6),
+                              config=graph_config(lang)), lg=6),
             dbc.Col(dcc.Graph(id=CommissionPage.MONTHS, figure=_month_figure(data, lang),
-                              config={"displaylogo": False}), lg=6),
+                              config=graph_config(lang)), lg=6),
         ]),
         html.Div(cm.text("sec.trends", lang), className="section-title mt-2"),
         _trend_table(data, lang),
@@ -327,7 +328,7 @@ def _shared(data: cm.CommissionData, lang: str) -> html.Div:
         if daily.empty:
             continue
         graphs.append(dbc.Col(dcc.Graph(figure=_party_figure(data, gauge_id, daily, lang),
-                                        config={"displaylogo": False}), lg=6))
+                                        config=graph_config(lang)), lg=6))
     body: list = [dbc.Row(graphs)] if graphs else [html.P(t("cm.shared.none", lang))]
     start = pd.Timestamp(data.day) - pd.DateOffset(months=cm.WINDOW_MONTHS)
     rows = []

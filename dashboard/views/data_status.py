@@ -19,6 +19,7 @@ from dashboard import format as fmt
 from dashboard import timequery
 from dashboard.i18n import t, t_or
 from dashboard.provider import DataProvider
+from dashboard.reasons import reason_text
 
 #: rows shown per table (the newest)
 MAX_ROWS = 200
@@ -45,6 +46,12 @@ def _int(value: object, lang: str) -> str:
     return fmt.number(float(cast(Any, value)), lang)
 
 
+def _source(value: object, lang: str) -> str:
+    """A data source's name in ``lang`` (its id in config/sources.toml when it has none)."""
+    text = str(value or "")
+    return t_or(f"sv.source.{text}", lang, text) if text else fmt.DASH
+
+
 def _outcome(value: object, lang: str) -> str:
     text = str(value or "")
     return t_or(f"ds.outcome.{text}", lang, text) if text else fmt.DASH
@@ -62,14 +69,22 @@ def _table(headers: list[str], rows: list[list], component_id: str,
 
 
 def render(provider: DataProvider, lang: str, date: str | None = None,
-           now: dt.datetime | None = None) -> html.Div:
-    """The page in ``lang``; freshness measured at the end of ``date`` (ISO) or ``now``."""
+           now: dt.datetime | None = None, asof: str | None = None) -> html.Div:
+    """The page in ``lang``; freshness measured at the end of ``date`` (ISO) or ``now``.
+
+    ``asof`` (an ISO day or time, naive UTC): what had been received by then -- the runs,
+    refused files and freshness of that moment (the shell shows its banner); freshness is
+    measured no later than it.
+    """
     now = now or timequery.utcnow()
     at = now
     day = timequery.parse_day(date) if date else None
     if day is not None:
         at = min(now, dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
-    status = provider.data_status(at)
+    received_by = timequery.parse_asof(asof) if asof else None
+    if received_by is not None:
+        at = min(at, received_by.replace(microsecond=0))
+    status = provider.data_status(at, received_by)
     banner = [ui.synthetic_banner(lang)] if provider.is_synthetic() else []
     title = html.H1(t("ds.title", lang), id=DataStatusPage.TITLE, className="page-title")
     if status is None:
@@ -136,7 +151,7 @@ def _quarantine(frame: pd.DataFrame, lang: str) -> html.Div:
     headers = [t("ds.col.file", lang), t("ds.col.when", lang), t("ds.col.source", lang),
                t("ds.col.reason", lang), t("ds.col.kept", lang)]
     rows = [[html.Span(r["file"], title=str(r["path"] or "")), _when(r["rejected_at"], lang),
-             r["source"] or fmt.DASH, html.Span(r["reason"], className="reason"),
+             _source(r["source"], lang), html.Span(reason_text(str(r["reason"] or ""), lang), className="reason"),
              html.Code(r["quarantined_to"]) if r["quarantined_to"] else fmt.DASH]
             for r in frame.head(MAX_ROWS).to_dict("records")]
     return _table(headers, rows, DataStatusPage.QUARANTINE)
@@ -165,7 +180,7 @@ def _runs(frame: pd.DataFrame, lang: str) -> html.Div:
                t("ds.col.rows", lang), t("ds.col.flags", lang), t("ds.col.when", lang)]
     rows, classes = [], []
     for r in frame.head(MAX_ROWS).to_dict("records"):
-        rows.append([html.Span(r["file"], title=str(r["path"])), r["source"] or fmt.DASH,
+        rows.append([html.Span(r["file"], title=str(r["path"])), _source(r["source"], lang),
                      _outcome(r["outcome"], lang),
                      f"{_int(r['rows_read'], lang)} / {_int(r['rows_written'], lang)}",
                      _int(r["flags_raised"], lang),

@@ -34,6 +34,7 @@ from dashboard.context import AppContext, current
 from dashboard.figures import ClassPoint, class_map, concentration_chart
 from dashboard.i18n import query_string, resolve_lang, t, t_or
 from dashboard.ids import Shell
+from dashboard.plotly_locale import graph_config
 from dashboard.provider import DataProvider
 from dashboard.views.stations import map_texts
 from hydro.services import quality_overview as qo
@@ -44,7 +45,6 @@ DOWNLOAD_RULE = "/download/quality.csv"
 KZ_ORDER = tuple(str(k) for k in range(1, 7))
 RU_ORDER = ("1", "2", "3a", "3b", "4a", "4b", "4c", "4d", "5")
 ALPHA = 0.05
-GRAPH_CONFIG: Any = {"displaylogo": False}   # dash types it as its own Config class
 
 
 class QualityPage(StrEnum):
@@ -249,11 +249,11 @@ def class_maps(provider: DataProvider, shown: dict[str, SiteYear], lang: str, ed
         dbc.Col(html.Div([
             html.Div(t("quality.map.kz", lang, edition=edition_text(edition, lang)),
                      className="section-title"),
-            dcc.Graph(id=QualityPage.MAP_KZ, figure=kz_fig, config=GRAPH_CONFIG),
+            dcc.Graph(id=QualityPage.MAP_KZ, figure=kz_fig, config=graph_config(lang)),
         ], className="panel mb-3"), xl=6, lg=12),
         dbc.Col(html.Div([
             html.Div(t("quality.map.ru", lang), className="section-title"),
-            dcc.Graph(id=QualityPage.MAP_RU, figure=ru_fig, config=GRAPH_CONFIG),
+            dcc.Graph(id=QualityPage.MAP_RU, figure=ru_fig, config=graph_config(lang)),
         ], className="panel mb-3"), xl=6, lg=12),
     ], className="quality-maps")
 
@@ -492,7 +492,7 @@ def _chart(provider: DataProvider, lang: str, site_frame: pd.DataFrame, paramete
         log_y=log_axis)
     fig.update_layout(separators=", " if lang in ("ru", "kk") else ".,")
     return html.Div([
-        dcc.Graph(figure=fig, config=GRAPH_CONFIG),
+        dcc.Graph(figure=fig, config=graph_config(lang)),
         html.P(t("quality.chart.help", lang, edition=edition_text(edition, lang)),
                className="cell-note"),
     ], id=QualityPage.CHART)

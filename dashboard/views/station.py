@@ -39,6 +39,7 @@ from dashboard import station_figures as sf
 from dashboard.figures import hydrograph as plain_hydrograph
 from dashboard.i18n import query_string, t, t_or
 from dashboard.ids import Shell, StationPage
+from dashboard.plotly_locale import graph_config
 from dashboard.provider import DataProvider
 from dashboard.status import day_end_utc, network_timezones
 from hydro.network import Gauge, Reservoir
@@ -65,7 +66,6 @@ CSV_COLUMNS = ["series", "variable", "party", "time_utc", "value", "unit", "qc",
                "revision"]
 UNITS = {"stage": "cm", "discharge": "m3/s", "level": "m", "volume": "hm3", "inflow": "m3/s",
          "outflow": "m3/s", "release": "m3/s", "spill": "m3/s", "evaporation": "m3/s"}
-GRAPH_CONFIG: Any = {"displaylogo": False}   # dash types it as its own Config class
 
 
 # --------------------------------------------------------------------------- parameters
@@ -320,7 +320,7 @@ def _gauge_figure(view: GaugeView, variable: str, lang: str) -> dcc.Graph | html
     if not traces:
         return html.Div(t("station.no_series", lang), className="cell-note")
     return dcc.Graph(id=GRAPH_IDS[variable], figure=gauge_figure(view, variable, lang),
-                     config=GRAPH_CONFIG)
+                     config=graph_config(lang))
 
 
 def gauge_figure(view: GaugeView, variable: str, lang: str):
@@ -566,10 +566,7 @@ def _reservoir_panels(view: ReservoirView, lang: str, params: dict) -> list:
             observed=_observed(level_traces, lang), levels=levels, extras=curves,
             hover=hover, value_format=".2f", height=400)),
         *_downsample_note(level_traces, lang),
-        *[html.Div(t("res.rule.note", lang, plan=c.plan, source=c.source or "—",
-                     name=c.scenario_names.get(lang) or c.label.split(" / ")[0]),
-                   className="cell-note")
-          for c in view.rule_curves],
+        *[html.Div(_rule_note(c, lang), className="cell-note") for c in view.rule_curves],
     ], StationPage.LEVEL))
 
     vol = view.traces.get("volume", [])
@@ -617,10 +614,25 @@ def _source(source: str, lang: str) -> str:
     return t_or(f"sv.source.{source}", lang, source)
 
 
+def _rule_note(curve, lang: str) -> list:
+    """The rule curve's origin: the plan and scenario in ``lang``; the plan's ``source``
+    (a provenance note of config/scenarios, written in English there) quoted as English
+    (``lang="en"``) on kk and ru pages."""
+    name = curve.scenario_names.get(lang) or curve.label.split(" / ")[0]
+    if not curve.source:
+        return [t("res.rule.note", lang, plan=curve.plan, source="—", name=name)]
+    if lang == "en":
+        return [t("res.rule.note", lang, plan=curve.plan, source=curve.source, name=name)]
+    mark = "\x00"
+    before, _, after = t("res.rule.note", lang, plan=curve.plan, source=mark,
+                         name=name).partition(mark)
+    return [before, html.Q(curve.source, lang="en"), after]
+
+
 def _figure_or_note(traces: Sequence[Trace], lang: str, build) -> dcc.Graph | html.Div:
     if not traces or not any(tr.times for tr in traces):
         return html.Div(t("station.no_series", lang), className="cell-note")
-    return dcc.Graph(figure=build(), config=GRAPH_CONFIG)
+    return dcc.Graph(figure=build(), config=graph_config(lang))
 
 
 # --------------------------------------------------------------------------- plain view
@@ -648,7 +660,7 @@ def _plain_panels(provider: DataProvider, station: Gauge | Reservoir, lang: str,
                                         {c: t_or(f"party.{c}", lang, c) for c in by_party},
                                         time_title=t("station.time", lang),
                                         time_range=(start, end)),
-                config=GRAPH_CONFIG)
+                config=graph_config(lang))
         panels.append(html.Div([html.Div(t(title_key, lang), className="section-title"), body],
                                id=component_id, className="panel mb-3"))
     return panels

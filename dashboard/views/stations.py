@@ -16,9 +16,11 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import components as ui
 from dashboard import format as fmt
 from dashboard import geo, timequery
+from dashboard.cache import derived, shared_figure
 from dashboard.figures import MapPoint, MapTexts, station_map
 from dashboard.i18n import query_string, t, t_or
 from dashboard.ids import Shell, Stations
+from dashboard.plotly_locale import graph_config
 from dashboard.provider import DataProvider
 from dashboard.status import SUMMARY_ORDER, StationReport, compared_level
 from dashboard.views import alerts_panel
@@ -75,26 +77,33 @@ def render(provider: DataProvider, lang: str, date: str | None = None,
         _date_controls(lang, as_of, first, last, asof if when.received_by else None),
     ], className="page-header")
     banner = [ui.synthetic_banner(lang)] if provider.is_synthetic() else []
-    figure = station_map(
+    # what is drawn from the report alone is built once per report (one per data version,
+    # day and knowledge time: dashboard.cache.derived) and language, not per request; the
+    # scope keeps apart the reports of other providers, days and knowledge times
+    scope = (id(provider), as_of, when.received_by)
+    figure = derived(report, "overview_map", (*scope, lang), lambda: shared_figure(station_map(
         _map_points(report, lang), geo.lines(geo.RIVERS), geo.lines(geo.BORDER),
         map_texts(lang), area_labels=_basin_labels(report, basin_names),
-    )
+    )))
     return html.Div([
         *banner,
         header,
         *notices,
-        ui.summary_row(report, lang, status_filter),
+        derived(report, "overview_summary", (*scope, lang, status_filter),
+                lambda: ui.summary_row(report, lang, status_filter)),
         dbc.Row([
             dbc.Col([
                 html.Div([
                     html.Div(t("map.title", lang), className="section-title"),
                     dcc.Graph(id=Stations.MAP, figure=figure,
                               className="station-map",
-                              config={"displaylogo": False, "scrollZoom": False,
-                                      "modeBarButtonsToRemove": ["select2d", "lasso2d"]}),
+                              config=graph_config(lang, scrollZoom=False,
+                                                  modeBarButtonsToRemove=["select2d",
+                                                                          "lasso2d"])),
                     html.Div(t("map.note", lang), className="cell-note"),
                 ], className="panel mb-3", style={"height": "auto"}),
-                html.Div(ui.attention_list(report, lang), className="panel",
+                html.Div(derived(report, "overview_attention", (*scope, lang),
+                                 lambda: ui.attention_list(report, lang)), className="panel",
                          style={"height": "auto"}),
             ], lg=7),
             # next to the map: the alerts open at the page's time (refreshed with the body)
@@ -106,13 +115,15 @@ def render(provider: DataProvider, lang: str, date: str | None = None,
                       html.Div(ui.filter_note(status_filter, lang, FILTER_CLEAR),
                                id=FILTER_NOTE, className="filter-note"),
                       ui.export_button(Stations.GAUGE_EXPORT, lang)], className="grid-head"),
-            ui.gauge_grid(report, lang, basin_names, status_filter),
+            derived(report, "overview_gauges", (*scope, lang, status_filter),
+                    lambda: ui.gauge_grid(report, lang, basin_names, status_filter)),
         ], className="panel mb-3"),
         html.Div([
             html.Div([html.Div(t("table.reservoirs", lang), className="section-title"),
                       ui.export_button(Stations.RESERVOIR_EXPORT, lang)],
                      className="grid-head"),
-            ui.reservoir_grid(report, lang, basin_names, status_filter),
+            derived(report, "overview_reservoirs", (*scope, lang, status_filter),
+                    lambda: ui.reservoir_grid(report, lang, basin_names, status_filter)),
         ], className="panel mb-3"),
         html.Div([
             html.P(t("notes.levels", lang)),
@@ -147,7 +158,7 @@ def _date_controls(lang: str, as_of: dt.date, first: dt.date | None,
         html.Label(t("asof.label", lang), htmlFor=Stations.DATE, className="asof-label"),
         dcc.DatePickerSingle(
             id=Stations.DATE, date=as_of.isoformat(), display_format=DATE_FORMATS[lang],
-            month_format="MMMM YYYY", first_day_of_week=1,
+            month_format="MMMM YYYY", first_day_of_week=1, placeholder=t("date.placeholder", lang),
             min_date_allowed=first.isoformat() if first else None,
             max_date_allowed=last.isoformat() if last else None,
             initial_visible_month=as_of.isoformat()),

@@ -24,7 +24,9 @@ from hydro.config import Config
 from hydro.network import Gauge, Reservoir
 from hydro.services import jobs as _jobs
 from hydro.services.context import Store
+from hydro.services.observations import latest_known
 from hydro.store import api
+from hydro.store import exchange as stored_exchange
 
 #: the variables whose last value says a station is alive
 GAUGE_VARIABLES = ("stage", "discharge")
@@ -47,14 +49,35 @@ def _name(path: object) -> str:
     return text.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def ingest_runs(store: Store, limit: int = 200) -> pd.DataFrame:
+def ingest_runs(store: Store, limit: int = 200,
+                received_by: dt.datetime | None = None) -> pd.DataFrame:
     """The last ``limit`` ingest runs, newest first: :data:`INGEST_COLUMNS` (``file`` is the
-    file's name, ``path`` as given to the ingest; times naive UTC)."""
-    runs = api.ingest_runs(store, limit=limit)
+    file's name, ``path`` as given to the ingest; times naive UTC).
+
+    ``received_by`` (naive UTC, as-of replay): only the runs received by then -- a run's
+    receipt time is the one recorded with its values, else its start
+    (:func:`hydro.store.exchange.deliveries`), so a replay matches the data it shows.
+    """
+    if received_by is None:
+        runs = api.ingest_runs(store, limit=limit)
+    else:
+        runs = _runs_received_by(store, received_by).head(limit)
     if runs.empty:
         return pd.DataFrame(columns=INGEST_COLUMNS)
     runs = runs.assign(file=[_name(p) for p in runs["path"]])
     return runs[INGEST_COLUMNS].reset_index(drop=True)
+
+
+def _runs_received_by(store: Store, received_by: dt.datetime) -> pd.DataFrame:
+    """Every ingest run received by ``received_by``, newest first (columns of
+    :func:`hydro.store.api.ingest_runs`)."""
+    runs = api.ingest_runs(store, limit=10**9)
+    if runs.empty:
+        return runs
+    received = stored_exchange.deliveries(store)[["run_id", "received_at"]]
+    by_run = pd.to_datetime(received.set_index("run_id")["received_at"])
+    when = pd.to_datetime(runs["id"].map(by_run)).fillna(pd.to_datetime(runs["started_at"]))
+    return runs[(when <= pd.Timestamp(received_by)).to_numpy()].reset_index(drop=True)
 
 
 def read_reason(reason_file: Path) -> dict[str, str]:
@@ -71,14 +94,17 @@ def read_reason(reason_file: Path) -> dict[str, str]:
     return out
 
 
-def quarantined(store: Store, config: Config, limit: int = 200) -> pd.DataFrame:
+def quarantined(store: Store, config: Config, limit: int = 200,
+                received_by: dt.datetime | None = None) -> pd.DataFrame:
     """Refused files with their reasons, newest first: :data:`QUARANTINE_COLUMNS`.
 
     ``reason`` is the ``reason:`` line of the file's ``.reason.txt`` when it is still there,
     else the run's message; ``quarantined_to`` is empty for a file that could not be kept
-    (it could not be read).
+    (it could not be read).  ``received_by`` (naive UTC, as-of replay): only the files
+    refused by then.
     """
-    runs = api.ingest_runs(store, limit=max(limit * 10, 1000))
+    runs = (api.ingest_runs(store, limit=max(limit * 10, 1000)) if received_by is None
+            else _runs_received_by(store, received_by))
     rows = []
     seen: set[str] = set()
     if not runs.empty:
@@ -111,6 +137,9 @@ def quarantined(store: Store, config: Config, limit: int = 200) -> pd.DataFrame:
         return pd.DataFrame(columns=QUARANTINE_COLUMNS)
     frame = pd.DataFrame(rows, columns=QUARANTINE_COLUMNS)
     frame["rejected_at"] = pd.to_datetime(frame["rejected_at"])
+    if received_by is not None:   # a reason file no run names: known from its own time
+        frame = frame[frame["run_id"].notna()
+                      | (frame["rejected_at"] <= pd.Timestamp(received_by))]
     return (frame.sort_values("rejected_at", ascending=False, na_position="last",
                               kind="stable").head(limit).reset_index(drop=True))
 
@@ -121,14 +150,21 @@ def jobs(store: Store) -> pd.DataFrame:
     return _jobs.job_status(store)
 
 
-def freshness(store: Store, config: Config, at: dt.datetime | None = None) -> pd.DataFrame:
+def freshness(store: Store, config: Config, at: dt.datetime | None = None,
+              received_by: dt.datetime | None = None) -> pd.DataFrame:
     """Per station and party, the last value at or before ``at`` (naive UTC; default now)
     and its age: :data:`FRESHNESS_COLUMNS`, in config order (basin, gauges then
     reservoirs).  A party a gauge expects (``parties``, else its country) that never
     reported has a row with no time, silent.  ``age_days`` is measured at ``at``.
+    ``received_by`` (naive UTC, as-of replay): only values received by then count (looked
+    back 400 days, as :func:`hydro.services.observations.latest_known`).
     """
     reference = at or utcnow()
-    latest = api.latest(store, variables=GAUGE_VARIABLES + RESERVOIR_VARIABLES, at=reference)
+    variables = GAUGE_VARIABLES + RESERVOIR_VARIABLES
+    if received_by is None:
+        latest = api.latest(store, variables=variables, at=reference)
+    else:
+        latest = latest_known(store, variables, reference, received_by)
     last: dict[tuple[str, str], dt.datetime] = {}
     if not latest.empty:
         grouped = latest.groupby(["station_id", "party"])["time"].max()

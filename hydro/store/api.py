@@ -164,18 +164,19 @@ def observations(engine: Engine, stations: list[str] | None = None,
 
 
 def party_disagreement(engine: Engine, station_id: str, variable: str = "stage",
-                       start: dt.datetime | None = None, end: dt.datetime | None = None
-                       ) -> pd.DataFrame:
+                       start: dt.datetime | None = None, end: dt.datetime | None = None,
+                       as_of: dt.datetime | None = None) -> pd.DataFrame:
     """Both parties' readings of one gauge side by side, and their difference.
 
     Indexed by time; columns ``KZ``, ``RU`` (current values; where a party has several
     sources, their mean), ``difference`` (KZ - RU) and ``flagged`` (True where QC raised
     PARTY_DISAGREE on either reading: the difference exceeds the station's tolerance, see
-    :mod:`hydro.qc`).  Empty when fewer than two parties report the gauge.
+    :mod:`hydro.qc`).  Empty when fewer than two parties report the gauge.  ``as_of``
+    (naive UTC): the values and flags as known then (received by that time).
     """
     from hydro.qc import QC
 
-    s = series(engine, station_id, variable, start=start, end=end)
+    s = series(engine, station_id, variable, start=start, end=end, as_of=as_of)
     if s.empty or s["party"].nunique() < 2:
         return pd.DataFrame(columns=["KZ", "RU", "difference", "flagged"])
     wide = s.pivot_table(index="time", columns="party", values="value", aggfunc="mean")

@@ -5,14 +5,11 @@ HYDRORISK_SCREENSHOT set)."""
 
 from __future__ import annotations
 
-import os
-import sys
 import textwrap
 
 import pytest
-from auth_support import browser_login, urlopen_as
-from browser_support import chrome_driver, free_port, serve_in_subprocess
-from conftest import ROOT
+from auth_support import urlopen_as
+from browser_support import dashboard_in_browser, page_wait, screenshot_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -46,52 +43,41 @@ SERVER = textwrap.dedent("""
 
 
 def test_bulletin_and_data_status_pages(tmp_path):
-    screenshot_mode = bool(os.environ.get("HYDRORISK_SCREENSHOT"))
-    driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    script = tmp_path / "serve.py"
-    script.write_text(SERVER.format(root=str(ROOT), config=str(ROOT / "config")))
-    port = free_port()
-    shots = (ROOT / "docs") if screenshot_mode else tmp_path
-    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
-    try:
-        with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=120) as base:
-            browser_login(driver, base, "browser")
-            wait = WebDriverWait(driver, 30,
-                                 ignored_exceptions=(StaleElementReferenceException,))
-            driver.get(base + "/?lang=ru&date=2024-04-21")
-            link = wait.until(EC.element_to_be_clickable((By.ID, "shell-nav-bulletin")))
-            assert link.text == "Бюллетень"
-            link.click()
-            wait.until(lambda d: "/bulletin" in d.current_url)
-            assert "lang=ru" in driver.current_url and "date=2024-04-21" in driver.current_url
-            table = wait.until(EC.presence_of_element_located((By.ID, "bulletin-gauges")))
-            wait.until(lambda d: "р. Урал – г. Уральск" in
-                       d.find_element(By.ID, "bulletin-gauges").text)
-            assert "Ириклинское" in driver.find_element(By.ID, "bulletin-reservoirs").text
-            assert table.is_displayed()
-            driver.save_screenshot(str(shots / "screenshot-bulletin.png"))
+    shots = screenshot_dir(tmp_path)
+    with dashboard_in_browser(tmp_path, SERVER, timeout=120) as (driver, base):
+        wait = page_wait(driver, 30)
+        driver.get(base + "/?lang=ru&date=2024-04-21")
+        # the navbar is drawn in the default language, then the URL's
+        wait.until(lambda d: d.find_element(By.ID, "shell-nav-bulletin").text == "Бюллетень")
+        link = wait.until(EC.element_to_be_clickable((By.ID, "shell-nav-bulletin")))
+        assert link.text == "Бюллетень"
+        link.click()
+        wait.until(lambda d: "/bulletin" in d.current_url)
+        assert "lang=ru" in driver.current_url and "date=2024-04-21" in driver.current_url
+        table = wait.until(EC.presence_of_element_located((By.ID, "bulletin-gauges")))
+        wait.until(lambda d: "р. Урал – г. Уральск" in
+                   d.find_element(By.ID, "bulletin-gauges").text)
+        assert "Ириклинское" in driver.find_element(By.ID, "bulletin-reservoirs").text
+        assert table.is_displayed()
+        driver.save_screenshot(str(shots / "screenshot-bulletin.png"))
 
-            href = driver.find_element(By.ID, "bulletin-download-pdf").get_attribute("href")
-            assert "date=2024-04-21" in href and "lang=ru" in href
-            with urlopen_as(driver, href, timeout=60) as resp:
-                assert resp.headers["Content-Type"] == "application/pdf"
-                assert resp.read(5) == b"%PDF-"
+        href = driver.find_element(By.ID, "bulletin-download-pdf").get_attribute("href")
+        assert "date=2024-04-21" in href and "lang=ru" in href
+        with urlopen_as(driver, href, timeout=60) as resp:
+            assert resp.headers["Content-Type"] == "application/pdf"
+            assert resp.read(5) == b"%PDF-"
 
-            driver.find_element(By.ID, "shell-nav-data-status").click()
-            wait.until(lambda d: "/data-status" in d.current_url)
-            quarantine = wait.until(EC.presence_of_element_located(
-                (By.ID, "data-status-quarantine")))
-            wait.until(lambda d: "bad.csv" in d.find_element(By.ID,
-                                                            "data-status-quarantine").text)
-            assert "missing column" in quarantine.text
-            assert "Свежесть данных" in driver.find_element(By.TAG_NAME, "body").text
-            driver.save_screenshot(str(shots / "screenshot-data-status.png"))
-    finally:
-        driver.quit()
+        driver.find_element(By.ID, "shell-nav-data-status").click()
+        wait.until(lambda d: "/data-status" in d.current_url)
+        quarantine = wait.until(EC.presence_of_element_located(
+            (By.ID, "data-status-quarantine")))
+        wait.until(lambda d: "bad.csv" in d.find_element(By.ID,
+                                                        "data-status-quarantine").text)
+        assert "нет столбца «volume_hm3»" in quarantine.text   # the reason, in Russian
+        assert "Свежесть данных" in driver.find_element(By.TAG_NAME, "body").text
+        driver.save_screenshot(str(shots / "screenshot-data-status.png"))
     for name in ("screenshot-bulletin.png", "screenshot-data-status.png"):
         assert (shots / name).stat().st_size > 10_000

@@ -6,14 +6,11 @@ with HYDRORISK_SCREENSHOT set)."""
 
 from __future__ import annotations
 
-import os
-import sys
 import textwrap
 
 import pytest
 from auth_support import browser_login, browser_logout, urlopen_as
-from browser_support import chrome_driver, free_port, serve_in_subprocess
-from conftest import ROOT
+from browser_support import dashboard_in_browser, page_wait, screenshot_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -62,9 +59,8 @@ def _choose(driver, wait, select_id: str, typed: str) -> None:
 def _click(driver, element_id: str) -> None:
     """Click the button; if something lies over it (a slow CI machine can click before the
     page's reflow settles), scroll it to the middle and click it from the page's script."""
-    from selenium.webdriver.common.by import By
-
     from selenium.common.exceptions import ElementClickInterceptedException
+    from selenium.webdriver.common.by import By
 
     button = driver.find_element(By.ID, element_id)
     try:
@@ -75,72 +71,62 @@ def _click(driver, element_id: str) -> None:
 
 
 def test_commission_page(tmp_path):
-    screenshot_mode = bool(os.environ.get("HYDRORISK_SCREENSHOT"))
-    driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    script = tmp_path / "serve.py"
-    script.write_text(SERVER.format(root=str(ROOT), config=str(ROOT / "config")))
-    port = free_port()
-    shots = (ROOT / "docs") if screenshot_mode else tmp_path
-    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
-    try:
-        with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=180) as base:
-            # an RU operator: the ack form acknowledges as them, for RU
-            browser_login(driver, base, "П. Петров")
-            wait = WebDriverWait(driver, 40,
-                                 ignored_exceptions=(StaleElementReferenceException,))
-            driver.get(base + "/?lang=ru&date=2019-04-30")
-            link = wait.until(EC.element_to_be_clickable((By.ID, "shell-nav-commission")))
-            assert link.text == "Комиссия"
-            link.click()
-            wait.until(lambda d: "/commission" in d.current_url)
-            assert "lang=ru" in driver.current_url and "date=2019-04-30" in driver.current_url
-            wait.until(lambda d: "р. Урал: граница РФ – РК" in
-                       d.find_element(By.ID, "commission-volumes").text)
-            periods = driver.find_element(By.ID, "commission-periods").text
-            assert "01.03.2019" in periods
-            log = driver.find_element(By.ID, "commission-exchange").text
-            assert "ural_2019.csv" in log and "не подтверждено" in log
+    shots = screenshot_dir(tmp_path)
+    with dashboard_in_browser(tmp_path, SERVER, timeout=180,
+                              user="П. Петров") as (driver, base):
+        # an RU operator: the ack form acknowledges as them, for RU
+        wait = page_wait(driver, 40)
+        driver.get(base + "/?lang=ru&date=2019-04-30")
+        # the navbar is drawn in the default language, then the URL's
+        wait.until(lambda d: d.find_element(By.ID, "shell-nav-commission").text == "Комиссия")
+        link = wait.until(EC.element_to_be_clickable((By.ID, "shell-nav-commission")))
+        assert link.text == "Комиссия"
+        link.click()
+        wait.until(lambda d: "/commission" in d.current_url)
+        assert "lang=ru" in driver.current_url and "date=2019-04-30" in driver.current_url
+        wait.until(lambda d: "р. Урал: граница РФ – РК" in
+                   d.find_element(By.ID, "commission-volumes").text)
+        periods = driver.find_element(By.ID, "commission-periods").text
+        assert "01.03.2019" in periods
+        log = driver.find_element(By.ID, "commission-exchange").text
+        assert "ural_2019.csv" in log and "не подтверждено" in log
 
-            # the RU delivery: refused to the RU operator, stored for the KZ one; who and
-            # for which party come from the account (the fields show it, not editable)
-            wait.until(lambda d: d.find_element(By.ID, "commission-ack-name")
-                       .get_attribute("value") == "П. Петров")
-            assert not driver.find_element(By.ID, "commission-ack-name").is_enabled()
-            _choose(driver, wait, "commission-ack-run", "(RU")
-            _click(driver, "commission-ack-button")
-            wait.until(lambda d: "Отклонено" in
-                       d.find_element(By.ID, "commission-ack-message").text)
-            browser_logout(driver, base)
-            browser_login(driver, base, "А. Абенов")
-            driver.get(base + "/commission?lang=ru&date=2019-04-30")
-            _choose(driver, wait, "commission-ack-run", "(RU")
-            wait.until(lambda d: d.find_element(By.ID, "commission-ack-party")
-                       .get_attribute("value") == "KZ")
-            driver.find_element(By.ID, "commission-ack-note").send_keys("получено полностью")
-            _click(driver, "commission-ack-button")
-            wait.until(lambda d: "сохранено" in
-                       d.find_element(By.ID, "commission-ack-message").text)
-            wait.until(lambda d: "А. Абенов" in d.find_element(By.ID,
-                                                               "commission-exchange").text)
-            # stamped with the app's clock, shown in the page's notation
-            assert "02.05.2019 09:00" in driver.find_element(By.ID, "commission-exchange").text
-            driver.set_window_size(1400, 3600)
-            driver.execute_script("window.scrollTo(0, 0)")
-            driver.save_screenshot(str(shots / "screenshot-commission.png"))
+        # the RU delivery: refused to the RU operator, stored for the KZ one; who and
+        # for which party come from the account (the fields show it, not editable)
+        wait.until(lambda d: d.find_element(By.ID, "commission-ack-name")
+                   .get_attribute("value") == "П. Петров")
+        assert not driver.find_element(By.ID, "commission-ack-name").is_enabled()
+        _choose(driver, wait, "commission-ack-run", "(RU")
+        _click(driver, "commission-ack-button")
+        wait.until(lambda d: "Отклонено" in
+                   d.find_element(By.ID, "commission-ack-message").text)
+        browser_logout(driver, base)
+        browser_login(driver, base, "А. Абенов")
+        driver.get(base + "/commission?lang=ru&date=2019-04-30")
+        _choose(driver, wait, "commission-ack-run", "(RU")
+        wait.until(lambda d: d.find_element(By.ID, "commission-ack-party")
+                   .get_attribute("value") == "KZ")
+        driver.find_element(By.ID, "commission-ack-note").send_keys("получено полностью")
+        _click(driver, "commission-ack-button")
+        wait.until(lambda d: "сохранено" in
+                   d.find_element(By.ID, "commission-ack-message").text)
+        wait.until(lambda d: "А. Абенов" in d.find_element(By.ID,
+                                                           "commission-exchange").text)
+        # stamped with the app's clock, shown in the page's notation
+        assert "02.05.2019 09:00" in driver.find_element(By.ID, "commission-exchange").text
+        driver.set_window_size(1400, 3600)
+        driver.execute_script("window.scrollTo(0, 0)")
+        driver.save_screenshot(str(shots / "screenshot-commission.png"))
 
-            for fmt, magic, kind in (("pdf", b"%PDF-", "application/pdf"),
-                                     ("xlsx", b"PK", "spreadsheetml")):
-                href = driver.find_element(By.ID, f"commission-download-{fmt}") \
-                    .get_attribute("href")
-                assert "date=2019-04-30" in href and "lang=ru" in href
-                with urlopen_as(driver, href, timeout=120) as resp:
-                    assert kind in resp.headers["Content-Type"]
-                    assert resp.read(len(magic)) == magic
-    finally:
-        driver.quit()
+        for fmt, magic, kind in (("pdf", b"%PDF-", "application/pdf"),
+                                 ("xlsx", b"PK", "spreadsheetml")):
+            href = driver.find_element(By.ID, f"commission-download-{fmt}") \
+                .get_attribute("href")
+            assert "date=2019-04-30" in href and "lang=ru" in href
+            with urlopen_as(driver, href, timeout=120) as resp:
+                assert kind in resp.headers["Content-Type"]
+                assert resp.read(len(magic)) == magic
     assert (shots / "screenshot-commission.png").stat().st_size > 10_000

@@ -8,12 +8,10 @@ the screenshot is written to docs/screenshot-stations.png (otherwise to the test
 from __future__ import annotations
 
 import os
-import sys
 import textwrap
 
 import pytest
-from auth_support import browser_login
-from browser_support import chrome_driver, free_port, serve_in_subprocess
+from browser_support import dashboard_in_browser, page_wait, wait_text
 from conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -42,87 +40,64 @@ SERVER = textwrap.dedent("""
 """)
 
 
-def _wait_text(driver, css: str, text: str, timeout: float = 30):
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
-        EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
-
-
 def test_stations_page_flow(tmp_path):
     screenshot_mode = bool(os.environ.get("HYDRORISK_SCREENSHOT"))
-    driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    script = tmp_path / "serve.py"
-    script.write_text(SERVER.format(root=str(ROOT), tests=str(ROOT / "tests"),
-                                    config=str(ROOT / "config")))
-    port = free_port()
-    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
-    try:
-        with serve_in_subprocess(cmd, port, cwd=str(ROOT),
-                                 timeout=240 if screenshot_mode else 60) as base:
-            browser_login(driver, base, "browser")
-            driver.get(base + "/")
-            # the page re-renders on navigation: elements found before it may go stale
-            wait = WebDriverWait(driver, 30,
-                                 ignored_exceptions=(StaleElementReferenceException,))
-            table = wait.until(EC.presence_of_element_located((By.ID, "stations-gauge-table")))
-            assert "Ural at Orenburg" in table.text
-            banner = driver.find_element(By.ID, "stations-synthetic-banner")
-            assert "SYNTHETIC DEMONSTRATION DATA" in banner.text
+    with dashboard_in_browser(tmp_path, SERVER,
+                              timeout=240 if screenshot_mode else 60) as (driver, base):
+        driver.get(base + "/")
+        # the page re-renders on navigation: elements found before it may go stale
+        wait = page_wait(driver, 30)
+        table = wait.until(EC.presence_of_element_located((By.ID, "stations-gauge-table")))
+        assert "Ural at Orenburg" in table.text
+        banner = driver.find_element(By.ID, "stations-synthetic-banner")
+        assert "SYNTHETIC DEMONSTRATION DATA" in banner.text
 
-            # the 2024 flood: a dangerous status renders, and the URL carries the date
-            driver.find_element(By.ID, "stations-flood-2024").click()
-            wait.until(lambda d: "date=2024-04-12" in d.current_url)
-            wait.until(lambda d: d.find_element(By.ID, "stations-date")
-                       .get_attribute("value") == "2024-04-12")
-            _wait_text(driver, "#stations-gauge-table .state-badge.state-dangerous",
-                       "Dangerous")
-            orenburg = '#stations-gauge-table .ag-row[row-id="RU:ORENBURG/RU"]'
-            _wait_text(driver, orenburg, "Dangerous")
-            _wait_text(driver, orenburg, "ОЯ 930")
-            # Iriklinsk: release (outflow − spill) and spill in their own columns (issue 10)
-            iriklinsk = '#stations-reservoir-table .ag-row[row-id="RU:IRIKLINSK/"]'
-            _wait_text(driver, "#stations-reservoir-table .ag-header", "Spill, m³/s")
-            if not screenshot_mode:  # the test store: 2315 m³/s out, of which 765 spill
-                release = driver.find_element(By.CSS_SELECTOR,
-                                              iriklinsk + ' .ag-cell[col-id="release"]')
-                spill = driver.find_element(By.CSS_SELECTOR,
-                                            iriklinsk + ' .ag-cell[col-id="spill"]')
-                assert (release.text, spill.text) == ("1550", "765")
-            assert driver.find_elements(By.CSS_SELECTOR, "#stations-map .scatterlayer .point")
+        # the 2024 flood: a dangerous status renders, and the URL carries the date
+        driver.find_element(By.ID, "stations-flood-2024").click()
+        wait.until(lambda d: "date=2024-04-12" in d.current_url)
+        wait.until(lambda d: d.find_element(By.ID, "stations-date")
+                   .get_attribute("value") == "2024-04-12")
+        wait_text(driver, "#stations-gauge-table .state-badge.state-dangerous",
+                   "Dangerous")
+        orenburg = '#stations-gauge-table .ag-row[row-id="RU:ORENBURG/RU"]'
+        wait_text(driver, orenburg, "Dangerous")
+        wait_text(driver, orenburg, "ОЯ 930")
+        # Iriklinsk: release (outflow − spill) and spill in their own columns (issue 10)
+        iriklinsk = '#stations-reservoir-table .ag-row[row-id="RU:IRIKLINSK/"]'
+        wait_text(driver, "#stations-reservoir-table .ag-header", "Spill, m³/s")
+        if not screenshot_mode:  # the test store: 2315 m³/s out, of which 765 spill
+            release = driver.find_element(By.CSS_SELECTOR,
+                                          iriklinsk + ' .ag-cell[col-id="release"]')
+            spill = driver.find_element(By.CSS_SELECTOR,
+                                        iriklinsk + ' .ag-cell[col-id="spill"]')
+            assert (release.text, spill.text) == ("1550", "765")
+        assert driver.find_elements(By.CSS_SELECTOR, "#stations-map .scatterlayer .point")
 
-            shot = (ROOT / "docs" / "screenshot-stations.png") if screenshot_mode \
-                else (tmp_path / "screenshot-stations.png")
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            if screenshot_mode:
-                driver.set_window_size(1400, 1900)
-            assert driver.save_screenshot(str(shot))
-            assert shot.stat().st_size > 10_000
+        shot = (ROOT / "docs" / "screenshot-stations.png") if screenshot_mode \
+            else (tmp_path / "screenshot-stations.png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        if screenshot_mode:
+            driver.set_window_size(1400, 1900)
+        assert driver.save_screenshot(str(shot))
+        assert shot.stat().st_size > 10_000
 
-            # switch the language in the navbar: same day, Russian texts
-            driver.find_element(By.ID, "shell-lang-ru").click()
-            wait.until(lambda d: "lang=ru" in d.current_url and "date=2024-04-12" in d.current_url)
-            _wait_text(driver, "#stations-gauge-table", "р. Урал – г. Оренбург")
-            _wait_text(driver, "#stations-gauge-table .state-badge.state-dangerous", "Опасно")
-            _wait_text(driver, "#shell-tagline", "Трансграничные реки")
-            assert "active" in driver.find_element(By.ID, "shell-lang-ru").get_attribute("class")
+        # switch the language in the navbar: same day, Russian texts
+        driver.find_element(By.ID, "shell-lang-ru").click()
+        wait.until(lambda d: "lang=ru" in d.current_url and "date=2024-04-12" in d.current_url)
+        wait_text(driver, "#stations-gauge-table", "р. Урал – г. Оренбург")
+        wait_text(driver, "#stations-gauge-table .state-badge.state-dangerous", "Опасно")
+        wait_text(driver, "#shell-tagline", "Трансграничные реки")
+        assert "active" in driver.find_element(By.ID, "shell-lang-ru").get_attribute("class")
 
-            # pick another day in the date field: the URL follows, keeping the language
-            field = driver.find_element(By.ID, "stations-date")
-            field.click()
-            field.send_keys(Keys.CONTROL, "a")
-            field.send_keys("11.04.2024", Keys.ENTER)         # the Russian notation
-            wait.until(lambda d: "date=2024-04-11" in d.current_url and "lang=ru" in d.current_url)
-            if not screenshot_mode:  # the test store's Orenburg stage on 11 April
-                _wait_text(driver, orenburg, "970")
-    finally:
-        driver.quit()
+        # pick another day in the date field: the URL follows, keeping the language
+        field = driver.find_element(By.ID, "stations-date")
+        field.click()
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys("11.04.2024", Keys.ENTER)         # the Russian notation
+        wait.until(lambda d: "date=2024-04-11" in d.current_url and "lang=ru" in d.current_url)
+        if not screenshot_mode:  # the test store's Orenburg stage on 11 April
+            wait_text(driver, orenburg, "970")

@@ -10,13 +10,10 @@ to docs/screenshot-overview-<lang>.png.
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
-from auth_support import browser_login
-from browser_support import chrome_driver, free_port, serve_in_subprocess
-from conftest import ROOT
-from test_dashboard_browser import SERVER, _wait_text
+from browser_support import dashboard_in_browser, page_wait, screenshot_dir, wait_text
+from test_dashboard_browser import SERVER
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -25,55 +22,42 @@ MONTH = {"kk": "Сәуір", "ru": "Апрель", "en": "April"}   # the calend
 
 def test_overview_in_each_language(tmp_path):
     screenshot_mode = bool(os.environ.get("HYDRORISK_SCREENSHOT"))
-    driver = chrome_driver()
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    script = tmp_path / "serve.py"
-    script.write_text(SERVER.format(root=str(ROOT), tests=str(ROOT / "tests"),
-                                    config=str(ROOT / "config")))
-    port = free_port()
-    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
-    shots = (ROOT / "docs") if screenshot_mode else tmp_path
-    try:
-        with serve_in_subprocess(cmd, port, cwd=str(ROOT),
-                                 timeout=240 if screenshot_mode else 60) as base:
-            browser_login(driver, base, "browser")
-            wait = WebDriverWait(driver, 30,
-                                 ignored_exceptions=(StaleElementReferenceException,))
-            for lang in ("kk", "ru", "en"):
-                driver.get(f"{base}/?lang={lang}&date=2024-04-12")
-                wait.until(lambda d: d.find_elements(
-                    By.CSS_SELECTOR, "#stations-reservoir-table .ag-row"))
-                assert driver.execute_script("return document.documentElement.lang") == lang
-                irik = '#stations-reservoir-table .ag-row[row-id="RU:IRIKLINSK/"]'
-                if not screenshot_mode:
-                    _wait_text(driver, irik + ' .ag-cell[col-id="level_m"]',
-                               "245.50" if lang == "en" else "245,50")
-                # the calendar's month name in the page's language
-                driver.find_element(By.ID, "stations-date").click()
-                month = MONTH[lang].lower()
-                wait.until(lambda d, month=month: month in d.execute_script(
-                    "return document.body.innerText").lower())
-                driver.find_element(By.CSS_SELECTOR, "h1").click()     # close it
-                if screenshot_mode:
-                    driver.set_window_size(1400, 4600)     # the whole page, both grids
-                shot = shots / f"screenshot-overview-{lang}.png"
-                assert driver.save_screenshot(str(shot))
-                assert shot.stat().st_size > 10_000
+    shots = screenshot_dir(tmp_path)
+    with dashboard_in_browser(tmp_path, SERVER,
+                              timeout=240 if screenshot_mode else 60) as (driver, base):
+        wait = page_wait(driver, 30)
+        for lang in ("kk", "ru", "en"):
+            driver.get(f"{base}/?lang={lang}&date=2024-04-12")
+            wait.until(lambda d: d.find_elements(
+                By.CSS_SELECTOR, "#stations-reservoir-table .ag-row"))
+            assert driver.execute_script("return document.documentElement.lang") == lang
+            irik = '#stations-reservoir-table .ag-row[row-id="RU:IRIKLINSK/"]'
+            if not screenshot_mode:
+                wait_text(driver, irik + ' .ag-cell[col-id="level_m"]',
+                           "245.50" if lang == "en" else "245,50")
+            # the calendar's month name in the page's language
+            driver.find_element(By.ID, "stations-date").click()
+            month = MONTH[lang].lower()
+            wait.until(lambda d, month=month: month in d.execute_script(
+                "return document.body.innerText").lower())
+            driver.find_element(By.CSS_SELECTOR, "h1").click()     # close it
+            if screenshot_mode:
+                driver.set_window_size(1400, 4600)     # the whole page, both grids
+            shot = shots / f"screenshot-overview-{lang}.png"
+            assert driver.save_screenshot(str(shot))
+            assert shot.stat().st_size > 10_000
 
-            # the language switch keeps the day and the knowledge time
-            driver.get(f"{base}/?lang=en&date=2024-04-12&asof=2024-04-13T06:00")
-            wait.until(lambda d: d.find_elements(By.ID, "time-asof_shown"))
-            driver.find_element(By.ID, "shell-lang-kk").click()
-            wait.until(lambda d: "lang=kk" in d.current_url
-                       and "date=2024-04-12" in d.current_url
-                       and "asof=2024-04-13T06:00" in d.current_url)
-            wait.until(lambda d: d.execute_script("return document.documentElement.lang")
-                       == "kk")
-            # an unknown path: the localised page (the HTTP 404 is tested without a browser)
-            driver.get(f"{base}/no-such-page?lang=ru")
-            _wait_text(driver, ".not-found-page", "Страница не найдена")
-    finally:
-        driver.quit()
+        # the language switch keeps the day and the knowledge time
+        driver.get(f"{base}/?lang=en&date=2024-04-12&asof=2024-04-13T06:00")
+        wait.until(lambda d: d.find_elements(By.ID, "time-asof_shown"))
+        driver.find_element(By.ID, "shell-lang-kk").click()
+        wait.until(lambda d: "lang=kk" in d.current_url
+                   and "date=2024-04-12" in d.current_url
+                   and "asof=2024-04-13T06:00" in d.current_url)
+        wait.until(lambda d: d.execute_script("return document.documentElement.lang")
+                   == "kk")
+        # an unknown path: the localised page (the HTTP 404 is tested without a browser)
+        driver.get(f"{base}/no-such-page?lang=ru")
+        wait_text(driver, ".not-found-page", "Страница не найдена")

@@ -7,15 +7,11 @@ else to the test's tmp folder).
 
 from __future__ import annotations
 
-import os
-import sys
 import textwrap
 import time
 
 import pytest
-from auth_support import browser_login
-from browser_support import chrome_driver, free_port, serve_in_subprocess
-from conftest import ROOT
+from browser_support import dashboard_in_browser, page_wait, screenshot_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -50,55 +46,43 @@ def _graph_meta(driver, component_id: str) -> list[str]:
 
 
 def test_station_and_reservoir_pages(tmp_path):
-    driver = chrome_driver()  # skips (or fails under HYDRORISK_REQUIRE_BROWSER) without Chromium
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    script = tmp_path / "serve.py"
-    script.write_text(SERVER.format(root=str(ROOT), config=str(ROOT / "config")))
-    port = free_port()
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    driver.execute_cdp_cmd("Page.setDownloadBehavior",
-                           {"behavior": "allow", "downloadPath": str(downloads)})
-    shots = (ROOT / "docs") if os.environ.get("HYDRORISK_SCREENSHOT") else tmp_path
-    shots.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, str(script), str(tmp_path / "store.sqlite"), str(port)]
-    try:
-        with serve_in_subprocess(cmd, port, cwd=str(ROOT), timeout=240) as base:
-            browser_login(driver, base, "browser")
-            wait = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,))
-            driver.set_window_size(1400, 2600)
-            driver.get(base + "/station/KZ:19071?date=2024-04-25")
-            wait.until(EC.presence_of_element_located(
-                (By.CSS_SELECTOR, "#station-stage .js-plotly-plot .scatterlayer")))
-            wait.until(lambda d: "observed:KZ" in _graph_meta(d, "station-stage"))
-            stage = _graph_meta(driver, "station-stage")
-            assert "level" in stage and "band" in stage        # ОУ / return periods, HydroSOS
-            legend = driver.find_element(By.CSS_SELECTOR, "#station-stage .legend").text
-            assert "ОУ 850" in legend
-            assert "SARIMAX" in driver.find_element(By.ID, "station-forecasts").text
-            assert "Error" not in driver.find_element(By.TAG_NAME, "body").text[:2000]
-            time.sleep(1.0)
-            assert driver.save_screenshot(str(shots / "screenshot-station-KZ-19071.png"))
+    shots = screenshot_dir(tmp_path)
+    with dashboard_in_browser(tmp_path, SERVER, timeout=240) as (driver, base):
+        driver.execute_cdp_cmd("Page.setDownloadBehavior",
+                               {"behavior": "allow", "downloadPath": str(downloads)})
+        wait = page_wait(driver, 60)
+        driver.set_window_size(1400, 2600)
+        driver.get(base + "/station/KZ:19071?date=2024-04-25")
+        wait.until(EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "#station-stage .js-plotly-plot .scatterlayer")))
+        wait.until(lambda d: "observed:KZ" in _graph_meta(d, "station-stage"))
+        stage = _graph_meta(driver, "station-stage")
+        assert "level" in stage and "band" in stage        # ОУ / return periods, HydroSOS
+        legend = driver.find_element(By.CSS_SELECTOR, "#station-stage .legend").text
+        assert "ОУ 850" in legend
+        assert "SARIMAX" in driver.find_element(By.ID, "station-forecasts").text
+        assert "Error" not in driver.find_element(By.TAG_NAME, "body").text[:2000]
+        time.sleep(1.0)
+        assert driver.save_screenshot(str(shots / "screenshot-station-KZ-19071.png"))
 
-            driver.find_element(By.ID, "station-download-button").click()
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and not list(downloads.glob("*.csv")):
-                time.sleep(0.2)
-            (csv,) = downloads.glob("*.csv")
-            assert csv.read_text().startswith("series,variable,party,time_utc,value")
+        driver.find_element(By.ID, "station-download-button").click()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not list(downloads.glob("*.csv")):
+            time.sleep(0.2)
+        (csv,) = downloads.glob("*.csv")
+        assert csv.read_text().startswith("series,variable,party,time_utc,value")
 
-            driver.get(base + "/station/RU:IRIKLINSK?date=2024-04-25")
-            wait.until(lambda d: "observed:RU" in _graph_meta(d, "station-level"))
-            legend = driver.find_element(By.CSS_SELECTOR, "#station-level .legend").text
-            for entry in ("НПУ", "ФПУ", "УМО"):
-                assert entry in legend, (entry, legend)
-            state = driver.find_element(By.ID, "station-reservoir-state").text
-            assert "Free capacity to НПУ" in state and "Days to ФПУ" in state
-            time.sleep(1.0)
-            assert driver.save_screenshot(str(shots / "screenshot-station-RU-IRIKLINSK.png"))
-    finally:
-        driver.quit()
+        driver.get(base + "/station/RU:IRIKLINSK?date=2024-04-25")
+        wait.until(lambda d: "observed:RU" in _graph_meta(d, "station-level"))
+        legend = driver.find_element(By.CSS_SELECTOR, "#station-level .legend").text
+        for entry in ("НПУ", "ФПУ", "УМО"):
+            assert entry in legend, (entry, legend)
+        state = driver.find_element(By.ID, "station-reservoir-state").text
+        assert "Free capacity to НПУ" in state and "Days to ФПУ" in state
+        time.sleep(1.0)
+        assert driver.save_screenshot(str(shots / "screenshot-station-RU-IRIKLINSK.png"))

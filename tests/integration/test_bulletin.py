@@ -264,7 +264,9 @@ def test_pages_render_in_every_language(app, lang):
     assert f"/download/bulletin.pdf?lang={lang}&date=2024-04-21" in page
     status = _texts(data_status_page.layout(lang=lang))
     assert "bad.csv" in status
-    assert "missing column 'volume_hm3'" in status   # the reason is shown
+    # the reason is shown, in the page's language (dashboard/reasons.py)
+    assert {"kk": "«volume_hm3» бағаны жоқ", "ru": "нет столбца «volume_hm3»",
+            "en": "missing column 'volume_hm3'"}[lang] in status
 
 
 def test_page_and_downloads_through_the_server(app):

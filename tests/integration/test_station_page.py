@@ -453,6 +453,20 @@ def dash_no_update():
     return no_update
 
 
+def _quoted_english(node):
+    """The texts of the components marked ``lang="en"`` in a rendered (JSON) layout."""
+    if isinstance(node, list):
+        for x in node:
+            yield from _quoted_english(x)
+    elif isinstance(node, dict):
+        props = node.get("props") if "type" in node else None
+        if isinstance(props, dict) and props.get("lang") == "en" \
+                and isinstance(props.get("children"), str):
+            yield props["children"]
+        for value in node.values():
+            yield from _quoted_english(value)
+
+
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_no_english_on_the_station_pages_in_kk_and_ru(app, lang):
     """The English-word scan of tests/integration/test_dashboard_shell.py over the station
@@ -470,7 +484,12 @@ def test_no_english_on_the_station_pages_in_kk_and_ru(app, lang):
         figures = json.dumps(content, ensure_ascii=False)
         strings = visible_strings(content) + re.findall(
             r'"(?:hovertemplate|text|name|title)": "([^"]*)"', figures)
+        # the cited provenance is quoted as English (<q lang="en">) after its Kazakh or
+        # Russian lead-in (dashboard/views/station.py: _rule_note)
+        quoted = set(_quoted_english(content))
         for text in strings:
+            if text in quoted:
+                continue
             scanned = re.sub(r"(сценарийінің жоспарынан|из плана сценария)[^\n]*", "", text)
             scanned = re.sub(r"%\{[^}]*\}|<[^>]*>|«[^»]*»", "", scanned)   # ids as typed
             for word in re.findall(r"[A-Za-z]{3,}", scanned):

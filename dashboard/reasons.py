@@ -1,0 +1,85 @@
+"""Why a file was refused, in the page's language.
+
+hydro's readers refuse a file with an English message, ``"<path>, line <n>: <problem>"``
+(:class:`hydro.readers.common.IngestError`), kept in the store and in the quarantine's
+``.reason.txt`` for the operator's log.  The data-status page shows it through
+:func:`reason_text`: the problems the readers raise most (a missing or unknown column, an
+unknown station or party, an empty or unreadable file, a value that is not a number or a
+date, a line with the wrong number of fields, ...) are translated from their pattern; any
+other problem is introduced in the page's language and quoted as the original English
+message, marked ``lang="en"``.
+
+    reason_text("/in/bad.csv, line 1: missing column 'volume_hm3'", "ru")
+    # ['bad.csv, строка 1: нет столбца «volume_hm3»']
+"""
+
+from __future__ import annotations
+
+import re
+
+from dash import html
+
+from dashboard.i18n import N_, t
+
+#: ``<path>, line <n>: <problem>`` or ``<path>: <problem>``
+_PREFIX = re.compile(r"^(?P<path>[^\n]*?\.\w{1,8})(?:, line (?P<line>\d+))?: (?P<problem>.+)$",
+                     re.S)
+
+#: a reader's problem -> catalog key (its named groups are the key's fields)
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.S), key) for pattern, key in (
+        (r"missing column '(?P<column>[^']+)'", N_("reason.missing_column")),
+        (r"no '(?P<column>[^']+)' column", N_("reason.missing_column")),
+        (r"unknown column '(?P<column>[^']+)'", N_("reason.unknown_column")),
+        (r"unknown station '(?P<station>[^']+)'", N_("reason.unknown_station")),
+        (r"unknown party '(?P<party>[^']+)'", N_("reason.unknown_party")),
+        (r"unknown parameter '(?P<parameter>[^']+)'", N_("reason.unknown_parameter")),
+        (r"the file is empty", N_("reason.empty")),
+        (r"no data lines after the header", N_("reason.no_data")),
+        (r"'(?P<value>[^']*)' is not a number", N_("reason.not_number")),
+        (r"'(?P<value>[^']*)' is not a date", N_("reason.not_date")),
+        (r"expected (?P<expected>\d+) fields, found (?P<found>\d+)", N_("reason.fields")),
+        (r"only CSV files are accepted", N_("reason.only_csv")),
+        (r"cannot decode the file as", N_("reason.encoding")),
+        (r"cannot read", N_("reason.unreadable")),
+        (r"more than the limit of", N_("reason.too_large")),
+        (r"not a readable NetCDF file", N_("reason.not_netcdf")),
+        (r"station (?P<station>\S+) of party (?P<party>\S+) appears twice",
+         N_("reason.duplicate")),
+    ))
+
+
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def translate_problem(problem: str, lang: str) -> str | None:
+    """``problem`` (a reader's message without its file and line) in ``lang``; None when
+    it follows none of :data:`PATTERNS`."""
+    for pattern, key in PATTERNS:
+        match = pattern.search(problem)
+        if match:
+            return t(key, lang, **match.groupdict())
+    return None
+
+
+def reason_text(message: str, lang: str) -> list:
+    """The refusal ``message`` for a page in ``lang``: the file's name, the line and the
+    problem translated; an untranslated problem is quoted (``lang="en"``) after a sentence
+    in ``lang`` that says so.  English pages show the message as it is."""
+    if lang == "en" or not message:
+        return [message]
+    prefix = _PREFIX.match(message.strip())
+    problem = prefix.group("problem") if prefix else message.strip()
+    translated = translate_problem(problem, lang)
+    if translated is None:
+        lead = t("reason.original", lang)
+        body: list = [lead + " ", html.Q(problem, lang="en", className="reason-original")]
+    else:
+        body = [translated]
+    if prefix is None:
+        return body
+    name = _file_name(prefix.group("path"))
+    where = (t("reason.where_line", lang, file=name, line=prefix.group("line"))
+             if prefix.group("line") else name)
+    return [where + ": ", *body]
