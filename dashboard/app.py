@@ -47,7 +47,8 @@ TITLE = "hydrorisk"
 #: view modules whose callbacks are registered on each app
 VIEW_MODULES = ("dashboard.views.stations", "dashboard.views.station",
                 "dashboard.views.bulletin", "dashboard.views.quality",
-                "dashboard.views.commission")
+                "dashboard.views.commission", "dashboard.views.upload",
+                "dashboard.views.scenarios")
 LANG_IDS = {"kk": Shell.LANG_KK, "ru": Shell.LANG_RU, "en": Shell.LANG_EN}
 
 
@@ -240,7 +241,8 @@ def shell_layout(lang: str) -> html.Div:
             html.Span(state["tagline"], id=Shell.TAGLINE, className="navbar-text tagline"),
             html.Div([
                 html.Div(nav_links, className="nav-pages"),
-                html.Div(lang_links, className="lang-switch", role="group", **group_attrs),
+                html.Div(lang_links, id=Shell.LANG_SWITCH, className="lang-switch",
+                         role="group", **group_attrs),
                 html.Div(id="shell-user", className="user-box"),   # dashboard.auth.user_box
             ], className="navbar-right"),
         ], fluid=True),
@@ -275,6 +277,7 @@ def shell_state(pathname: str | None, search: str | None, default_lang: str) -> 
     return {
         "lang": lang,
         "tagline": t("app.tagline", lang),
+        "language_label": t("nav.language", lang),
         "nav_stations": t("nav.stations", lang),
         "stations_href": "/" + keep,
         "nav": nav,
@@ -303,6 +306,7 @@ def register_shell_callbacks(app: dash.Dash, default_lang: str) -> None:
     for code in LANGUAGES:
         outputs += [Output(LANG_IDS[code], "href"), Output(LANG_IDS[code], "className")]
     outputs.append(Output(Shell.TIME_BANNERS, "children"))
+    outputs.append(Output(Shell.LANG_SWITCH, "aria-label"))
 
     @app.callback(*outputs, Input(Shell.PAGES_LOCATION, "pathname"),
                   Input(Shell.PAGES_LOCATION, "search"))
@@ -314,6 +318,7 @@ def register_shell_callbacks(app: dash.Dash, default_lang: str) -> None:
         for code in LANGUAGES:
             values += [s["lang_hrefs"][code], s["lang_classes"][code]]
         values.append(time_banners(pathname, search, default_lang))
+        values.append(s["language_label"])
         return tuple(values)
 
     # <html lang> and the date picker's month and day names follow the URL's language on

@@ -48,7 +48,7 @@ import html
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -60,6 +60,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response as HttpResponse
 
+from dashboard import i18n
 from hydro.services import accounts, audit
 from hydro.services.accounts import Account
 from hydro.services.context import Store
@@ -93,6 +94,8 @@ OUTPUT_ROLES: dict[str, str] = {
     "quality-site-panel.children": READ, "quality-site.value": READ,
     # commission: the exchange log's acknowledgement changes the store
     "commission-ack-message.children": "operator", "commission-exchange.children": READ,
+    # upload: checks and ingests a series file (dashboard.views.upload)
+    "upload-result.children": "operator",
 }
 #: login attempts (POST /login) that fail, per address and account name / per address
 LOGIN_LIMIT = "5/minute"
@@ -106,92 +109,16 @@ _PUBLIC_PREFIXES = ("/assets/",)
 _PUBLIC_PATHS = ("/login", "/_favicon.ico", "/favicon.ico")
 _APP_ATTRIBUTE = "hydrorisk_auth"
 
-ROLE_NAMES = {
-    "viewer": {"en": "viewer", "ru": "наблюдатель", "kk": "бақылаушы"},
-    "operator": {"en": "operator", "ru": "оператор", "kk": "оператор"},
-    "forecaster": {"en": "forecaster", "ru": "прогнозист", "kk": "болжаушы"},
-    "admin": {"en": "administrator", "ru": "администратор", "kk": "әкімші"},
-}
-PARTY_NAMES = {"KZ": {"en": "KZ", "ru": "КЗ", "kk": "ҚЗ"},
-               "RU": {"en": "RU", "ru": "РФ", "kk": "РФ"},
-               "commission": {"en": "commission", "ru": "комиссия", "kk": "комиссия"}}
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "login.title": "Log in", "login.name": "Name", "login.password": "Password",
-        "login.submit": "Log in", "login.failed": "Wrong name or password.",
-        "login.limited": "Too many attempts: wait a minute and try again.",
-        "login.csrf": "The form had expired; please try again.",
-        "login.demo": "Demonstration: log in as demo with the password demo. This account "
-                      "exists for the demonstration on this computer only (127.0.0.1); the "
-                      "dashboard refuses to serve the network while it exists.",
-        "login.intro": "Flood and water monitoring of the Ural, Irtysh, Tobol and Ishim. "
-                       "Accounts are given by the administrator.",
-        "logout.title": "Log out", "logout.question": "Log out of hydrorisk, {name}?",
-        "logout.submit": "Log out", "logout.done": "You are logged out.",
-        "logout.cancel": "Back to the dashboard",
-        "user.line": "{name} · {role} · {party}", "user.logout": "Log out",
-        "user.audit": "Audit log",
-        "forbidden": "Your role ({role}) does not allow this; it needs {required}.",
-        "forbidden.party": "You acknowledge on behalf of {party} only.",
-        "audit.title": "Audit log", "audit.csv": "Download CSV",
-        "audit.since": "since", "audit.show": "Show", "audit.none": "No rows.",
-        "audit.col.id": "#", "audit.col.at": "time (UTC)", "audit.col.action": "action",
-        "audit.col.user_name": "account", "audit.col.address": "address",
-        "audit.col.target": "target", "audit.col.detail": "detail",
-    },
-    "ru": {
-        "login.title": "Вход", "login.name": "Имя", "login.password": "Пароль",
-        "login.submit": "Войти", "login.failed": "Неверное имя или пароль.",
-        "login.limited": "Слишком много попыток: подождите минуту и попробуйте снова.",
-        "login.csrf": "Срок действия формы истёк; попробуйте ещё раз.",
-        "login.demo": "Демонстрация: войдите как demo с паролем demo. Эта учётная запись "
-                      "существует только для демонстрации на этом компьютере (127.0.0.1); "
-                      "пока она есть, панель не открывается для сети.",
-        "login.intro": "Мониторинг паводков и вод Урала, Иртыша, Тобола и Ишима. Учётные "
-                       "записи выдаёт администратор.",
-        "logout.title": "Выход", "logout.question": "Выйти из hydrorisk, {name}?",
-        "logout.submit": "Выйти", "logout.done": "Вы вышли из системы.",
-        "logout.cancel": "Назад к панели",
-        "user.line": "{name} · {role} · {party}", "user.logout": "Выйти",
-        "user.audit": "Журнал аудита",
-        "forbidden": "Ваша роль ({role}) не позволяет это действие; нужна роль {required}.",
-        "forbidden.party": "Вы подтверждаете только от имени стороны {party}.",
-        "audit.title": "Журнал аудита", "audit.csv": "Скачать CSV",
-        "audit.since": "с", "audit.show": "Показать", "audit.none": "Записей нет.",
-        "audit.col.id": "№", "audit.col.at": "время (UTC)", "audit.col.action": "действие",
-        "audit.col.user_name": "учётная запись", "audit.col.address": "адрес",
-        "audit.col.target": "объект", "audit.col.detail": "подробности",
-    },
-    "kk": {
-        "login.title": "Кіру", "login.name": "Аты", "login.password": "Құпиясөз",
-        "login.submit": "Кіру", "login.failed": "Аты немесе құпиясөз қате.",
-        "login.limited": "Әрекеттер тым көп: бір минут күтіп, қайталап көріңіз.",
-        "login.csrf": "Форманың мерзімі өтіп кетті; қайталап көріңіз.",
-        "login.demo": "Демонстрация: demo ретінде demo құпиясөзімен кіріңіз. Бұл тіркелгі "
-                      "тек осы компьютердегі демонстрацияға арналған (127.0.0.1); ол бар "
-                      "кезде панель желіге ашылмайды.",
-        "login.intro": "Жайық, Ертіс, Тобыл және Есіл өзендерінің су тасқыны мен су "
-                       "мониторингі. Тіркелгілерді әкімші береді.",
-        "logout.title": "Шығу", "logout.question": "hydrorisk жүйесінен шығасыз ба, {name}?",
-        "logout.submit": "Шығу", "logout.done": "Сіз жүйеден шықтыңыз.",
-        "logout.cancel": "Панельге оралу",
-        "user.line": "{name} · {role} · {party}", "user.logout": "Шығу",
-        "user.audit": "Аудит журналы",
-        "forbidden": "Сіздің рөліңіз ({role}) бұл әрекетке рұқсат бермейді; {required} "
-                     "рөлі қажет.",
-        "forbidden.party": "Сіз тек {party} тарапы атынан растайсыз.",
-        "audit.title": "Аудит журналы", "audit.csv": "CSV жүктеу",
-        "audit.since": "бастап", "audit.show": "Көрсету", "audit.none": "Жазба жоқ.",
-        "audit.col.id": "№", "audit.col.at": "уақыты (UTC)", "audit.col.action": "әрекет",
-        "audit.col.user_name": "тіркелгі", "audit.col.address": "мекенжай",
-        "audit.col.target": "нысан", "audit.col.detail": "толығырақ",
-    },
-}
+#: the words of the login and audit pages, per language: the keys ``auth.*``, ``account.role.*``
+#: and ``account.party.*`` of the dashboard's gettext catalogs (dashboard/locale), read-only
+ROLE_NAMES: Mapping[str, Mapping[str, str]] = i18n.CATALOGS.section("account.role")
+PARTY_NAMES: Mapping[str, Mapping[str, str]] = i18n.CATALOGS.section("account.party")
+TEXT: dict[str, Mapping[str, str]] = {lang: i18n.CATALOGS.in_language("auth", lang)
+                                      for lang in i18n.LANGUAGES}
 
 
 def text(key: str, lang: str, **fields: str) -> str:
-    table = TEXT.get(lang, TEXT["en"])
-    return table.get(key, TEXT["en"][key]).format(**fields)
+    return i18n.t(f"auth.{key}", lang, **fields)
 
 
 def role_name(role: str, lang: str) -> str:
@@ -365,6 +292,12 @@ def _address() -> str | None:
     return flask.request.remote_addr
 
 
+def client_address() -> str | None:
+    """The client's address of the current request (behind ``HYDRORISK_PROXIES`` trusted
+    proxies, from ``X-Forwarded-For``), as the audit log records it."""
+    return _address()
+
+
 def _audit_forbidden(account: Account | None, detail: str) -> None:
     state = getattr(flask.current_app, _APP_ATTRIBUTE)
     audit.record(state.store, "forbidden", account.name if account else None,
@@ -529,6 +462,22 @@ def _lang_links(lang: str) -> str:
     return " ".join(links)
 
 
+def _form_page(lang: str, page: str, intro: str, fields: str, after_submit: str = "",
+               status: int = 200) -> flask.Response:
+    """The login or logout page (``page``: "login" or "logout"): its title, ``intro`` (HTML,
+    escaped by the caller) and a POST form to ``/<page>`` holding the CSRF token, the
+    language, ``fields`` and the submit button (``after_submit`` follows it)."""
+    e = html.escape
+    body = (f'<h1 class="page-title mt-4">{e(text(page + ".title", lang))}</h1>{intro}'
+            f'<form method="post" action="/{page}" id="{page}-form">'
+            f'<input type="hidden" name="{CSRF_FIELD}" value="{e(csrf_token())}">'
+            f'<input type="hidden" name="lang" value="{e(lang)}">{fields}'
+            f'<button class="btn btn-primary{" me-2" if after_submit else ""}" '
+            f'id="{page}-submit" type="submit">{e(text(page + ".submit", lang))}</button>'
+            f'{after_submit}</form>')
+    return _page(lang, text(page + ".title", lang), body, status)
+
+
 def _login_form(lang: str, message: str | None = None, level: str = "danger",
                 status: int = 200, name: str = "") -> flask.Response:
     state = getattr(flask.current_app, _APP_ATTRIBUTE)
@@ -538,23 +487,18 @@ def _login_form(lang: str, message: str | None = None, level: str = "danger",
         if message else ""
     demo = f'<div class="alert alert-info" id="login-demo">{e(text("login.demo", lang))}</div>' \
         if state.demo else ""
-    body = (f'<h1 class="page-title mt-4">{e(text("login.title", lang))}</h1>'
-            f'<p class="text-muted">{e(text("login.intro", lang))}</p>{demo}{alert}'
-            f'<form method="post" action="/login" id="login-form">'
-            f'<input type="hidden" name="{CSRF_FIELD}" value="{e(csrf_token())}">'
-            f'<input type="hidden" name="next" value="{e(nxt)}">'
-            f'<input type="hidden" name="lang" value="{e(lang)}">'
-            f'<div class="mb-3"><label class="form-label" for="login-name">'
-            f'{e(text("login.name", lang))}</label>'
-            f'<input class="form-control" id="login-name" name="name" autocomplete="username"'
-            f' required maxlength="200" value="{e(name)}"></div>'
-            f'<div class="mb-3"><label class="form-label" for="login-password">'
-            f'{e(text("login.password", lang))}</label>'
-            f'<input class="form-control" id="login-password" name="password" type="password"'
-            f' autocomplete="current-password" required></div>'
-            f'<button class="btn btn-primary" id="login-submit" type="submit">'
-            f'{e(text("login.submit", lang))}</button></form>')
-    return _page(lang, text("login.title", lang), body, status)
+    fields = (f'<input type="hidden" name="next" value="{e(nxt)}">'
+              f'<div class="mb-3"><label class="form-label" for="login-name">'
+              f'{e(text("login.name", lang))}</label>'
+              f'<input class="form-control" id="login-name" name="name" autocomplete="username"'
+              f' required maxlength="200" value="{e(name)}"></div>'
+              f'<div class="mb-3"><label class="form-label" for="login-password">'
+              f'{e(text("login.password", lang))}</label>'
+              f'<input class="form-control" id="login-password" name="password" type="password"'
+              f' autocomplete="current-password" required></div>')
+    return _form_page(lang, "login",
+                      f'<p class="text-muted">{e(text("login.intro", lang))}</p>{demo}{alert}',
+                      fields, status=status)
 
 
 def login() -> HttpResponse:
@@ -603,16 +547,10 @@ def logout() -> HttpResponse:
     if flask.request.method == "GET":
         e = html.escape
         name = account.name if account else ""
-        body = (f'<h1 class="page-title mt-4">{e(text("logout.title", lang))}</h1>'
-                f'<p>{e(text("logout.question", lang, name=name))}</p>'
-                f'<form method="post" action="/logout" id="logout-form">'
-                f'<input type="hidden" name="{CSRF_FIELD}" value="{e(csrf_token())}">'
-                f'<input type="hidden" name="lang" value="{e(lang)}">'
-                f'<button class="btn btn-primary me-2" id="logout-submit" type="submit">'
-                f'{e(text("logout.submit", lang))}</button>'
-                f'<a class="btn btn-outline-secondary" href="/?lang={lang}">'
-                f'{e(text("logout.cancel", lang))}</a></form>')
-        return _page(lang, text("logout.title", lang), body)
+        return _form_page(lang, "logout",
+                          f'<p>{e(text("logout.question", lang, name=name))}</p>', "",
+                          after_submit=f'<a class="btn btn-outline-secondary" '
+                                       f'href="/?lang={lang}">{e(text("logout.cancel", lang))}</a>')
     if account is not None:
         state = getattr(flask.current_app, _APP_ATTRIBUTE)
         audit.record(state.store, "logout", account.name, address=_address())
@@ -632,7 +570,8 @@ def audit_page() -> flask.Response:
     rows = audit.events(state.store, since=since, limit=1000)
     head = "".join(f"<th>{e(text('audit.col.' + c, lang))}</th>" for c in audit.COLUMNS)
     body_rows = "".join(
-        "<tr>" + "".join(f"<td>{e(_cell(r[c]))}</td>" for c in audit.COLUMNS) + "</tr>"
+        "<tr>" + "".join(f"<td>{e(_audit_cell(c, r[c], lang))}</td>" for c in audit.COLUMNS)
+        + "</tr>"
         for r in rows) or f'<tr><td colspan="{len(audit.COLUMNS)}">{e(text("audit.none", lang))}</td></tr>'
     csv_href = "/audit.csv?" + urlencode({"since": since_text} if since_text else {})
     body = (f'<h1 class="page-title mt-4">{e(text("audit.title", lang))}</h1>'
@@ -665,6 +604,13 @@ def _parse_since(value: str | None) -> dt.datetime | None:
         return dt.datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def _audit_cell(column: str, value: object, lang: str) -> str:
+    """An audit row's cell for the page: the action in ``lang`` (the CSV keeps its code)."""
+    if column == "action" and isinstance(value, str):
+        return TEXT.get(lang, TEXT["en"]).get(f"audit.action.{value}", value)
+    return _cell(value)
 
 
 def _cell(value: object) -> str:

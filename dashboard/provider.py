@@ -35,12 +35,14 @@ from hydro.services import station_view
 from hydro.services.station_view import GaugeView, ReservoirView
 from hydro.services.context import Store as Engine
 from hydro.units import VARIABLE_DIMENSION, convert
+from hydro.warning import is_stale
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from hydro.services.alerts import AlertRecord
     from hydro.services.commission import CommissionData
+    from hydro.services.uploads import UploadResult
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +109,11 @@ class DataProvider(ABC):
         (:func:`hydro.services.bulletin.bulletin`); None without a store."""
         return None
 
-    def data_status(self, at: dt.datetime | None = None) -> dict[str, pd.DataFrame] | None:
+    def data_status(self, at: dt.datetime | None = None,
+                    received_by: dt.datetime | None = None) -> dict[str, pd.DataFrame] | None:
         """Ingest runs, quarantined files, scheduler jobs and freshness per station and party
-        at ``at`` (:mod:`hydro.services.data_status`); None without a store."""
+        at ``at`` (:mod:`hydro.services.data_status`), as received by ``received_by`` (naive
+        UTC; as-of replay); None without a store."""
         return None
 
     # ---------------------------------------------------------------- water quality
@@ -141,6 +145,21 @@ class DataProvider(ABC):
         from hydro.services.exchange import ExchangeError
 
         raise ExchangeError("unknown_run", "no store: nothing to acknowledge")
+
+    # ---------------------------------------------------------------- uploads
+    def uploadable_sources(self, party: str | None, admin: bool = False) -> list[str]:
+        """Sources an account of ``party`` may load files for
+        (:func:`hydro.services.uploads.uploadable_sources`); none without a store."""
+        return []
+
+    def upload_series(self, content: bytes, filename: str | None, source: str, user: str,
+                      party: str | None, admin: bool = False,
+                      address: str | None = None) -> UploadResult:
+        """Check and ingest an uploaded series file
+        (:func:`hydro.services.uploads.upload_series`; raises its ``UploadError``)."""
+        from hydro.services.uploads import UploadError
+
+        raise UploadError("upload.no_store", "no store: nothing to load into")
 
     # ---------------------------------------------------------------- alerts (active-alerts panel)
     def open_alerts(self, at: dt.datetime | None = None) -> pd.DataFrame | None:
@@ -201,21 +220,41 @@ class StoreProvider(DataProvider):
 
     def station_report(self, as_of: dt.date, now: dt.datetime | None = None,
                        received_by: dt.datetime | None = None) -> StationReport:
-        # the latest-state table is built once per data version (an ingest changes it), day,
-        # knowledge time and moment silence is measured at (:mod:`hydro.services.cache`);
-        # the report is shared between requests and never modified by the pages
+        # the latest-state table is built once per data version (an ingest changes it), day
+        # and knowledge time (:mod:`hydro.services.cache`), and shared between requests (the
+        # pages never modify it).  The wall clock is not in the key: ``now`` matters only
+        # through which readings are silent at it, so the key holds that set instead (on a
+        # past day, or until a reading ages past stale_after_days, it never changes); the
+        # report's reference_time is that of the request that built it
         cutoff = day_end_utc(as_of, self._timezones)
         reference = min(cutoff, now) if now is not None else cutoff
-        return cache.memo(self.engine, "station_report", (as_of, reference, received_by),
-                          lambda: super(StoreProvider, self).station_report(
-                              as_of, now=now, received_by=received_by))
+        version = cache.data_version(self.engine)
+        seen = cache.stale_count()
+        readings = self._cached_readings(cutoff, GAUGE_VARIABLES + RESERVOIR_VARIABLES,
+                                         received_by, version)
+        # readings served stale (being recomputed by another request): the report is of
+        # their version, not the current one
+        version = cache.stale_version(seen) or version
+        stale_after = self.config.settings.dashboard.stale_after_days
+        silent = frozenset((r.station_id, r.variable, r.party) for r in readings
+                           if is_stale(r.time, reference, stale_after))
+        return cache.memo(self.engine, "station_report", (as_of, received_by, silent),
+                          lambda: build_report(self.config, readings, as_of, cutoff, reference),
+                          version=version)
 
     def latest_readings(self, cutoff: dt.datetime,
                         variables: tuple[str, ...] = GAUGE_VARIABLES + RESERVOIR_VARIABLES,
                         received_by: dt.datetime | None = None) -> list[Reading]:
+        return list(self._cached_readings(cutoff, variables, received_by,
+                                          cache.data_version(self.engine)))
+
+    def _cached_readings(self, cutoff: dt.datetime, variables: tuple[str, ...],
+                         received_by: dt.datetime | None, version: tuple[int, int, int]
+                         ) -> list[Reading]:
         # once per data version (hydro.services.cache); Readings are frozen: safe to share
-        return list(cache.memo(self.engine, "latest_readings", (cutoff, variables, received_by),
-                               lambda: self._latest_readings(cutoff, variables, received_by)))
+        return cache.memo(self.engine, "latest_readings", (cutoff, variables, received_by),
+                          lambda: self._latest_readings(cutoff, variables, received_by),
+                          version=version)
 
     def _latest_readings(self, cutoff: dt.datetime, variables: tuple[str, ...],
                          received_by: dt.datetime | None) -> list[Reading]:
@@ -319,13 +358,15 @@ class StoreProvider(DataProvider):
 
         return bulletin(self.engine, self.config, day, as_of=as_of)
 
-    def data_status(self, at: dt.datetime | None = None) -> dict[str, pd.DataFrame] | None:
+    def data_status(self, at: dt.datetime | None = None,
+                    received_by: dt.datetime | None = None) -> dict[str, pd.DataFrame] | None:
         from hydro.services import data_status as ds
 
-        return {"runs": ds.ingest_runs(self.engine),
-                "quarantined": ds.quarantined(self.engine, self.config),
+        return {"runs": ds.ingest_runs(self.engine, received_by=received_by),
+                "quarantined": ds.quarantined(self.engine, self.config,
+                                              received_by=received_by),
                 "jobs": ds.jobs(self.engine),
-                "freshness": ds.freshness(self.engine, self.config, at)}
+                "freshness": ds.freshness(self.engine, self.config, at, received_by)}
 
     def quality_samples(self, sites: list[str] | None = None,
                         until: dt.datetime | None = None,
@@ -353,10 +394,28 @@ class StoreProvider(DataProvider):
 
         return acknowledge(self.engine, self.config, run_id, party, by, note, at=at)
 
+    def uploadable_sources(self, party: str | None, admin: bool = False) -> list[str]:
+        from hydro.services.uploads import uploadable_sources
+
+        return uploadable_sources(self.config, party, admin)
+
+    def upload_series(self, content: bytes, filename: str | None, source: str, user: str,
+                      party: str | None, admin: bool = False,
+                      address: str | None = None) -> UploadResult:
+        from hydro.services.uploads import upload_series
+
+        return upload_series(self.engine, self.config, content, filename, source, user,
+                             party, admin, address=address)
+
     def open_alerts(self, at: dt.datetime | None = None) -> pd.DataFrame | None:
         from hydro.services import alerts
 
-        return alerts.open_at(self.engine, at)
+        # once per alerts version (any alert opened, acknowledged, escalated or closed, or
+        # an evaluation), never stale: an acknowledgement shows on the acknowledger's next
+        # look.  A copy: the caller may add columns
+        return cache.memo(self.engine, "open_alerts", at,
+                          lambda: alerts.open_at(self.engine, at),
+                          version=alerts.version(self.engine), stale_ok=False).copy()
 
     def alert(self, alert_id: int) -> AlertRecord | None:
         from hydro.services import alerts
