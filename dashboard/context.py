@@ -40,6 +40,12 @@ def attach(app: dash.Dash, context: AppContext) -> None:
     app.server.extensions["hydrorisk_dash_app"] = app
 
 
+def of_app(app: dash.Dash) -> AppContext:
+    """The context :func:`attach` gave ``app`` (for the callbacks and routes a view
+    registers on its app)."""
+    return getattr(app, _ATTRIBUTE)
+
+
 def serving_app() -> dash.Dash:
     """The Dash app of the current Flask app context -- the one serving the request, or
     the one whose ``app_context()`` a task runs in (a cache refresh in the background

@@ -30,15 +30,17 @@ import datetime as dt
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
 from hydro.errors import IngestError
+
+_V = TypeVar("_V")
 
 __all__ = [
     "ScheduleRow",
@@ -190,6 +192,18 @@ def _parse_number(text: str) -> float:
     return float(t)
 
 
+def _read_cell(text: str, parse: Callable[[str], _V], source: str, line: int, column: str,
+               empty: str) -> _V:
+    """``parse(text)`` of one cell; an empty cell (message ``empty``) or one ``parse``
+    refuses is an :class:`IngestError` naming ``source``, ``line`` and ``column``."""
+    if not text.strip():
+        raise IngestError(source, empty, line, column)
+    try:
+        return parse(text)
+    except ValueError as e:
+        raise IngestError(source, str(e), line, column) from None
+
+
 def parse_schedule_csv(text: str, source: str) -> list[ScheduleRow]:
     """Read a schedule table from CSV text.
 
@@ -267,21 +281,13 @@ def parse_schedule_csv(text: str, source: str) -> list[ScheduleRow]:
                               + (" (a decimal comma needs ';' as the separator)"
                                  if sep == "," and len(cells) > len(header) else ""), line)
         d_text, v_text = cells[date_col], cells[value_col]
-        if not d_text.strip():
-            raise IngestError(source, "empty cell; every row needs a date", line, date_name)
-        try:
-            day = _parse_date(d_text)
-        except ValueError as e:
-            raise IngestError(source, str(e), line, date_name) from None
+        day = _read_cell(d_text, _parse_date, source, line, date_name,
+                         "empty cell; every row needs a date")
         if rows and day <= rows[-1].date:
             raise IngestError(source, f"dates must be strictly increasing: {day} follows "
                                       f"{rows[-1].date}", line, date_name)
-        if not v_text.strip():
-            raise IngestError(source, "empty cell; give a number", line, value_name)
-        try:
-            v = _parse_number(v_text)
-        except ValueError as e:
-            raise IngestError(source, str(e), line, value_name) from None
+        v = _read_cell(v_text, _parse_number, source, line, value_name,
+                       "empty cell; give a number")
         if kind == "release" and v < 0:
             raise IngestError(source, f"a release cannot be negative ({v:g} m3/s)", line,
                               value_name)

@@ -33,18 +33,46 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydro.cli.args import config_from_args, open_store_for
+from hydro.cli.args import cli_user, config_from_args, open_store_for
 from hydro.cli.text import station_label
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from hydro.config import Config
     from hydro.release_plans import ReservoirSchedule
     from hydro.scenarios import ScenarioFile, SeasonClimatology
+    from hydro.services.context import Store
+
+
+@contextmanager
+def _opened(config: Config) -> Iterator[Store]:
+    """The store of ``config`` (:func:`open_store_for`), disposed of on leaving."""
+    store = open_store_for(config)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+@contextmanager
+def _plan_store(config: Config, plan_id: str) -> Iterator[Store | None]:
+    """The store, read-only, where ``plan_id`` names a saved plan (a version ``@N``, or a
+    name that is not a plan of the scenario file); None for a plan of the file."""
+    from hydro.cli.args import open_store_readonly_for
+
+    store = (open_store_readonly_for(config)
+             if "@" in plan_id or not _is_file_plan(config, plan_id) else None)
+    try:
+        yield store
+    finally:
+        if store is not None:
+            store.dispose()
 
 
 def _banner(sc: ScenarioFile, clim: SeasonClimatology) -> str:
@@ -115,14 +143,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     settings = Cal.load_settings(config)
-    store = open_store_for(config)
-    try:
+    with _opened(config) as store:
         model, results = Cal.calibrate_model(config, store, args.basin or None,
                                              settings=settings, popsize=args.popsize,
                                              maxiter=args.maxiter, seed=args.seed,
                                              log=lambda m: print(m, file=sys.stderr))
-    finally:
-        store.dispose()
     rec = model["calibration"]
     cal, val = rec["calibration_years"], rec["validation_years"]
     print(f"snowmelt model calibration on {rec['data']}")
@@ -485,7 +510,6 @@ def cmd_plan_list(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
-    from hydro.cli.args import open_store_readonly_for
     from hydro.services import release_plans as P
 
     config = config_from_args(args)
@@ -493,14 +517,9 @@ def cmd_plan_show(args: argparse.Namespace) -> int:
         raise P.PlanError(f"'{args.plan}': give a plan id <scenario>/<plan>[@<version>], or "
                           "--scenario SCENARIO with a plan name")
     plan_id = args.plan if "/" in args.plan else f"{args.scenario}/{args.plan}"
-    store = open_store_readonly_for(config) if "@" in plan_id or not _is_file_plan(
-        config, plan_id) else None
-    try:
+    with _plan_store(config, plan_id) as store:
         scenario_id, ref, tables = P.tables_by_id(config, plan_id, store)
         saved = P.get_plan(store, ref) if store is not None else None
-    finally:
-        if store is not None:
-            store.dispose()
     choice = next(c for c in P.scenario_choices(config) if c.id == scenario_id)
     if choice.synthetic:
         print(f"SYNTHETIC scenario '{scenario_id}': checks on the synthetic demonstration "
@@ -534,7 +553,6 @@ def _is_file_plan(config: object, plan_id: str) -> bool:
 
 
 def cmd_plan_save(args: argparse.Namespace) -> int:
-    from hydro.cli.args import cli_user
     from hydro.release_plans import ReservoirSchedule
     from hydro.services import release_plans as P
 
@@ -546,8 +564,7 @@ def cmd_plan_save(args: argparse.Namespace) -> int:
                           f"({len(reservoirs)} reservoirs, {len(files)} files)")
     if not reservoirs:
         raise P.PlanError("give at least one --reservoir R --csv FILE")
-    store = open_store_for(config)
-    try:
+    with _opened(config) as store:
         schedules: dict[str, ReservoirSchedule] = {}
         try:       # a new version starts from the latest one: unchanged reservoirs kept
             schedules.update(P.get_plan(store, f"{args.scenario}/{args.name}").schedules)
@@ -560,8 +577,6 @@ def cmd_plan_save(args: argparse.Namespace) -> int:
                             author=args.author or cli_user(), note=args.note or "",
                             party=args.party)
         issues = P.check(config, args.scenario, {r: schedules[r] for r in reservoirs})
-    finally:
-        store.dispose()
     print(f"saved {saved.ref} by {saved.author} at {saved.created_at:%Y-%m-%d %H:%M} UTC")
     if carried:
         print("  kept from the previous version: "
@@ -577,17 +592,11 @@ def cmd_plan_save(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_export(args: argparse.Namespace) -> int:
-    from hydro.cli.args import open_store_readonly_for
     from hydro.services import release_plans as P
 
     config = config_from_args(args)
-    store = (open_store_readonly_for(config)
-             if "@" in args.plan_id or not _is_file_plan(config, args.plan_id) else None)
-    try:
+    with _plan_store(config, args.plan_id) as store:
         _, ref, tables = P.tables_by_id(config, args.plan_id, store)
-    finally:
-        if store is not None:
-            store.dispose()
     if args.reservoir not in tables:
         raise P.PlanError(f"'{args.reservoir}' is not a reservoir of plan {args.plan_id} "
                           f"(reservoirs: {', '.join(tables)})")
@@ -604,15 +613,6 @@ def cmd_plan_export(args: argparse.Namespace) -> int:
 # ``run --keep``, ``runs``, ``show``, ``compare-runs``, ``download``: through
 # hydro.services.scenario_runs, the dashboard's service.
 
-def _kept_author() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli"
-
-
 def _kept_frame(df, floatfmt: str = "{:.1f}") -> None:
     import pandas as pd
 
@@ -627,12 +627,11 @@ def run_kept(args: argparse.Namespace) -> int:
     from hydro.services import scenarios as S
 
     config = config_from_args(args)
-    store = open_store_for(config)
-    try:
+    with _opened(config) as store:
         sc = S.load_scenario(config, args.scenario)
         members = args.members or sc.ensemble.members
         run = R.start_run(config, store, sc.id, args.plan, members, args.seed,
-                          author=_kept_author(), forcing=getattr(args, "forcing", None))
+                          author=cli_user(), forcing=getattr(args, "forcing", None))
         print(f"run {run.run_id}: {sc.id}, plan {run.plan_ref}, {run.members} members, "
               f"seed {run.seed}, forcing {run.forcing}")
         run = R.execute_run(config, store, run.run_id, progress=_progress,
@@ -642,8 +641,6 @@ def run_kept(args: argparse.Namespace) -> int:
             return 1
         _kept_show(config, store, run.run_id)
         print(f"kept as run {run.run_id} ({run.path})")
-    finally:
-        store.dispose()
     return 0
 
 
@@ -651,11 +648,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from hydro.services import scenario_runs as R
 
     config = config_from_args(args)
-    store = open_store_for(config)
-    try:
+    with _opened(config) as store:
         runs = R.list_runs(store, args.scenario)
-    finally:
-        store.dispose()
     if not runs:
         print("no kept runs" + (f" of {args.scenario}" if args.scenario else ""))
         return 0
@@ -707,11 +701,8 @@ def _kept_show(config, store, run_id: str) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    store = open_store_for(config)
-    try:
+    with _opened(config) as store:
         _kept_show(config, store, args.run_id)
-    finally:
-        store.dispose()
     return 0
 
 
@@ -719,11 +710,8 @@ def cmd_compare_runs(args: argparse.Namespace) -> int:
     from hydro.services import scenario_runs as R
 
     config = config_from_args(args)
-    store = open_store_for(config)
-    try:
+    with _opened(config) as store:
         t = R.compare_runs(config, store, args.run_a, args.run_b)
-    finally:
-        store.dispose()
     if t.synthetic:
         print("SYNTHETIC: runs of a synthetic scenario; a demonstration of the method, not a "
               "forecast.")
@@ -745,8 +733,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     from hydro.services import scenario_runs as R
 
     config = config_from_args(args)
-    store = open_store_for(config)
-    try:
+    with _opened(config) as store:
         run = R.get_run(store, args.run_id)
         if run is None:
             raise R.RunError(f"no scenario run '{args.run_id}'")
@@ -764,8 +751,6 @@ def cmd_download(args: argparse.Namespace) -> int:
 
             shutil.copyfile(R.run_netcdf(config, run), args.netcdf)
             print(f"written {args.netcdf}")
-    finally:
-        store.dispose()
     return 0
 
 

@@ -37,6 +37,7 @@ from hydro.errors import HydroriskError, IngestError
 from hydro.release_plans import ReservoirSchedule, ScheduleIssue, ScheduleRow
 from hydro.scenarios import Plan, ScenarioFile
 from hydro.services.context import Store
+from hydro.store.plans import PlanVersion
 
 __all__ = [
     "PlanError",
@@ -83,6 +84,9 @@ class ScenarioChoice:
     basins : basin ids; start : first day; days : season length; members : ensemble size
     synthetic : the scenario (its forcing/data) is synthetic — label every figure so
     plans : the scenario file's plan names (``default`` first) and their descriptions
+        (``description``, the CLI's)
+    plan_descriptions : plan name -> its description ``{"kk", "ru", "en"}`` (each language
+        the plan's ``descriptions`` give, else its ``description``)
     reservoirs : reservoir id -> names ``{"kk", "ru", "en"}``, in network order
     rules : reservoir id -> the rule names it can follow (plans of the file naming it,
         ``default`` first, then ``pass_inflow``)
@@ -98,10 +102,18 @@ class ScenarioChoice:
     plans: dict[str, str]
     reservoirs: dict[str, dict[str, str]]
     rules: dict[str, list[str]] = field(default_factory=dict)
+    plan_descriptions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def plan_names(self) -> list[str]:
         return list(self.plans)
+
+    def plan_description(self, plan: str, lang: str) -> str:
+        """The description of the file plan ``plan`` in ``lang`` ("" if unknown)."""
+        described = self.plan_descriptions.get(plan)
+        if described:
+            return described.get(lang) or described.get("en") or self.plans.get(plan, "")
+        return self.plans.get(plan, "")
 
 
 def _names(n: Any) -> dict[str, str]:
@@ -147,7 +159,9 @@ def scenario_choices(config: Config) -> list[ScenarioChoice]:
             start=sc.scenario.start, days=sc.scenario.days, members=sc.ensemble.members,
             synthetic=sc.scenario.synthetic, plans=plans,
             reservoirs={r: _names(config.network.reservoirs[r].names) for r in res},
-            rules={r: _rules(sc, r) for r in res}))
+            rules={r: _rules(sc, r) for r in res},
+            plan_descriptions={k: {lang: p.description_in(lang) for lang in ("kk", "ru", "en")}
+                               for k, p in sc.schedules.items()}))
     return out
 
 
@@ -155,6 +169,26 @@ def scenario_choices(config: Config) -> list[ScenarioChoice]:
 
 def _is_saved_ref(plan_ref: str) -> bool:
     return "/" in plan_ref
+
+
+def _saved_of(store: Store | None, sc: ScenarioFile, plan_ref: str) -> SavedPlan:
+    """The saved plan ``plan_ref`` of scenario ``sc`` (refused: no store, or a plan of
+    another scenario)."""
+    if store is None:
+        raise PlanError(f"'{plan_ref}' is a saved plan: the store is needed to read it")
+    saved = get_plan(store, plan_ref)
+    if saved.scenario_id != sc.id:
+        raise PlanError(f"plan '{saved.id}' belongs to scenario '{saved.scenario_id}', "
+                        f"not '{sc.id}'")
+    return saved
+
+
+def _file_plan(sc: ScenarioFile, plan_name: str) -> Plan:
+    """The plan ``plan_name`` of the scenario file (refused: no such plan)."""
+    if plan_name not in sc.schedules:
+        raise PlanError(f"unknown plan '{plan_name}' of scenario '{sc.id}' "
+                        f"(plans: {', '.join(sc.schedules)})")
+    return sc.schedules[plan_name]
 
 
 def plan_table(config: Config, scenario_id: str, plan_name: str = "default", *,
@@ -170,18 +204,10 @@ def plan_table(config: Config, scenario_id: str, plan_name: str = "default", *,
     sc = _scenario(config, scenario_id)
     res = scenario_reservoirs(config, sc)
     if _is_saved_ref(plan_name):
-        if store is None:
-            raise PlanError(f"'{plan_name}' is a saved plan: the store is needed to read it")
-        saved = get_plan(store, plan_name)
-        if saved.scenario_id != sc.id:
-            raise PlanError(f"plan '{saved.id}' belongs to scenario '{saved.scenario_id}', "
-                            f"not '{sc.id}'")
+        saved = _saved_of(store, sc, plan_name)
         base = plan_table(config, scenario_id, "default")
         return {r: saved.schedules.get(r, base[r]) for r in res}
-    if plan_name not in sc.schedules:
-        raise PlanError(f"unknown plan '{plan_name}' of scenario '{sc.id}' "
-                        f"(plans: {', '.join(sc.schedules)})")
-    own = sc.schedules[plan_name].reservoirs
+    own = _file_plan(sc, plan_name).reservoirs
     default = sc.schedules["default"].reservoirs
     out = {}
     for r in res:
@@ -304,29 +330,15 @@ def check(config: Config, scenario_id: str, schedules: Mapping[str, ReservoirSch
 # =========================================================================== saved plans
 
 @dataclass(frozen=True)
-class SavedPlan:
+class SavedPlan(PlanVersion):
     """One version of a saved plan.
 
     ``id`` is ``<scenario>/<name>`` and :attr:`ref` ``<id>@<version>`` (URL-safe, for a
     shareable link); ``created_at`` is naive UTC; ``schedules`` maps reservoir id to its
     schedule (only the reservoirs saved: the others follow ``default``)."""
 
-    scenario_id: str
-    name: str
-    version: int
-    author: str
-    party: str | None
-    created_at: dt.datetime
     note: str
     schedules: dict[str, ReservoirSchedule]
-
-    @property
-    def id(self) -> str:
-        return f"{self.scenario_id}/{self.name}"
-
-    @property
-    def ref(self) -> str:
-        return f"{self.id}@{self.version}"
 
 
 def _saved(row: Any) -> SavedPlan:
@@ -447,16 +459,8 @@ def plan_for_engine(config: Config, store: Store | None, scenario_id: str,
     name following ``default``."""
     sc = _scenario(config, scenario_id)
     if not _is_saved_ref(plan_ref):
-        if plan_ref not in sc.schedules:
-            raise PlanError(f"unknown plan '{plan_ref}' of scenario '{sc.id}' "
-                            f"(plans: {', '.join(sc.schedules)})")
-        return sc.schedules[plan_ref]
-    if store is None:
-        raise PlanError(f"'{plan_ref}' is a saved plan: the store is needed to read it")
-    saved = get_plan(store, plan_ref)
-    if saved.scenario_id != sc.id:
-        raise PlanError(f"plan '{saved.id}' belongs to scenario '{saved.scenario_id}', "
-                        f"not '{sc.id}'")
+        return _file_plan(sc, plan_ref)
+    saved = _saved_of(store, sc, plan_ref)
     plan = _validate_schedules(config, sc, saved.schedules)
     desc = (f"saved plan {saved.ref} by {saved.author}, {saved.created_at:%Y-%m-%d %H:%M} UTC"
             + (f": {saved.note}" if saved.note else ""))

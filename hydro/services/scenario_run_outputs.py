@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from hydro import i18n
 from hydro.services.audit import safe_cell
 from hydro.services.scenario_run_results import RunResults
 
@@ -75,115 +76,10 @@ def to_csv(res: RunResults) -> str:
 
 # --------------------------------------------------------------------------- PDF
 
-TEXT: dict[str, dict[str, str]] = {
-    "title": {"kk": "Су тасқыны маусымының сценарийі: босату кестесін тексеру",
-              "ru": "Сценарий половодья: проверка графика попусков",
-              "en": "Flood-season scenario: a release schedule tested"},
-    "subtitle": {"kk": "{scenario} — {plan}", "ru": "{scenario} — {plan}",
-                 "en": "{scenario} — {plan}"},
-    "knowledge": {
-        "kk": "Ансамбль: {members} мүше, seed {seed}, форсинг «{forcing}»; іске қосқан "
-              "{author}, {time} UTC; есептеу {run_id}",
-        "ru": "Ансамбль: {members} членов, seed {seed}, форсинг «{forcing}»; запустил "
-              "{author}, {time} UTC; расчёт {run_id}",
-        "en": "Ensemble: {members} members, seed {seed}, forcing '{forcing}'; run by "
-              "{author}, {time} UTC; run {run_id}"},
-    "synthetic": {
-        "kk": "СИНТЕТИКАЛЫҚ: сценарий синтетикалық демонстрациялық деректер мен форсингке "
-              "құрылған; бұл әдістің көрсетілімі, өзендердің болжамы емес.",
-        "ru": "СИНТЕТИЧЕСКИЕ ДАННЫЕ: сценарий построен на синтетических демонстрационных "
-              "данных и форсинге; это демонстрация метода, а не прогноз для реальных рек.",
-        "en": "SYNTHETIC: the scenario is built on the synthetic demonstration data and "
-              "forcing; a demonstration of the method, not a forecast of the real rivers."},
-    "sec.exceedance": {"kk": "Деңгейлерге жету ықтималдығы және одан жоғары тұрған күндер",
-                       "ru": "Вероятность достижения уровней и число дней выше них",
-                       "en": "Probability of reaching each level and days above it"},
-    "sec.peaks": {"kk": "Ең жоғары деңгей (ансамбль квантильдері)",
-                  "ru": "Максимальный уровень воды (квантили ансамбля)",
-                  "en": "Peak stage (ensemble quantiles)"},
-    "sec.reservoirs": {"kk": "Су қоймалары: маусым соңындағы көлем, НПУ және ФПУ",
-                       "ru": "Водохранилища: объём на конец сезона, НПУ и ФПУ",
-                       "en": "Reservoirs: storage at the season's end, НПУ and ФПУ"},
-    "sec.drawdown": {"kk": "Су тасқыны алдындағы сарқу тексерісі",
-                     "ru": "Проверка предпаводковой сработки",
-                     "en": "Pre-flood drawdown check"},
-    "sec.holdout": {"kk": "Су қоймаларының ұстап қалуы және реттелмеген өзенмен салыстыру "
-                          "(бақылау мүшесі)",
-                    "ru": "Задержание стока водохранилищами против неурегулированного стока "
-                          "(контрольный член)",
-                    "en": "Holdout of the reservoirs against the unregulated river "
-                          "(control member)"},
-    "sec.travel": {"kk": "Су қоймасынан бекетке дейінгі жүру уақыты",
-                   "ru": "Время добегания от водохранилища до поста",
-                   "en": "Travel time from each reservoir to each gauge"},
-    "h.gauge": {"kk": "Бекет", "ru": "Пост", "en": "Gauge"},
-    "h.country": {"kk": "Ел", "ru": "Страна", "en": "Country"},
-    "h.level": {"kk": "Деңгей", "ru": "Уровень", "en": "Level"},
-    "h.level_cm": {"kk": "Деңгей, см", "ru": "Отметка, см", "en": "Level, cm"},
-    "h.probability": {"kk": "Ықтималдық, %", "ru": "Вероятность, %", "en": "Probability, %"},
-    "h.days": {"kk": "Жоғары күндер (орташа)", "ru": "Дней выше (среднее)",
-               "en": "Days above (mean)"},
-    "h.days90": {"kk": "Жоғары күндер (90 %)", "ru": "Дней выше (90 %)",
-                 "en": "Days above (90 %)"},
-    "h.q10": {"kk": "10 %, см", "ru": "10 %, см", "en": "10 %, cm"},
-    "h.q50": {"kk": "Медиана, см", "ru": "Медиана, см", "en": "Median, cm"},
-    "h.q90": {"kk": "90 %, см", "ru": "90 %, см", "en": "90 %, cm"},
-    "h.reservoir": {"kk": "Су қоймасы", "ru": "Водохранилище", "en": "Reservoir"},
-    "h.npu": {"kk": "НПУ, м", "ru": "НПУ, м", "en": "НПУ, m"},
-    "h.fpu": {"kk": "ФПУ, м", "ru": "ФПУ, м", "en": "ФПУ, m"},
-    "h.end50": {"kk": "Соңғы көлем (медиана), млн м³", "ru": "Объём на конец (медиана), млн м³",
-                "en": "End storage (median), hm³"},
-    "h.npu_vol": {"kk": "НПУ көлемі, млн м³", "ru": "Объём при НПУ, млн м³",
-                  "en": "Volume at НПУ, hm³"},
-    "h.maxlev": {"kk": "Ең жоғары деңгей (90 %), м", "ru": "Макс. уровень (90 %), м",
-                 "en": "Max level (90 %), m"},
-    "h.p_fpu": {"kk": "ФПУ-дан асу, %", "ru": "Выше ФПУ, %", "en": "Above ФПУ, %"},
-    "h.spill": {"kk": "Төгу (90 %), млн м³", "ru": "Холостой сброс (90 %), млн м³",
-                "en": "Spill (90 %), hm³"},
-    "h.flood_start": {"kk": "Тасқын басы", "ru": "Начало паводка", "en": "Flood start"},
-    "h.level_start": {"kk": "Бастағы деңгей, м", "ru": "Уровень к началу, м",
-                      "en": "Level at start, m"},
-    "h.absorbed": {"kk": "Сыйғызады, %", "ru": "Вмещает паводок, %",
-                   "en": "Absorbs the flood, %"},
-    "h.extra": {"kk": "Қосымша сыйымдылық, млн м³", "ru": "Нужна доп. ёмкость, млн м³",
-                "en": "Extra space needed, hm³"},
-    "h.required": {"kk": "Қажетті деңгей, м", "ru": "Требуемый уровень, м",
-                   "en": "Required level, m"},
-    "h.verdict": {"kk": "Жеткілікті ме", "ru": "Достаточно", "en": "Low enough"},
-    "h.peak_reg": {"kk": "Реттелген шығын, м³/с", "ru": "Урегулированный расход, м³/с",
-                   "en": "Regulated peak, m³/s"},
-    "h.peak_unreg": {"kk": "Реттелмеген шығын, м³/с", "ru": "Неурегулированный расход, м³/с",
-                     "en": "Unregulated peak, m³/s"},
-    "h.change_cm": {"kk": "Деңгей өзгерісі, см", "ru": "Изменение уровня, см",
-                    "en": "Stage change, cm"},
-    "h.travel": {"kk": "Жүру уақыты, тәул.", "ru": "Время добегания, сут",
-                 "en": "Travel time, days"},
-    "yes": {"kk": "иә", "ru": "да", "en": "yes"},
-    "no": {"kk": "жоқ", "ru": "нет", "en": "no"},
-    "no_level": {"kk": "деңгей белгіленбеген", "ru": "уровень не установлен",
-                 "en": "no such level"},
-    "level.adverse": {"kk": "қолайсыз (НЯ)", "ru": "НЯ", "en": "adverse (НЯ)"},
-    "level.dangerous": {"kk": "қауіпті (ОУ/ОЯ)", "ru": "ОЯ/ОУ", "en": "dangerous (ОУ/ОЯ)"},
-    "note.exceedance": {
-        "kk": "Ықтималдық — деңгейге кемінде бір күн жеткен ансамбль мүшелерінің үлесі. "
-              "Қазақстан бекеттерінде НЯ деңгейі жоқ: бос ұяшық нөл емес.",
-        "ru": "Вероятность — доля членов ансамбля, в которых уровень достигнут хотя бы один "
-              "день. На казахстанских постах уровня НЯ нет: пустая клетка — не ноль.",
-        "en": "Probability: the share of members reaching the level on at least one day. "
-              "Kazakh gauges have no adverse level (НЯ): a blank cell is not zero."},
-    "note.travel": {
-        "kk": "Жүру уақыты — жолдағы учаскелердің Маскингам K тұрақтыларының (немесе "
-              "кідірістерінің) қосындысы.",
-        "ru": "Время добегания — сумма констант Маскингама K (или запаздываний) участков "
-              "на пути.",
-        "en": "Travel time: the sum of the Muskingum K constants (or lags) of the reaches "
-              "on the way."},
-}
-
-
 def text(key: str, lang: str, **fields: object) -> str:
-    t = TEXT[key].get(lang) or TEXT[key]["en"]
-    return t.format(**fields) if fields else t
+    """The summary's word ``key`` in ``lang`` (kk, ru, en; catalog key
+    ``scenario_run.<key>`` of hydro's gettext domain), ``str.format``-ed with ``fields``."""
+    return i18n.t(f"scenario_run.{key}", lang, **fields)
 
 
 def _pct(p: Any) -> float | None:
@@ -193,7 +89,7 @@ def _pct(p: Any) -> float | None:
 
 def _level_label(scheme: str, level: str, lang: str) -> str:
     key = f"level.{level}"
-    label = text(key, lang) if key in TEXT else level
+    label = text(key, lang) if i18n.has(f"scenario_run.{key}") else level
     return f"{label} [{scheme}]" if scheme else label
 
 

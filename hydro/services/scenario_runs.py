@@ -26,8 +26,6 @@ import json
 import math
 import os
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +35,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hydro import network_sim
 from hydro import scenario_results as SR
 from hydro.config import Config, read_toml
 from hydro.errors import HydroriskError
+from hydro.messages import Coded
 from hydro.scenarios import DailyReleaseSpec, Plan, ScenarioFile, perturbations
 from hydro.services import audit
 from hydro.services import scenarios as S
+from hydro.services.cache import LRU
 from hydro.services.context import Store
 from hydro.store import scenario_runs as stored
 from hydro.services.scenario_run_results import MAX_TRACES, CompareTable, RunResults
@@ -54,7 +53,7 @@ __all__ = [
     "RunRecord", "RunResults", "CompareTable", "PlainSearch", "RunError",
     "start_run", "start_plan_run", "execute_run", "request_cancel", "list_runs", "get_run", "open_run",
     "run_results", "compare_runs", "quick_release", "search_plain", "run_netcdf",
-    "run_csv", "run_summary_pdf", "cached_context", "resolve_plan",
+    "run_csv", "run_summary_pdf", "cached_context", "resolve_plan", "run_error",
 ]
 
 #: the name a run's stored plan is given inside the scenario copy it runs
@@ -76,9 +75,8 @@ def _now() -> dt.datetime:
 
 # =========================================================================== context cache
 
-_CTX_LOCK = threading.Lock()
-_CTX: OrderedDict[tuple, S.Context] = OrderedDict()
-_CTX_MAX = 8
+#: the scenario contexts last built (:func:`cached_context`), least recently used dropped
+_CTX = LRU(maxsize=8)
 
 
 def _mtime(path: Path) -> float:
@@ -114,35 +112,17 @@ def cached_context(config: Config, scenario_id: str, store: Store | None = None,
     (default: the configured one), cached in this process per (scenario, forcing, and the
     modification times of the scenario, model and forcing files): the climatology takes
     seconds to build."""
-    from hydro.scenarios import season_climatology
-    from hydro.schedules import gauge_levels
-    from hydro.services.forcing import forcing_path, load_forcing
+    from hydro.services.forcing import forcing_path
 
     kind = forcing_kind(config, forcing)
     folder = config.root / S.SCENARIO_DIR
     key = (str(config.root), scenario_id, kind, _mtime(folder / f"{scenario_id}.toml"),
            _mtime(folder / S.MODEL_FILE), _mtime(forcing_path(config)))
-    with _CTX_LOCK:
-        hit = _CTX.get(key)
-        if hit is not None:
-            _CTX.move_to_end(key)
-            return hit
-    sc = S.load_scenario(config, scenario_id)
-    model = S.load_model(config)
-    data = load_forcing(config, store, source=_forcing_source(config, forcing))
-    first, last = model.calibration.calibration_years
-    v_first, v_last = model.calibration.validation_years
-    clim = season_climatology(config.network, sc.scenario.basins, data, model,
-                              f"{sc.scenario.start:%m-%d}", (first, last),
-                              reference_years=tuple(range(v_first, v_last + 1)))
-    gauges = [g for g in network_sim.select_nodes(config.network, sc.scenario.basins)
-              if g in config.network.gauges]
-    ctx = S.Context(config, sc, model, clim, gauge_levels(config.thresholds, gauges,
-                                                          sc.scenario.start))
-    with _CTX_LOCK:
-        _CTX[key] = ctx
-        while len(_CTX) > _CTX_MAX:
-            _CTX.popitem(last=False)
+    hit: S.Context | None = _CTX.peek(key)
+    if hit is not None:
+        return hit
+    ctx = S.context(config, scenario_id, store, source=_forcing_source(config, forcing))
+    _CTX.put(key, ctx)
     return ctx
 
 
@@ -256,6 +236,26 @@ def _start(config: Config, store: Store, sc: ScenarioFile, plan_ref: str, plan: 
         finished_at=None, error=None, path=None, summary=None)
 
 
+#: a run's stored ``error`` when it stopped on a cancel request between member chunks
+CANCELLED_BETWEEN_CHUNKS = "cancelled between member chunks"
+#: the start of a queued run's stored ``error`` when it was cancelled before it ran
+CANCELLED_BY = "cancelled by "
+
+
+def run_error(run: RunRecord) -> Coded | None:
+    """The run's stored ``error`` with its catalog key (``sc.run_error.*``): cancelled
+    between member chunks, cancelled by an author before it ran, or failed with the
+    engine's (English) message in ``error``; None when the run has no error."""
+    text = run.error
+    if not text:
+        return None
+    if text == CANCELLED_BETWEEN_CHUNKS:
+        return Coded("sc.run_error.cancelled_chunks", text)
+    if text.startswith(CANCELLED_BY):
+        return Coded("sc.run_error.cancelled_by", text, author=text[len(CANCELLED_BY):])
+    return Coded("sc.run_error.failed", text, error=text)
+
+
 def chunk_size(members: int, configured: int) -> int:
     """Members per chunk of a lab run: about eight chunks (so progress moves, a cancel
     is heard and the first results come early), at least 10 members, at most the
@@ -271,7 +271,7 @@ def request_cancel(store: Store, run_id: str, author: str) -> RunRecord:
         return run
     stored.update_run(store, run_id, cancel_requested=True)
     if stored.update_run(store, run_id, only_if_status=("queued",), status="cancelled",
-                         finished_at=_now(), error=f"cancelled by {author}"):
+                         finished_at=_now(), error=f"{CANCELLED_BY}{author}"):
         audit.record(store, "scenario_run", author, target=run_id,
                      detail=f"{run.scenario_id} plan {run.plan_ref}: cancelled before it ran")
     return _require(store, run_id)
@@ -337,7 +337,7 @@ def execute_run(config: Config, store: Store, run_id: str,
         detail = f"done, {run.members} members"
     except _Cancelled:
         stored.update_run(store, run_id, status="cancelled", finished_at=_now(),
-                          summary=None, error="cancelled between member chunks")
+                          summary=None, error=CANCELLED_BETWEEN_CHUNKS)
         detail = "cancelled"
     except Exception as e:  # the run is recorded as failed, with its message
         stored.update_run(store, run_id, status="failed", finished_at=_now(),
@@ -480,18 +480,15 @@ def _names(config: Config, node_id: str) -> dict[str, str]:
     return {"kk": n.kk, "ru": n.ru, "en": n.en}
 
 
-_RESULTS_LOCK = threading.Lock()
-_RESULTS: OrderedDict[str, RunResults] = OrderedDict()
+#: the results last read (:func:`run_results`), least recently used dropped
+_RESULTS = LRU(maxsize=8)
 #: the datasets of the last runs this process executed, as written to their NetCDF (so
 #: the results that follow a run do not read back and decompress the file)
-_JUST_RUN: OrderedDict[str, xr.Dataset] = OrderedDict()
+_JUST_RUN = LRU(maxsize=2)
 
 
 def _remember(run_id: str, ds: xr.Dataset) -> None:
-    with _RESULTS_LOCK:
-        _JUST_RUN[run_id] = ds
-        while len(_JUST_RUN) > 2:
-            _JUST_RUN.popitem(last=False)
+    _JUST_RUN.put(run_id, ds)
 
 
 def run_results(config: Config, store: Store, run_id: str,
@@ -499,20 +496,15 @@ def run_results(config: Config, store: Store, run_id: str,
     """The results of a finished run (cached in this process: a kept run never changes).
     ``flood_start`` of the drawdown check defaults to the scenario's warm-up start."""
     key = f"{config.root}|{run_id}|{flood_start}"
-    with _RESULTS_LOCK:
-        if key in _RESULTS:
-            _RESULTS.move_to_end(key)
-            return _RESULTS[key]
+    hit: RunResults | None = _RESULTS.peek(key)
+    if hit is not None:
+        return hit
     run = _require(store, run_id)
-    with _RESULTS_LOCK:
-        ds = _JUST_RUN.get(run_id)
+    ds: xr.Dataset | None = _JUST_RUN.peek(run_id)
     if ds is None or run.status != "done":
         ds = open_run(config, run)
     res = _results(config, store, run, ds, flood_start)
-    with _RESULTS_LOCK:
-        _RESULTS[key] = res
-        while len(_RESULTS) > 8:
-            _RESULTS.popitem(last=False)
+    _RESULTS.put(key, res)
     return res
 
 
@@ -573,13 +565,15 @@ def _results(config: Config, store: Store, run: RunRecord, ds: xr.Dataset,
     start = flood_start or (sc.season.warm_up.start if sc.season.warm_up else None)
     rows = []
     if start is None:
-        notes.append("drawdown check: the scenario has no warm-up; give a flood start")
+        notes.append(Coded("sc.note.drawdown_no_warmup",
+                           "drawdown check: the scenario has no warm-up; give a flood start"))
     else:
         for r in res_ids:
             try:
                 rows.append(drawdown_check(ds, net, r, start))
             except ValueError as e:
-                notes.append(f"drawdown check of {r}: {e}")
+                notes.append(Coded("sc.note.drawdown_failed", f"drawdown check of {r}: {e}",
+                                   reservoir=r, error=str(e)))
     synthetic = ds.attrs.get("synthetic") == "yes"
     banner = (f"SYNTHETIC scenario '{sc.id}': built on the synthetic demonstration data and "
               "forcing; a demonstration of the method, not a forecast." if synthetic
@@ -593,8 +587,8 @@ def _results(config: Config, store: Store, run: RunRecord, ds: xr.Dataset,
         summary=summary(ev), notes=notes)
 
 
-_HOLD_LOCK = threading.Lock()
-_HOLD: OrderedDict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
+#: the holdout tables last computed (:func:`_holdout`), least recently used dropped
+_HOLD = LRU(maxsize=16)
 
 
 def _holdout(config: Config, ctx: S.Context, run: RunRecord, gauges: list[str],
@@ -611,9 +605,9 @@ def _holdout(config: Config, ctx: S.Context, run: RunRecord, gauges: list[str],
 
     key = (run.scenario_id, hashlib.sha256(run.plan_json.encode()).hexdigest(), run.members,
            run.seed, run.forcing, tuple(gauges))
-    with _HOLD_LOCK:
-        if key in _HOLD:
-            return _HOLD[key]
+    hit: tuple[pd.DataFrame, pd.DataFrame] | None = _HOLD.peek(key)
+    if hit is not None:
+        return hit
     net = config.network
     sc = ctx.scenario.model_copy(update={"schedules": {
         **ctx.scenario.schedules, RUN_PLAN: plan_from_json(run.plan_json)}})
@@ -627,10 +621,7 @@ def _holdout(config: Config, ctx: S.Context, run: RunRecord, gauges: list[str],
     without = {r: run_members(net, sc, ctx.climatology, pert, {**sched, r: PassInflow()},
                               lateral=lateral) for r in sched}
     out = reservoir_effects(reg, unreg, without, net, gauges)
-    with _HOLD_LOCK:
-        _HOLD[key] = out
-        while len(_HOLD) > 16:
-            _HOLD.popitem(last=False)
+    _HOLD.put(key, out)
     return out
 
 
@@ -642,16 +633,23 @@ def compare_runs(config: Config, store: Store, run_a: str, run_b: str) -> Compar
 
     ra, rb = run_results(config, store, run_a), run_results(config, store, run_b)
     a, b = ra.run, rb.run
-    notes = []
+    notes: list[str] = []
     if a.scenario_id != b.scenario_id:
-        notes.append(f"different scenarios ({a.scenario_id} and {b.scenario_id}): the "
-                     "difference mixes the season with the plan")
+        notes.append(Coded("sc.note.different_scenarios",
+                           f"different scenarios ({a.scenario_id} and {b.scenario_id}): the "
+                           "difference mixes the season with the plan",
+                           a=a.scenario_id, b=b.scenario_id))
     if a.members != b.members or a.seed != b.seed:
-        notes.append(f"not paired: A has {a.members} members (seed {a.seed}), B "
-                     f"{b.members} members (seed {b.seed}); the members saw different "
-                     "weather, so differences include sampling noise")
+        notes.append(Coded("sc.note.not_paired",
+                           f"not paired: A has {a.members} members (seed {a.seed}), B "
+                           f"{b.members} members (seed {b.seed}); the members saw different "
+                           "weather, so differences include sampling noise",
+                           members_a=a.members, seed_a=a.seed, members_b=b.members,
+                           seed_b=b.seed))
     if a.forcing != b.forcing:
-        notes.append(f"different forcing sources ({a.forcing} and {b.forcing})")
+        notes.append(Coded("sc.note.different_forcing",
+                           f"different forcing sources ({a.forcing} and {b.forcing})",
+                           a=a.forcing, b=b.forcing))
     paired = not notes
     gauges = [g for g in ra.gauges if g in rb.gauges]
     ds_a, ds_b = open_run(config, a), open_run(config, b)

@@ -34,6 +34,7 @@ from hydro.scenarios import (
 from hydro.services.context import Store
 from hydro.services.forcing import (  # noqa: F401  (demo_forcing: re-exported)
     SCENARIO_DIR,
+    ForcingSource,
     demo_forcing,
     load_forcing,
 )
@@ -109,15 +110,17 @@ class Context:
     levels: dict
 
 
-def context(config: Config, name: str, store: Store | None = None) -> Context:
-    """Load a scenario, the model and the forcing (from the configured source; a source
-    reading the store uses ``store``, or opens the deployment's); build the climatology."""
+def context(config: Config, name: str, store: Store | None = None,
+            source: ForcingSource | None = None) -> Context:
+    """Load a scenario, the model and the forcing (from ``source``, default the configured
+    one; a source reading the store uses ``store``, or opens the deployment's); build the
+    climatology."""
     from hydro.scenarios import season_climatology
     from hydro.schedules import gauge_levels
 
     sc = load_scenario(config, name)
     model = load_model(config)
-    forcing = load_forcing(config, store)
+    forcing = load_forcing(config, store, source=source)
     first, last = model.calibration.calibration_years
     v_first, v_last = model.calibration.validation_years
     clim = season_climatology(config.network, sc.scenario.basins, forcing, model,

@@ -21,8 +21,10 @@ _PLANS = cast(Table, ReleasePlanRow.__table__)
 
 
 @dataclass(frozen=True)
-class StoredPlan:
-    """One row of ``release_plans``."""
+class PlanVersion:
+    """Which version of which plan, saved by whom and when (``created_at`` naive UTC).
+
+    ``id`` is ``<scenario>/<name>`` and :attr:`ref` ``<id>@<version>``."""
 
     scenario_id: str
     name: str
@@ -30,6 +32,20 @@ class StoredPlan:
     author: str
     party: str | None
     created_at: dt.datetime
+
+    @property
+    def id(self) -> str:
+        return f"{self.scenario_id}/{self.name}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+
+@dataclass(frozen=True)
+class StoredPlan(PlanVersion):
+    """One row of ``release_plans``."""
+
     note: str | None
     schedules_json: str
 

@@ -9,22 +9,16 @@ import json
 
 import pytest
 from auth_support import logged_in
+from upload_support import HEADER_KZ, kz_line, open_deployment
 
-from hydro.config import load_config
 from hydro.store import api
-from hydro.store.db import open_store
 
-HEADER_KZ = ("Код поста;Пост;Дата;Срок;Уровень воды, см;Изменение за сутки, см;"
-             "Расход воды, м3/с;Ледовые явления\r\n")
-GOOD = (HEADER_KZ + "19071;р. Урал – г. Уральск;01.04.2024;08:00;400;;;\r\n").encode("cp1251")
+GOOD = (HEADER_KZ + kz_line("01.04.2024", "400")).encode("cp1251")
 
 
 @pytest.fixture
 def deployment(config_copy, tmp_path):
-    config = load_config(config_copy)
-    engine = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}", config.network)
-    yield config, engine
-    engine.dispose()
+    yield from open_deployment(config_copy, tmp_path)
 
 
 def _app(deployment, role: str, party: str = "KZ"):

@@ -6,30 +6,18 @@ every upload in the audit log."""
 from __future__ import annotations
 
 import pytest
+from upload_support import HEADER_KZ, kz_line, open_deployment
 
-from hydro.config import load_config
 from hydro.services import audit
 from hydro.services.uploads import UploadError, check_upload, display_name, upload_series
 from hydro.store import api
-from hydro.store.db import open_store
 
-HEADER_KZ = ("Код поста;Пост;Дата;Срок;Уровень воды, см;Изменение за сутки, см;"
-             "Расход воды, м3/с;Ледовые явления\r\n")
-
-
-def _kz(d: str, v: str) -> str:
-    return f"19071;р. Урал – г. Уральск;{d};08:00;{v};;;\r\n"
-
-
-GOOD = (HEADER_KZ + _kz("01.04.2024", "400") + _kz("02.04.2024", "412")).encode("cp1251")
+GOOD = (HEADER_KZ + kz_line("01.04.2024", "400") + kz_line("02.04.2024", "412")).encode("cp1251")
 
 
 @pytest.fixture
 def deployment(config_copy, tmp_path):
-    config = load_config(config_copy)
-    engine = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}", config.network)
-    yield config, engine
-    engine.dispose()
+    yield from open_deployment(config_copy, tmp_path)
 
 
 @pytest.mark.parametrize("raw, shown", [
@@ -61,7 +49,7 @@ def test_a_good_file_is_kept_under_our_name_ingested_and_audited(deployment):
 
 def test_bad_values_are_rejected_by_the_ingest_named_by_the_upload_and_quarantined(deployment):
     config, engine = deployment
-    bad = (HEADER_KZ + _kz("01.04.2024", "inf")).encode("cp1251")
+    bad = (HEADER_KZ + kz_line("01.04.2024", "inf")).encode("cp1251")
     r = upload_series(engine, config, bad, "levels.csv", "kazhydromet", "aigerim", "KZ")
     assert r.ingest.outcome == "rejected"
     assert "levels.csv" in r.ingest.message and "line 2" in r.ingest.message
