@@ -565,9 +565,14 @@ def audit_page() -> flask.Response:
     lang = _lang()
     e = html.escape
     state = getattr(flask.current_app, _APP_ATTRIBUTE)
-    since_text = flask.request.args.get("since") or ""
+    since_text = (flask.request.args.get("since") or "").strip()
     since = _parse_since(since_text)
     rows = audit.events(state.store, since=since, limit=1000)
+    # a plain text field in the page language's notation (a type="date" field follows the
+    # browser's locale, not the page's); a date that cannot be read is said, not ignored
+    since_bad = (f'<div class="alert alert-warning py-1" id="audit-since-bad">'
+                 f'{e(text("audit.since_bad", lang, value=since_text))}</div>'
+                 if since_text and since is None else "")
     head = "".join(f"<th>{e(text('audit.col.' + c, lang))}</th>" for c in audit.COLUMNS)
     body_rows = "".join(
         "<tr>" + "".join(f"<td>{e(_audit_cell(c, r[c], lang))}</td>" for c in audit.COLUMNS)
@@ -576,11 +581,15 @@ def audit_page() -> flask.Response:
     csv_href = "/audit.csv?" + urlencode({"since": since_text} if since_text else {})
     body = (f'<h1 class="page-title mt-4">{e(text("audit.title", lang))}</h1>'
             f'<form method="get" class="mb-2"><input type="hidden" name="lang" value="{lang}">'
-            f'<label>{e(text("audit.since", lang))} <input type="date" name="since" '
-            f'value="{e(since_text)}"></label> <button class="btn btn-sm btn-secondary" '
+            f'<label>{e(text("audit.since", lang))} <input type="text" name="since" '
+            f'id="audit-since" size="12" maxlength="10" '
+            f'placeholder="{e(text("audit.since_format", lang))}" '
+            f'value="{e(since_text)}"> <span class="text-muted small">'
+            f'{e(text("audit.since_format", lang))}</span></label> '
+            f'<button class="btn btn-sm btn-secondary" '
             f'type="submit">{e(text("audit.show", lang))}</button> '
             f'<a class="btn btn-sm btn-outline-primary" id="audit-csv" href="{e(csv_href)}">'
-            f'{e(text("audit.csv", lang))}</a></form>'
+            f'{e(text("audit.csv", lang))}</a></form>{since_bad}'
             f'<table class="table table-sm table-striped" id="audit-table"><thead><tr>{head}'
             f'</tr></thead><tbody>{body_rows}</tbody></table>')
     response = _page(lang, text("audit.title", lang), body)
@@ -598,10 +607,17 @@ def audit_csv() -> flask.Response:
 
 
 def _parse_since(value: str | None) -> dt.datetime | None:
+    """The audit page's ``since``: ``YYYY-MM-DD`` (or an ISO time) or ``DD.MM.YYYY`` (the
+    kk and ru notation); None when empty or unreadable."""
     if not value:
         return None
+    value = value.strip()
     try:
         return dt.datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.strptime(value, "%d.%m.%Y")
     except ValueError:
         return None
 

@@ -174,4 +174,10 @@ KEYS: tuple[str, ...] = (
     N_("auth.audit.col.id"), N_("auth.audit.col.at"), N_("auth.audit.col.action"),
     N_("auth.audit.col.user_name"), N_("auth.audit.col.address"), N_("auth.audit.col.target"),
     N_("auth.audit.col.detail"),
+    # keys of hydro.messages.Coded notes of hydro/services/scenario_runs.py (compare and
+    #   results notes, run_error), said by dashboard.reasons.coded_text
+    N_("sc.note.drawdown_no_warmup"), N_("sc.note.drawdown_failed"),
+    N_("sc.note.different_scenarios"), N_("sc.note.not_paired"),
+    N_("sc.note.different_forcing"), N_("sc.run_error.cancelled_chunks"),
+    N_("sc.run_error.cancelled_by"), N_("sc.run_error.failed"),
 )

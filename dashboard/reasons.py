@@ -11,6 +11,11 @@ message, marked ``lang="en"``.
 
     reason_text("/in/bad.csv, line 1: missing column 'volume_hm3'", "ru")
     # ['bad.csv, строка 1: нет столбца «volume_hm3»']
+
+The same patterns translate the scenario lab's refused schedule uploads
+(:func:`hydro.release_plans.parse_schedule_csv`), and :func:`coded_text` says a service's
+keyed message (:class:`hydro.messages.Coded`: run status notes, compare and results notes)
+in the page's language.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import re
 
 from dash import html
 
+from dashboard.format import DASH
 from dashboard.i18n import N_, t
 
 #: ``<path>, line <n>: <problem>`` or ``<path>: <problem>``
@@ -46,6 +52,30 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"not a readable NetCDF file", N_("reason.not_netcdf")),
         (r"station (?P<station>\S+) of party (?P<party>\S+) appears twice",
          N_("reason.duplicate")),
+        # release-plan schedules (hydro.release_plans.parse_schedule_csv, the lab's upload)
+        (r"the date column is given twice", N_("reason.date_twice")),
+        (r"give one value column", N_("reason.one_value_column")),
+        (r"the column does not name its unit", N_("reason.no_unit")),
+        (r"empty column name", N_("reason.empty_column_name")),
+        (r"unknown column \(expected 'date'", N_("reason.schedule_column")),
+        (r"no value column", N_("reason.no_value_column")),
+        (r"more than (?P<limit>\d+) rows", N_("reason.too_many_rows")),
+        (r"(?P<found>\d+) cells, the header has (?P<expected>\d+)", N_("reason.fields")),
+        (r"empty cell; every row needs a date", N_("reason.empty_date")),
+        (r"dates must be strictly increasing: (?P<day>\S+) follows (?P<previous>\S+)",
+         N_("reason.not_increasing")),
+        (r"empty cell; give a number", N_("reason.empty_number")),
+        (r"'(?P<value>[^']*)' is not a finite number", N_("reason.not_finite")),
+        (r"a release cannot be negative \((?P<value>\S+) m3/s\)",
+         N_("reason.negative_release")),
+        (r"the file has a header but no rows", N_("reason.no_data")),
+        (r"this is a spreadsheet workbook", N_("reason.workbook")),
+        (r"the file is binary", N_("reason.binary")),
+        (r"the file is not text", N_("reason.encoding")),
+        # the lab's plans (hydro.services.release_plans.PlanError)
+        (r"plan name '(?P<name>[^']*)': use 1", N_("reason.plan_name")),
+        (r"'(?P<name>[^']+)' is a plan of the scenario file", N_("reason.plan_name_taken")),
+        (r"a plan needs the schedule of at least one reservoir", N_("reason.plan_empty")),
     ))
 
 
@@ -83,3 +113,28 @@ def reason_text(message: str, lang: str) -> list:
     where = (t("reason.where_line", lang, file=name, line=prefix.group("line"))
              if prefix.group("line") else name)
     return [where + ": ", *body]
+
+
+def coded_text(message: str, lang: str) -> list:
+    """A service's message in ``lang``: a :class:`hydro.messages.Coded` by its key and
+    fields, an ``error`` field (an English exception text) quoted after it (``lang="en"``);
+    a plain string by :data:`PATTERNS`, else quoted after ``reason.original_message``.
+    English pages show the message as it is."""
+    if lang == "en" or not message:
+        return [str(message)]
+    key = getattr(message, "key", None)
+    if key is None:
+        translated = translate_problem(str(message), lang)
+        if translated is not None:
+            return [translated]
+        return [t("reason.original_message", lang) + " ",
+                html.Q(str(message), lang="en", className="reason-original")]
+    values = dict(getattr(message, "values", {}))
+    error = values.pop("error", None)
+    text = t(key, lang, **{k: (DASH if v is None else v) for k, v in values.items()})
+    if not error:
+        return [text]
+    translated = translate_problem(str(error), lang)
+    if translated is not None:
+        return [text + " " + translated]
+    return [text + " ", html.Q(str(error), lang="en", className="reason-original")]

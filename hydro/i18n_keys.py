@@ -34,6 +34,7 @@ KEYS: tuple[str, ...] = (
     N_("bulletin.basin"), N_("bulletin.river"),
     # column headers, named in tuples of keys passed to text() in hydro/services/commission.py
     #   and dashboard/views/commission.py
+    N_("commission.party.KZ"), N_("commission.party.RU"),
     N_("commission.col.ack"), N_("commission.col.days"), N_("commission.col.delivered_by"),
     N_("commission.col.exceed"), N_("commission.col.file"), N_("commission.col.flagged"),
     N_("commission.col.from"), N_("commission.col.gauge"), N_("commission.col.kz"),
@@ -119,4 +120,18 @@ KEYS: tuple[str, ...] = (
     N_("cli.quality.mg/l"), N_("cli.quality.mgO/l"), N_("cli.quality.mgO2/l"),
     N_("cli.quality.pH"), N_("cli.quality.provisional"), N_("cli.quality.synthetic"),
     N_("cli.quality.title"), N_("cli.quality.ukizv"), N_("cli.quality.unjudged"),
+    # column headers, h(key) = text(f"h.{key}") in hydro/services/scenario_run_outputs.py
+    N_("scenario_run.h.absorbed"), N_("scenario_run.h.change_cm"), N_("scenario_run.h.country"),
+    N_("scenario_run.h.days"), N_("scenario_run.h.days90"), N_("scenario_run.h.end50"),
+    N_("scenario_run.h.extra"), N_("scenario_run.h.flood_start"), N_("scenario_run.h.fpu"),
+    N_("scenario_run.h.gauge"), N_("scenario_run.h.level"), N_("scenario_run.h.level_cm"),
+    N_("scenario_run.h.level_start"), N_("scenario_run.h.maxlev"), N_("scenario_run.h.npu"),
+    N_("scenario_run.h.npu_vol"), N_("scenario_run.h.p_fpu"), N_("scenario_run.h.peak_reg"),
+    N_("scenario_run.h.peak_unreg"), N_("scenario_run.h.probability"), N_("scenario_run.h.q10"),
+    N_("scenario_run.h.q50"), N_("scenario_run.h.q90"), N_("scenario_run.h.required"),
+    N_("scenario_run.h.reservoir"), N_("scenario_run.h.spill"), N_("scenario_run.h.travel"),
+    N_("scenario_run.h.verdict"),
+    # built as f"level.{level}" and chosen as "yes"/"no" in hydro/services/scenario_run_outputs.py
+    N_("scenario_run.level.adverse"), N_("scenario_run.level.dangerous"),
+    N_("scenario_run.yes"), N_("scenario_run.no"),
 )

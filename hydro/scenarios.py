@@ -511,10 +511,35 @@ ScheduleSpec = Annotated[SerializeAsAny[ReleaseRule], WrapValidator(_dispatch_ru
 
 class Plan(Strict):
     """``[schedules.<plan>]``: a release plan, one schedule per reservoir (reservoirs not
-    named follow the ``default`` plan)."""
+    named follow the ``default`` plan).
 
-    description: str
+    ``descriptions = { kk = "…", ru = "…", en = "…" }`` (the shape of the scenario's
+    ``names``) gives the description in each interface language; ``description`` (one
+    language, read by the CLI and the reports) is the fallback and defaults to the English
+    of ``descriptions``.  A plan gives at least one of them."""
+
+    description: str = ""
+    descriptions: Names | None = None
     reservoirs: dict[str, ScheduleSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _description_fallback(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and not data.get("description"):
+            described = data.get("descriptions")
+            en = (described.get("en") if isinstance(described, Mapping)
+                  else getattr(described, "en", None))
+            if not en:
+                raise ValueError("a plan needs 'description' or 'descriptions' "
+                                 "{ kk = …, ru = …, en = … }")
+            data = {**data, "description": en}
+        return data
+
+    def description_in(self, lang: str) -> str:
+        """The description in ``lang`` (``kk``, ``ru``, ``en``); ``description`` when the
+        plan has no ``descriptions``."""
+        return self.descriptions.get(lang) if self.descriptions is not None \
+            else self.description
 
 
 class SpawningWindow(Strict):

@@ -53,6 +53,7 @@ LOCAL_PREFIXES: dict[str, dict[str, tuple[str, int]]] = {
     "hydro/services/bulletin_output.py": {"text": ("bulletin.", 1)},
     "hydro/services/commission.py": {"text": ("commission.", 1)},
     "hydro/services/notification_text.py": {"t": ("notification.", 1)},
+    "hydro/services/scenario_run_outputs.py": {"text": ("scenario_run.", 1)},
     "hydro/cli/alerts.py": {"_t": ("cli.alerts.", 2)},
 }
 WIDTH = 96

@@ -179,9 +179,9 @@ def register_callbacks(app: dash.Dash) -> None:
     )(date_href)
 
     def serve(fmt_: str) -> flask.Response:
-        from dashboard.context import _ATTRIBUTE
+        from dashboard.context import of_app
 
-        return download(getattr(app, _ATTRIBUTE), fmt_, dict(flask.request.args))
+        return download(of_app(app), fmt_, dict(flask.request.args))
 
     app.server.add_url_rule(DOWNLOAD_RULE, "bulletin_download", serve)
 

@@ -27,8 +27,8 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import components as ui
 from dashboard import format as numfmt
 from dashboard import timequery
-from dashboard.context import AppContext
-from dashboard.i18n import query_string, resolve_lang, t
+from dashboard.context import AppContext, of_app
+from dashboard.i18n import query_string, resolve_lang, t, t_or
 from dashboard.plotly_locale import graph_config
 from dashboard.provider import DataProvider
 from hydro.services import commission as cm
@@ -304,7 +304,7 @@ def _completeness(data: cm.CommissionData, lang: str) -> html.Div:
                 continue
             worst = min(worst, float(s))
             cells.append(html.Span(_num(100 * s, lang), className=_share_class(float(s))))
-        rows.append([cm.node_name(data, str(gauge_id), lang), str(party),
+        rows.append([cm.node_name(data, str(gauge_id), lang), _party_name(str(party), lang),
                      cm.text(f"var.{variable}", lang), *cells])
         classes.append(None)
     return _panel(cm.text("sec.completeness", lang),
@@ -356,7 +356,8 @@ def _party_figure(data: cm.CommissionData, gauge_id: str, daily: pd.DataFrame,
     fig = go.Figure()
     for party in ("KZ", "RU"):
         if party in daily.columns:
-            fig.add_trace(go.Scatter(x=daily.index, y=daily[party], name=party, mode="lines",
+            fig.add_trace(go.Scatter(x=daily.index, y=daily[party], name=_party_name(party, lang),
+                                     mode="lines",
                                      line={"color": PARTY_COLOURS[party], "width": 1.5}))
     periods = data.periods[data.periods["gauge_id"] == gauge_id] \
         if not data.periods.empty else data.periods
@@ -396,7 +397,11 @@ def _quality(data: cm.CommissionData, lang: str) -> html.Div:
 # ---------------------------------------------------------------- exchange log
 
 def _party_name(code: str, lang: str) -> str:
-    return t("cm.party.commission", lang) if code == "commission" else code
+    """A party as every page writes it (``party.KZ``: КЗ/ҚЗ/KZ, ``party.RU``: РФ/RU; the
+    data-status page's words), or the commission."""
+    if code == "commission":
+        return t("cm.party.commission", lang)
+    return t_or(f"party.{code}", lang, code)
 
 
 def exchange_table(log: pd.DataFrame, lang: str) -> html.Div:
@@ -412,7 +417,8 @@ def exchange_table(log: pd.DataFrame, lang: str) -> html.Div:
                 _when(a["acknowledged_at"], lang),
                 html.Span(f" — {a['note']}", className="text-muted") if a["note"] else ""]))
         rows.append([str(int(r["run_id"])), r["file"], r["source"] or numfmt.DASH,
-                     r["party"] or numfmt.DASH, _when(r["received_at"], lang),
+                     _party_name(r["party"], lang) if r["party"] else numfmt.DASH,
+                     _when(r["received_at"], lang),
                      _num(r["rows_written"], lang),
                      acks or html.Span(cm.text("not_acknowledged", lang),
                                        className="text-muted")])
@@ -425,7 +431,8 @@ def exchange_table(log: pd.DataFrame, lang: str) -> html.Div:
 
 def _run_options(log: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
     return [{"label": f"{int(r['run_id'])} — {r['file']} "
-                      f"({r['party']}, {_when(r['received_at'], lang)})",
+                      f"({_party_name(r['party'], lang) if r['party'] else numfmt.DASH}, "
+                      f"{_when(r['received_at'], lang)})",
              "value": str(int(r["run_id"]))} for r in cm.records(log)]
 
 
@@ -434,7 +441,7 @@ def _exchange_panel(data: cm.CommissionData, lang: str) -> html.Div:
 
     account = current_account()
     log = data.exchange
-    parties = [{"label": p, "value": p} for p in ("KZ", "RU")] + \
+    parties = [{"label": _party_name(p, lang), "value": p} for p in ("KZ", "RU")] + \
         [{"label": t("cm.party.commission", lang), "value": "commission"}]
     form = dbc.Card(dbc.CardBody([
         html.Div(t("cm.ack.title", lang), className="fw-bold mb-2"),
@@ -531,11 +538,6 @@ def download(context: AppContext, fmt_: str, args: dict[str, str]) -> flask.Resp
 
 
 def register_callbacks(app: dash.Dash) -> None:
-    from dashboard.context import _ATTRIBUTE
-
-    def context() -> AppContext:
-        return getattr(app, _ATTRIBUTE)
-
     @app.callback(
         Output(CommissionPage.ACK_MESSAGE, "children"),
         Output(CommissionPage.EXCHANGE, "children"),
@@ -556,7 +558,7 @@ def register_callbacks(app: dash.Dash) -> None:
         account = auth.require("operator")
         if party not in (None, "") and str(party) != account.party:
             auth.require("operator", party=str(party))
-        ctx = context()
+        ctx = of_app(app)
         result = acknowledge(ctx.provider, n_clicks, run_id, account.party, account.name,
                              note, state, now=ctx.now())
         if result[1] is not no_update:
@@ -565,7 +567,7 @@ def register_callbacks(app: dash.Dash) -> None:
         return result
 
     def serve(fmt_: str) -> flask.Response:
-        return download(context(), fmt_, dict(flask.request.args))
+        return download(of_app(app), fmt_, dict(flask.request.args))
 
     app.server.add_url_rule(DOWNLOAD_RULE, "commission_download", serve)
 

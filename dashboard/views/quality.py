@@ -597,9 +597,9 @@ def register_callbacks(app: dash.Dash) -> None:
     )(site_from_click)
 
     def serve() -> flask.Response:
-        from dashboard.context import _ATTRIBUTE
+        from dashboard.context import of_app
 
-        return download(getattr(app, _ATTRIBUTE), dict(flask.request.args))
+        return download(of_app(app), dict(flask.request.args))
 
     app.server.add_url_rule(DOWNLOAD_RULE, "quality_download", serve)
 

@@ -42,6 +42,8 @@ RUNTIME_KEYS = (
     N_("plan.issue.outlet_capacity"), N_("plan.issue.ramp"), N_("plan.issue.minimum_release"),
     N_("plan.issue.fpu"), N_("plan.issue.fpu_target"), N_("plan.issue.below_umo"),
     N_("plan.issue.dead_storage"),
+    # sentences with a service's {error}, said by failure_text
+    N_("sc.unknown_plan"), N_("sc.save.failed"), N_("sc.run.failed"),
 )
 
 
@@ -101,6 +103,8 @@ class ScenariosPage(StrEnum):
     QUICK = "scenarios-quick"
     SEARCH = "scenarios-search"
     SEARCH_RESULT = "scenarios-search-result"
+    SEARCH_REQUEST = "scenarios-search-request"  # dcc.Store: a search asked for (audited)
+    MEMBERS_SYNC = "scenarios-members-sync"     # clientside: ?members= in the address bar
 
 
 #: who may write each output (dashboard.auth.declare); READ outputs change nothing
@@ -120,6 +124,8 @@ ROLES: dict[str, str] = {
     f"{ScenariosPage.CANCEL}.id": "forecaster",
     f"{ScenariosPage.CANCEL_MESSAGE}.children": "forecaster",
     f"{ScenariosPage.SEARCH_RESULT}.children": "forecaster",
+    f"{ScenariosPage.SEARCH_REQUEST}.data": "forecaster",
+    f"{ScenariosPage.MEMBERS_SYNC}.data": "read",
     f"{ScenariosPage.RESULTS}.children": "read", f"{ScenariosPage.POLL}.disabled": "read",
     f"{ScenariosPage.RUN_SELECT}.*": "read", f"{ScenariosPage.RUNS}.children": "read",
     f"{ScenariosPage.COMPARE_A}.options": "read", f"{ScenariosPage.COMPARE_B}.options": "read",
@@ -191,6 +197,18 @@ def _table(headers: list[str], rows: list[list], numeric: list[bool] | None = No
                              for c, n in zip(row, numeric, strict=True)]) for row in rows]),
     ], className="table table-sm table-bordered scenario-table", **kwargs),
         className="table-scroll")
+
+
+def failure_text(key: str, lang: str, error: object, **fields: object) -> list:
+    """The catalog sentence ``key`` (with an ``{error}`` field) in ``lang``, its ``{error}``
+    a service's message in the page's language (:func:`dashboard.reasons.coded_text`: by
+    its key or pattern, else quoted as the original English, ``lang="en"``)."""
+    from dashboard.reasons import coded_text
+    from dashboard.i18n import t
+
+    marker = "\x00"
+    before, _, after = t(key, lang, error=marker, **fields).partition(marker)
+    return [part for part in (before, *coded_text(str(error), lang), after) if part != ""]
 
 
 def _store(ctx: AppContext) -> Any:

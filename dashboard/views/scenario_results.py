@@ -19,6 +19,7 @@ from dashboard import components as ui
 from dashboard import format as numfmt
 from dashboard import scenario_figures as figs
 from dashboard.i18n import t, t_or
+from dashboard.reasons import coded_text
 from dashboard.views.scenario_common import (
     ScenariosPage,
     _day,
@@ -56,9 +57,11 @@ def run_status_view(run: Any, lang: str) -> html.Div:
     if run.status in ("queued", "running"):
         body.append(dbc.Progress(value=round(100 * run.progress), className="mb-2",
                                  label=f"{round(100 * run.progress)} %"))
-    if run.error:
-        body.append(dbc.Alert(run.error, color="warning" if run.status == "cancelled"
-                              else "danger", className="py-1"))
+    error = _runs().run_error(run)
+    if error is not None:
+        body.append(dbc.Alert(coded_text(error, lang),
+                              color="warning" if run.status == "cancelled" else "danger",
+                              className="py-1", id="scenarios-run-error-note"))
     summary = _runs().run_summary(run)
     if summary and summary.get("gauges"):
         rows = [[g, _num(v.get("peak_q50_cm"), lang), _num(v.get("peak_q90_cm"), lang),
@@ -207,14 +210,15 @@ def results_view(results: Any, lang: str) -> html.Div:
                       members=run.members, seed=run.seed,
                       forcing=t_or(f"sc.forcing.{run.forcing}", lang, run.forcing),
                       author=run.author,
-                      when=run.created_at.strftime("%Y-%m-%d %H:%M") + " UTC"),
+                      when=f"{numfmt.date(run.created_at, lang)} {run.created_at:%H:%M} UTC"),
                     id="scenarios-run-describe"),
              _downloads(run.run_id, lang)]
     fan = [dbc.Select(id=ScenariosPage.GAUGE, options=gauge_options, value=first,
                       className="mb-2", style={"maxWidth": "30rem"}),
            dcc.Graph(id=ScenariosPage.FAN, figure=fan_figure(results, first, lang) if first
                      else {}, config={"displaylogo": False})]
-    notes = [dbc.Alert(n, color="secondary", className="py-1 small") for n in results.notes]
+    notes = [dbc.Alert(coded_text(n, lang), color="secondary", className="py-1 small")
+             for n in results.notes]
     return html.Div([
         _panel(t("sc.results", lang), [*head, *fan], "scenarios-results-panel"),
         _panel(t("sc.exceedance", lang), [_exceedance_table(results, lang)],
@@ -241,7 +245,7 @@ def compare_view(table: Any, lang: str) -> html.Div:
         head.insert(0, ui.synthetic_banner(lang))
     head.append(dbc.Alert(t("sc.compare.paired", lang), color="success", className="py-1 small")
                 if table.paired else
-                dbc.Alert([t("sc.compare.unpaired", lang), html.Ul([html.Li(n) for n in table.notes])],
+                dbc.Alert([t("sc.compare.unpaired", lang), html.Ul([html.Li(coded_text(n, lang)) for n in table.notes])],
                           color="warning", className="py-1 small"))
     gauges = [[name(r, "gauge"), _num(r["peak_q50_a"], lang), _num(r["peak_q50_b"], lang),
                _num(r["peak_q50_diff"], lang, signed=True), _num(r["peak_q90_a"], lang),

@@ -55,6 +55,7 @@ from dashboard import components as ui
 from dashboard import format as numfmt
 from dashboard.context import AppContext
 from dashboard.i18n import t, t_or
+from dashboard.reasons import coded_text
 from dashboard.views.scenario_common import (
     DOWNLOAD_FORMATS,
     DOWNLOAD_RULE,
@@ -73,6 +74,7 @@ from dashboard.views.scenario_common import (
     _station_name,
     _store,
     _table,
+    failure_text,
     page_href,
     schedules_from_json,
     schedules_to_json,
@@ -93,9 +95,11 @@ log = logging.getLogger(__name__)
 # =========================================================================== render
 
 def render(ctx: AppContext, lang: str, scenario: str | None = None, plan: str | None = None,
-           version: str | None = None, run: str | None = None) -> html.Div:
+           version: str | None = None, run: str | None = None,
+           members: str | None = None) -> html.Div:
     """The scenario lab for the URL's ``scenario``, ``plan`` (a file plan or a saved plan
-    id), ``version`` (of a saved plan) and ``run`` (a kept run to show)."""
+    id), ``version`` (of a saved plan), ``run`` (a kept run to show) and ``members`` (the
+    ensemble size in the form; the scenario's own when absent or out of range)."""
     config = ctx.config
     store = _store(ctx)
     P = _plans()
@@ -104,7 +108,8 @@ def render(ctx: AppContext, lang: str, scenario: str | None = None, plan: str | 
         choices = P.scenario_choices(config)
     except HydroriskError as e:
         return html.Div([html.H1(t("sc.title", lang), className="page-title"),
-                         dbc.Alert(str(e), color="danger")], className="scenarios-page")
+                         dbc.Alert(coded_text(str(e), lang), color="danger")],
+                        className="scenarios-page")
     if not choices:
         return html.Div([html.H1(t("sc.title", lang), className="page-title"),
                          dbc.Alert(t("sc.none", lang), color="info")],
@@ -132,7 +137,7 @@ def render(ctx: AppContext, lang: str, scenario: str | None = None, plan: str | 
         schedules = P.plan_table(config, choice.id, plan_ref, store=store)
         saved = P.get_plan(store, plan_ref) if "/" in plan_ref and store is not None else None
     except HydroriskError as e:
-        notes.append(dbc.Alert(t("sc.unknown_plan", lang, plan=plan_ref, error=str(e)),
+        notes.append(dbc.Alert(failure_text("sc.unknown_plan", lang, e, plan=plan_ref),
                                color="warning", id="scenarios-notice"))
         plan_ref, saved = "default", None
         schedules = P.plan_table(config, choice.id, "default", store=store)
@@ -158,12 +163,25 @@ def render(ctx: AppContext, lang: str, scenario: str | None = None, plan: str | 
         dcc.Store(id=ScenariosPage.RUN_ID),
         dcc.Store(id=ScenariosPage.RUN_DONE),
         dcc.Store(id=ScenariosPage.URL_SYNC),
-        _setup_panel(config, choice, choices, saved_plans, plan_ref, saved, lang),
+        dcc.Store(id=ScenariosPage.MEMBERS_SYNC),
+        dcc.Store(id=ScenariosPage.SEARCH_REQUEST),
+        _setup_panel(config, choice, choices, saved_plans, plan_ref, saved, lang,
+                     _members(members, choice.members)),
         _editor_panel(config, choice, schedules, first, checks, saved, lang),
         _run_panel(ctx, choice, run, lang),
         html.Div(id=ScenariosPage.RESULTS),
         _compare_panel(choice, lang),
     ], className="scenarios-page", lang=lang)
+
+
+def _members(text: str | None, default: int) -> int:
+    """The ensemble size of the URL's ``?members=`` when it is a whole number in
+    [:data:`MEMBERS_MIN`, :data:`MEMBERS_MAX`], else ``default`` (the scenario's)."""
+    try:
+        n = int(str(text).strip())
+    except (TypeError, ValueError):
+        return default
+    return n if MEMBERS_MIN <= n <= MEMBERS_MAX else default
 
 
 def _safe_checks(config: Config, scenario_id: str, schedules: Mapping[str, Any]
@@ -195,7 +213,7 @@ def _forcing_options(config: Config, lang: str) -> tuple[list[dict], str]:
 
 
 def _setup_panel(config: Config, choice: Any, choices: Sequence[Any], saved_plans: Sequence[Any],
-                 plan_ref: str, saved: Any, lang: str) -> html.Div:
+                 plan_ref: str, saved: Any, lang: str, members: int) -> html.Div:
     scenario_options = [{"label": _name(c.names, lang, c.id), "value": c.id} for c in choices]
     plan_options = [{"label": f"{name} — {t('sc.plan.file', lang)}", "value": name}
                     for name in choice.plans]
@@ -205,7 +223,7 @@ def _setup_panel(config: Config, choice: Any, choices: Sequence[Any], saved_plan
         plan_options.append({"label": f"{saved.name} v{saved.version} — {saved.author}",
                              "value": saved.ref})
     forcing_options, forcing = _forcing_options(config, lang)
-    description = choice.plans.get(plan_ref.split("@")[0]) if "/" not in plan_ref else (
+    description = choice.plan_description(plan_ref.split("@")[0], lang) if "/" not in plan_ref else (
         saved.note if saved is not None else "")
     controls = dbc.Row([
         dbc.Col([dbc.Label(t("sc.scenario", lang), html_for=ScenariosPage.SCENARIO),
@@ -216,7 +234,7 @@ def _setup_panel(config: Config, choice: Any, choices: Sequence[Any], saved_plan
                 md=3),
         dbc.Col([dbc.Label(t("sc.members", lang), html_for=ScenariosPage.MEMBERS),
                  dbc.Input(id=ScenariosPage.MEMBERS, type="number", min=MEMBERS_MIN,
-                           max=MEMBERS_MAX, step=1, value=choice.members)], md=1),
+                           max=MEMBERS_MAX, step=1, value=members)], md=1),
         dbc.Col([dbc.Label(t("sc.seed", lang), html_for=ScenariosPage.SEED),
                  dbc.Input(id=ScenariosPage.SEED, type="number", min=0, step=1,
                            placeholder=t("sc.seed.default", lang))], md=2),
@@ -413,7 +431,8 @@ def checks_view(config: Config, choice: Any, checks: Mapping[str, list] | str,
                 lang: str) -> list:
     """The live checks per reservoir: an issue per line, or "no problems found"."""
     if isinstance(checks, str):
-        return [dbc.Alert(checks, color="danger", className="py-1 small mb-1")]
+        return [dbc.Alert(coded_text(checks, lang), color="danger",
+                          className="py-1 small mb-1")]
     out: list = []
     for rid, issues in checks.items():
         name = _name(choice.reservoirs.get(rid), lang, rid)
@@ -432,7 +451,8 @@ def checks_view(config: Config, choice: Any, checks: Mapping[str, list] | str,
 
 def _run_label(run: Any, lang: str) -> str:
     """``<plan> · <members> · <author> · <time> · <status>`` of a kept run."""
-    when = run.created_at.strftime("%Y-%m-%d %H:%M") if run.created_at else ""
+    when = f"{numfmt.date(run.created_at, lang)} {run.created_at:%H:%M}" \
+        if run.created_at else ""
     return (f"{run.plan_ref} · {run.members} {t('sc.members.short', lang)} · "
             f"{run.author} · {when} UTC · {t_or(f'sc.status.{run.status}', lang, run.status)}")
 
@@ -579,9 +599,13 @@ def rows_to_schedule(rid: str, mode: str, rows: Sequence[Mapping[str, Any]], lan
         for day, x, _ in parsed))
 
 
-def upload_error_text(error: Exception, lang: str) -> str:
-    """The message of a refused upload in ``lang``: the line and column, then the reason
-    (the reason is the parser's English text)."""
+def upload_error_text(error: Exception, lang: str) -> list:
+    """The message of a refused upload in ``lang``: the file, line and column, then the
+    reason — the parser's English text translated by its pattern
+    (:func:`dashboard.reasons.coded_text`, as the data-status page does), or quoted as the
+    original English (``lang="en"``) when no pattern knows it."""
+    from dashboard.reasons import coded_text
+
     line, column = getattr(error, "line", None), getattr(error, "column", None)
     reason = getattr(error, "reason", None) or str(error)
     where = []
@@ -590,7 +614,7 @@ def upload_error_text(error: Exception, lang: str) -> str:
     if column:
         where.append(t("sc.upload.column", lang, column=column))
     head = t("sc.upload.refused", lang, file=getattr(error, "path", ""))
-    return f"{head} {', '.join(where)}{': ' if where else ''}{reason}"
+    return [f"{head} {', '.join(where)}{': ' if where else ' '}", *coded_text(reason, lang)]
 
 
 def edit_schedules(config: Config, state: Mapping[str, Any], trigger: str | None,
@@ -701,7 +725,7 @@ def save_plan(ctx: AppContext, author: str, party: str | None, state: Mapping[st
         saved = P.save_plan(store, ctx.config, state["scenario"], (name or "").strip(),
                             schedules_from_json(data), author, (note or "").strip(), party)
     except (HydroriskError, ValueError) as e:
-        return dbc.Alert(t("sc.save.failed", lang, error=str(e)), color="danger",
+        return dbc.Alert(failure_text("sc.save.failed", lang, e), color="danger",
                          className="py-1", id="scenarios-save-error")
     href = page_href(lang, plan=saved.id, version=str(saved.version))
     return dbc.Alert([t("sc.save.done", lang, plan=saved.id, version=saved.version), " ",
@@ -746,7 +770,7 @@ def start(ctx: AppContext, author: str, party: str | None, state: Mapping[str, A
             run = R.start_run(ctx.config, store, state["scenario"], plan_ref, n, s,
                               author=author, forcing=forcing)
     except (HydroriskError, ValueError) as e:
-        return None, dbc.Alert(t("sc.run.failed", lang, error=str(e)), color="danger",
+        return None, dbc.Alert(failure_text("sc.run.failed", lang, e), color="danger",
                                className="py-1", id="scenarios-run-error")
     return run.run_id, dbc.Alert(t("sc.run.started", lang, run=run.run_id, plan=run.plan_ref,
                                    members=run.members), color="info", className="py-1",
@@ -772,6 +796,22 @@ def _plan_for_run(ctx: AppContext, state: Mapping[str, Any], data: Mapping[str, 
                        t("sc.run.autosave", lang), party).ref
 
 
+def request_search(ctx: AppContext, author: str, state: Mapping[str, Any],
+                   forcing: str | None, clicks: object = None) -> dict[str, Any]:
+    """Record that ``author`` asked for the schedule search of the page's scenario (audit
+    action ``scenario_run``, target ``search:<scenario>``) and return the request the
+    search job starts from (the search callback's trigger; the caller checked the role)."""
+    from hydro.services import audit
+
+    store = _store(ctx)
+    if store is not None:
+        audit.record(store, "scenario_run", author, target=f"search:{state['scenario']}",
+                     detail=f"schedule search of {state['scenario']}, forcing "
+                            f"{forcing or 'configured'}")
+    return {"scenario": state["scenario"], "forcing": forcing, "author": author,
+            "clicks": clicks}
+
+
 def runs_view(ctx: AppContext, state: Mapping[str, Any], run_id: str | None) -> dict[str, Any]:
     """The results area for ``run_id`` and the run lists (the results callback's body):
     ``results``, ``poll_disabled``, ``options`` (runs of the scenario), ``value``."""
@@ -793,7 +833,8 @@ def runs_view(ctx: AppContext, state: Mapping[str, Any], run_id: str | None) -> 
     try:
         results = R.run_results(ctx.config, store, run_id)
     except (HydroriskError, ValueError) as e:
-        return {"results": dbc.Alert(str(e), color="danger"), "poll_disabled": True,
+        return {"results": dbc.Alert(coded_text(str(e), lang), color="danger"),
+                "poll_disabled": True,
                 "options": options, "value": run_id}
     return {"results": results_view(results, lang), "poll_disabled": True,
             "options": options, "value": run_id}
@@ -839,6 +880,23 @@ function(run) {
 """
 
 
+#: replace ``?members=`` in the address bar (a valid size only) so a reload keeps it
+MEMBERS_SYNC_JS = """
+function(members) {
+    const n = Number(members);
+    if (!Number.isInteger(n) || n < MIN || n > MAX) {
+        return window.dash_clientside.no_update;
+    }
+    const url = new URL(window.location.href);
+    if (url.searchParams.get('members') !== String(n)) {
+        url.searchParams.set('members', String(n));
+        window.history.replaceState(window.history.state, '', url.toString());
+    }
+    return n;
+}
+""".replace("MIN", str(MEMBERS_MIN)).replace("MAX", str(MEMBERS_MAX))
+
+
 NAVIGATE_JS = """
 function(href) {
     if (href) { window.location.assign(href); }
@@ -862,14 +920,18 @@ def register_callbacks(app: dash.Dash) -> None:
     S = ScenariosPage
 
     @app.callback(Output(S.LOCATION, "data"), Input(S.SCENARIO, "value"),
-                  Input(S.PLAN, "value"), State(S.STATE, "data"), prevent_initial_call=True)
-    def on_choose(scenario, plan, state):
-        # from what differs from the rendered page, not from the trigger alone
+                  Input(S.PLAN, "value"), State(S.STATE, "data"), State(S.MEMBERS, "value"),
+                  prevent_initial_call=True)
+    def on_choose(scenario, plan, state, members):
+        # from what differs from the rendered page, not from the trigger alone; another
+        # plan of the same scenario keeps the ensemble size the form holds
         lang = _lang_of(state)
         if scenario and scenario != state.get("scenario"):
             return page_href(lang, scenario=scenario)
         if plan and plan != state.get("plan"):
-            return page_href(lang, scenario=state.get("scenario"), plan=plan)
+            size = _members(str(members), 0) if members not in (None, "") else 0
+            return page_href(lang, scenario=state.get("scenario"), plan=plan,
+                             members=str(size) if size else None)
         return no_update
 
     @app.callback(
@@ -985,6 +1047,8 @@ def register_callbacks(app: dash.Dash) -> None:
 
     app.clientside_callback(URL_SYNC_JS, Output(S.URL_SYNC, "data"),
                             Input(S.RUN_SELECT, "value"))
+    app.clientside_callback(MEMBERS_SYNC_JS, Output(S.MEMBERS_SYNC, "data"),
+                            Input(S.MEMBERS, "value"), prevent_initial_call=True)
     # a full load of the chosen scenario or plan (a dcc.Location(refresh=True) here went
     # back to its first URL once the address had been replaced with ?run=)
     app.clientside_callback(NAVIGATE_JS, Output(S.NAVIGATED, "data"),
@@ -1013,17 +1077,26 @@ def register_callbacks(app: dash.Dash) -> None:
         try:
             table = _runs().compare_runs(ctx.config, _store(ctx), a, b)
         except (HydroriskError, ValueError) as e:
-            return dbc.Alert(str(e), color="danger", className="py-1",
+            return dbc.Alert(coded_text(str(e), lang), color="danger", className="py-1",
                              id="scenarios-compare-error")
         return compare_view(table, lang)
 
-    @app.callback(Output(S.SEARCH_RESULT, "children"), Input(S.SEARCH, "n_clicks"),
+    @app.callback(Output(S.SEARCH_REQUEST, "data"), Input(S.SEARCH, "n_clicks"),
+                  State(S.STATE, "data"), State(S.FORCING, "value"),
+                  prevent_initial_call=True)
+    def on_search_request(n, state, forcing):
+        # on the request (the logged-in account is known here, not in the job): audited
+        account = auth.require("forecaster")
+        return request_search(context(), account.name, state, forcing, n)
+
+    @app.callback(Output(S.SEARCH_RESULT, "children"), Input(S.SEARCH_REQUEST, "data"),
                   State(S.STATE, "data"), State(S.FORCING, "value"),
                   background=True, manager=background.manager(context().config),
                   running=[(Output(S.SEARCH, "disabled"), True, False)],
                   prevent_initial_call=True)
-    def on_search(_n, state, forcing):
-        # a background job: the role (forecaster) was checked on the request that started it
+    def on_search(_request, state, forcing):
+        # a background job: the role (forecaster) was checked on the request that asked
+        # for it (on_search_request, which wrote the audit record)
         ctx = context()
         store = _store(ctx)
         dispose = getattr(store, "dispose", None)
@@ -1033,7 +1106,7 @@ def register_callbacks(app: dash.Dash) -> None:
         try:
             out = _runs().search_plain(ctx.config, store, state["scenario"], forcing=forcing)
         except (HydroriskError, ValueError) as e:
-            return dbc.Alert(str(e), color="danger", className="py-1")
+            return dbc.Alert(coded_text(str(e), lang), color="danger", className="py-1")
         return search_view(ctx.config, state["scenario"], out, lang)
 
     def serve(run_id: str, fmt_: str) -> flask.Response:
@@ -1046,4 +1119,4 @@ def register_callbacks(app: dash.Dash) -> None:
 __all__ = ["ScenariosPage", "ROLES", "render", "register_callbacks", "edit_schedules",
            "rows_to_schedule", "save_plan", "start", "runs_view", "results_view",
            "compare_view", "search_view", "download", "checks_view", "issue_message",
-           "upload_error_text", "grid_rows", "grid_columns", "page_href"]
+           "upload_error_text", "grid_rows", "grid_columns", "page_href", "request_search"]

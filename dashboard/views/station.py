@@ -199,12 +199,12 @@ def _controls(station_id: str, params: dict, lang: str, known_at: dt.datetime | 
                    color="secondary", outline=True),
         dcc.Download(id=StationPage.DOWNLOAD),
     ]
-    info = [t("station.period", lang, start=start.date().isoformat(), end=as_of.isoformat(),
+    info = [t("station.period", lang, start=fmt.date(start, lang), end=fmt.date(as_of, lang),
               days=(as_of - start.date()).days)]
     asof_block: list = []
     if known_at is not None:
         asof_block = [html.Span(t("sv.asof.known", lang,
-                                  time=known_at.strftime("%Y-%m-%d %H:%M")),
+                                  time=fmt.date_time(known_at, lang)),
                                 className="badge bg-warning text-dark me-2"),
                       dcc.Link(t("sv.asof.current", lang),
                                href=_href(station_id, params, asof=None))]
@@ -483,13 +483,13 @@ def _revisions_panel(view: GaugeView | ReservoirView, lang: str, params: dict) -
     for r in frame.itertuples(index=False):
         received = _ts(r.received_at)
         rows.append(html.Tr([
-            html.Td(_ts(r.time).strftime("%Y-%m-%d %H:%M")),
+            html.Td(fmt.date_time(_ts(r.time).to_pydatetime(), lang)),
             html.Td(t_or(f"sv.var.{r.variable}", lang, str(r.variable))),
             html.Td(t_or(f"party.{r.party}", lang, str(r.party))),
             html.Td(_source(str(r.source), lang)), html.Td(str(r.revision)),
             html.Td(f"{_fmt(lang, _num(r.value), 2)} {r.unit}"),
             html.Td(_qc_label(str(r.qc), lang)),
-            html.Td(received.strftime("%Y-%m-%d %H:%M:%S")),
+            html.Td(f"{fmt.date(received, lang)} {received:%H:%M:%S}"),
             html.Td(dcc.Link(t("sv.revisions.show", lang),
                              href=_href(view.station_id, params,
                                         asof=received.strftime("%Y-%m-%dT%H:%M:%S")))),
@@ -643,8 +643,8 @@ def _plain_panels(provider: DataProvider, station: Gauge | Reservoir, lang: str,
     end = day_end_utc(as_of, network_timezones(provider.config.network))
     start = end - WINDOW
     plots = GAUGE_PLOTS if isinstance(station, Gauge) else RESERVOIR_PLOTS
-    panels: list = [html.Div(t("station.period", lang, start=start.date().isoformat(),
-                                end=as_of.isoformat(), days=WINDOW.days),
+    panels: list = [html.Div(t("station.period", lang, start=fmt.date(start, lang),
+                                end=fmt.date(as_of, lang), days=WINDOW.days),
                              className="asof-info-left")]
     for variable, title_key, component_id in plots:
         points = provider.series(station.id, variable, start, end)

@@ -18,7 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard import format as numfmt
-from dashboard.context import AppContext
+from dashboard.context import of_app
 from dashboard.i18n import t
 from dashboard.provider import DataProvider
 from hydro.services.accounts import Account
@@ -106,11 +106,6 @@ def result_alert(provider: DataProvider, contents: str | None, filename: str | N
 
 
 def register_callbacks(app: dash.Dash) -> None:
-    from dashboard.context import _ATTRIBUTE
-
-    def context() -> AppContext:
-        return getattr(app, _ATTRIBUTE)
-
     @app.callback(
         Output(UploadPage.RESULT, "children"),
         Input(UploadPage.FILE, "contents"),
@@ -125,7 +120,7 @@ def register_callbacks(app: dash.Dash) -> None:
         account = auth.require("operator")   # on the server, whatever the page shows
         if not contents:
             return no_update
-        return result_alert(context().provider, contents, filename, source, lang or "en",
+        return result_alert(of_app(app).provider, contents, filename, source, lang or "en",
                             account.name, account.party, account.has_role("admin"),
                             address=auth.client_address())
 

@@ -376,7 +376,10 @@ def _num(value: object, lang: str, decimals: int = 0) -> str:
 
 
 def _party(code: str, lang: str) -> str:
-    return text("commission", lang) if code == "commission" else code
+    """A party as the dashboard writes it (КЗ/ҚЗ/KZ, РФ/RU), or the commission."""
+    if code == "commission":
+        return text("commission", lang)
+    return text(f"party.{code}", lang) if code in ("KZ", "RU") else code
 
 
 @dataclass
@@ -437,7 +440,7 @@ def report(data: CommissionData, lang: str, received_by: dt.datetime | None = No
         + [text(k, lang) for k in ("col.trend", "col.slope", "col.p")],
         trows, [None, None, 0, None, 1, 3]))
     comp = data.completeness[data.completeness["month"] == data.month]
-    crows = [[node_name(data, str(r["gauge_id"]), lang), r["party"],
+    crows = [[node_name(data, str(r["gauge_id"]), lang), _party(str(r["party"]), lang),
               text("var." + r["variable"], lang),
               f"{int(r['n_days'])}/{int(r['n_expected'])}",
               _nan(100.0 * r["share"] if r["n_expected"] else np.nan)]
@@ -478,7 +481,8 @@ def report(data: CommissionData, lang: str, received_by: dt.datetime | None = No
             f"{_party(a['party'], lang)}: {a['acknowledged_by']}, "
             f"{a['acknowledged_at']:%Y-%m-%d %H:%M}" + (f" ({a['note']})" if a["note"] else "")
             for a in r["acknowledgements"]) or text("not_acknowledged", lang)
-        erows.append([int(r["run_id"]), r["file"], r["source"] or "", r["party"],
+        erows.append([int(r["run_id"]), r["file"], r["source"] or "",
+                      _party(r["party"], lang) if r["party"] else "",
                       f"{pd.Timestamp(r['received_at']):%Y-%m-%d %H:%M}", int(r['rows_written']),
                       acks])
     sections.append(Section(

@@ -99,14 +99,14 @@ def test_commission_page(tmp_path):
         wait.until(lambda d: d.find_element(By.ID, "commission-ack-name")
                    .get_attribute("value") == "П. Петров")
         assert not driver.find_element(By.ID, "commission-ack-name").is_enabled()
-        _choose(driver, wait, "commission-ack-run", "(RU")
+        _choose(driver, wait, "commission-ack-run", "(РФ")   # the party as pages write it
         _click(driver, "commission-ack-button")
         wait.until(lambda d: "Отклонено" in
                    d.find_element(By.ID, "commission-ack-message").text)
         browser_logout(driver, base)
         browser_login(driver, base, "А. Абенов")
         driver.get(base + "/commission?lang=ru&date=2019-04-30")
-        _choose(driver, wait, "commission-ack-run", "(RU")
+        _choose(driver, wait, "commission-ack-run", "(РФ")   # the party as pages write it
         wait.until(lambda d: d.find_element(By.ID, "commission-ack-party")
                    .get_attribute("value") == "KZ")
         driver.find_element(By.ID, "commission-ack-note").send_keys("получено полностью")

@@ -182,6 +182,9 @@ def _lab(driver, base: str, shots, bad) -> None:
     wait.until(lambda d: "plan=early-prerelease" in d.current_url
                and d.find_elements(By.ID, "scenarios-members"))
     wait.until(lambda d: d.find_element(By.ID, "scenarios-run-select").get_attribute("value"))
+    # the ensemble size is in the address (?members=): the other plan kept it
+    assert "members=20" in driver.current_url, driver.current_url
+    assert driver.find_element(By.ID, "scenarios-members").get_attribute("value") == "20"
     _members(driver, 20)
     run_b = _run_and_wait(driver, wait, run_a)
     assert run_b != run_a
@@ -200,6 +203,7 @@ def _lab(driver, base: str, shots, bad) -> None:
     driver.refresh()
     wait.until(lambda d: d.find_elements(By.ID, "scenarios-run-describe")
                and run_b in d.find_element(By.ID, "scenarios-run-describe").text)
+    assert driver.find_element(By.ID, "scenarios-members").get_attribute("value") == "20"
     driver.execute_script("window.scrollTo(0, 0)")
     save_screenshot(driver, shots / "screenshot-scenarios-6-reloaded.png")
 
