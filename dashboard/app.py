@@ -48,7 +48,7 @@ TITLE = "hydrorisk"
 VIEW_MODULES = ("dashboard.views.stations", "dashboard.views.station",
                 "dashboard.views.bulletin", "dashboard.views.quality",
                 "dashboard.views.commission", "dashboard.views.upload",
-                "dashboard.views.scenarios")
+                "dashboard.views.scenarios", "dashboard.components")
 LANG_IDS = {"kk": Shell.LANG_KK, "ru": Shell.LANG_RU, "en": Shell.LANG_EN}
 
 

@@ -77,6 +77,8 @@ OUTPUT_ROLES: dict[str, str] = {
     "shell-navigate.href": READ, "shell-user.children": READ,
     "_pages_dummy.children": READ,
     # stations
+    # every data grid's CSV export (dashboard.components.data_grid, one MATCH callback)
+    "data-grid.exportDataAsCsv": READ,
     "stations-*-table.exportDataAsCsv": READ, "stations-body.children": READ,
     "stations-status-filter.data": READ, "stations-*-table.filterModel": READ,
     "stations-summary.className": READ, "stations-filter-note.children": READ,

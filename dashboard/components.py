@@ -1,4 +1,8 @@
-"""Layout builders for the stations page: report rows + language in, Dash components out.
+"""Layout builders for the stations page: report rows + language in, Dash components out;
+and :func:`data_grid`, the sortable, filterable grid (with a CSV export of the rows its
+filters leave) that every data table of the dashboard is -- the data-status, commission,
+quality, station and scenario pages.  The bulletin's table is the one exception: it keeps
+the published bulletin's layout (basin group rows) and has its own CSV/PDF/HTML downloads.
 
 Nothing here reads data or decides a category; it only formats what
 :mod:`dashboard.status` (and through it :mod:`hydro.warning`) worked out.
@@ -9,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import dash_ag_grid as dag
@@ -377,6 +383,29 @@ def _plain(parts: Any) -> str:
     return " · ".join(out)
 
 
+def plain_text(parts: Any) -> str:
+    """The text of components (a grid cell holds text, not components): the strings and
+    numbers joined as written, a quotation (``html.Q``) in quotation marks."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            out.append(str(node))
+        elif isinstance(node, (list, tuple)):
+            for x in node:
+                walk(x)
+        elif isinstance(node, html.Q):
+            out.append("“")
+            walk(node.children)
+            out.append("”")
+        elif hasattr(node, "to_plotly_json"):
+            walk(getattr(node, "children", None))
+    walk(parts)
+    return "".join(out)
+
+
 def _titles(parts: Any) -> str:
     """The hover titles of a cell's components, one per line, without repeats."""
     out: list[str] = []
@@ -398,13 +427,17 @@ def _iso(time: dt.datetime | None) -> str | None:
     return time.isoformat(timespec="minutes") if time is not None else None
 
 
-def _col(key: str, lang: str, field: str, kind: str = "text", **extra: Any) -> dict:
-    """A grid column: header ``t(key)`` (its ``.help`` on hover), sorted and filtered on
-    ``field``; "num" columns show ``<field>_text`` (the locale's notation) and filter and
-    export the number itself."""
-    col: dict[str, Any] = {"headerName": t(key, lang), "field": field, "colId": field}
-    if has(f"{key}.help"):
-        col["headerTooltip"] = t(f"{key}.help", lang)
+def _column(header: str, field: str, kind: str = "text", help_text: str | None = None,
+            **extra: Any) -> dict:
+    """A grid column headed ``header``, sorted and filtered on ``field``.  ``kind``:
+    "num"  -- shows ``<field>_text`` (the locale's notation), filters, sorts and exports the
+              number itself;
+    "time" -- sorted on the ISO time in ``field``, shown and filtered as ``<field>_text``;
+    "link" -- ``field`` holds markdown (``[text](href)``), rendered as a link;
+    "text" -- the value as it is."""
+    col: dict[str, Any] = {"headerName": header, "field": field, "colId": field}
+    if help_text:
+        col["headerTooltip"] = help_text
     if kind == "num":
         col.update(filter="agNumberColumnFilter", type="rightAligned", minWidth=92,
                    valueFormatter={"function": f"params.data.{field}_text"})
@@ -412,8 +445,22 @@ def _col(key: str, lang: str, field: str, kind: str = "text", **extra: Any) -> d
         col.update(valueFormatter={"function": f"params.data.{field}_text"},
                    cellDataType="text", filter="agTextColumnFilter",
                    filterValueGetter={"function": f"params.data.{field}_text"})
+    elif kind == "link":
+        col.update(cellRenderer="markdown", cellDataType="text",
+                   filterValueGetter={"function": f"hydroriskMarkdownText(params.data.{field})"})
+    elif kind != "text":
+        raise ValueError(f"grid column {field!r}: unknown kind {kind!r} "
+                         "(expected text, num, time or link)")
     col.update(extra)
     return col
+
+
+def _col(key: str, lang: str, field: str, kind: str = "text", **extra: Any) -> dict:
+    """A grid column: header ``t(key)`` (its ``.help`` on hover), sorted and filtered on
+    ``field``; "num" columns show ``<field>_text`` (the locale's notation) and filter and
+    export the number itself."""
+    help_text = t(f"{key}.help", lang) if has(f"{key}.help") else None
+    return _column(t(key, lang), field, kind, help_text, **extra)
 
 
 def grid_locale_text(lang: str) -> dict[str, str]:
@@ -421,33 +468,126 @@ def grid_locale_text(lang: str) -> dict[str, str]:
     return {k: t(f"grid.locale.{k}", lang) for k in GRID_LOCALE_KEYS}
 
 
-def _grid(grid_id: str, columns: list[dict], rows: list[dict], lang: str, file_name: str,
-          status_filter: str | None = None) -> Any:
-    row_rules = {f"state-{s}": f"params.data.state === '{s}'" for s in STATE_KEYS}
+#: what every data grid's columns share: sortable, filtered in a row under the headers
+GRID_DEFAULT_COL: dict[str, Any] = {
+    "sortable": True, "filter": True, "resizable": True,
+    "wrapText": True, "autoHeight": True, "minWidth": 70,
+    "wrapHeaderText": True, "autoHeaderHeight": True,
+    # filters in a row under the headers: the headers keep their width
+    "floatingFilter": True, "suppressHeaderFilterButton": True,
+    "suppressHeaderMenuButton": True,
+    "filterParams": {"buttons": ["reset"]}}
+
+#: a CSV cell a spreadsheet would read as a formula gets a leading ' (hydrorisk-grid.js;
+#: the server-side CSVs do the same with hydro.services.audit.safe_cell)
+CSV_SAFE_CELL = {"function": "hydroriskCsvCell(params)"}
+
+
+def _ag_grid(grid_id: Any, columns: list[dict], rows: list[dict], lang: str, file_name: str,
+             row_rules: dict[str, str], class_name: str, **extra: Any) -> Any:
     return dag.AgGrid(
         id=grid_id, columnDefs=columns, rowData=rows,
-        defaultColDef={"sortable": True, "filter": True, "resizable": True,
-                       "wrapText": True, "autoHeight": True, "minWidth": 70,
-                       "wrapHeaderText": True, "autoHeaderHeight": True,
-                       # filters in a row under the headers: the headers keep their width
-                       "floatingFilter": True, "suppressHeaderFilterButton": True,
-                       "suppressHeaderMenuButton": True,
-                       "filterParams": {"buttons": ["reset"]}},
+        defaultColDef=dict(GRID_DEFAULT_COL),
         dashGridOptions={"domLayout": "autoHeight", "rowClassRules": row_rules,
                          "tooltipShowDelay": 300, "enableCellTextSelection": True,
                          "localeText": grid_locale_text(lang),
                          "suppressDragLeaveHidesColumns": True},
         columnSize="responsiveSizeToFit",
-        getRowId="params.data.station_id + '/' + (params.data.party_code || '')",
-        csvExportParams={"fileName": file_name},
-        filterModel=status_filter_model(status_filter),
-        className="ag-theme-quartz station-grid", style={"width": "100%"},
+        csvExportParams={"fileName": file_name, "processCellCallback": CSV_SAFE_CELL},
+        className=f"ag-theme-quartz {class_name}", style={"width": "100%"}, **extra,
     )
 
 
-def export_button(button_id: str, lang: str) -> Any:
+def _grid(grid_id: str, columns: list[dict], rows: list[dict], lang: str, file_name: str,
+          status_filter: str | None = None) -> Any:
+    row_rules = {f"state-{s}": f"params.data.state === '{s}'" for s in STATE_KEYS}
+    return _ag_grid(grid_id, columns, rows, lang, file_name, row_rules, "station-grid",
+                    getRowId="params.data.station_id + '/' + (params.data.party_code || '')",
+                    filterModel=status_filter_model(status_filter))
+
+
+def export_button(button_id: Any, lang: str) -> Any:
     return dbc.Button(t("grid.export", lang), id=button_id, color="secondary", outline=True,
                       size="sm", className="grid-export")
+
+
+# --------------------------------------------------------------------------- data grids
+#
+# Every data table of the dashboard is a :func:`data_grid` (sortable, floating filters, a
+# CSV export of the rows the filters leave, in their sort order) -- except the bulletin's
+# table, which keeps the published bulletin's layout (basin group rows) and has its own
+# CSV/PDF/HTML downloads.
+
+#: the pattern-matching ids of the data grids and their export buttons (one MATCH callback
+#: serves them all; declared READ in dashboard.auth.OUTPUT_ROLES)
+DATA_GRID = "data-grid"
+DATA_GRID_EXPORT = "data-grid-export"
+#: row highlighting: a row's ``row_class`` field -> the row's class ``row-<value>``
+ROW_CLASSES = ("warning", "danger", "info")
+
+
+@dataclass(frozen=True)
+class GridColumn:
+    """One column of a :func:`data_grid`: ``header`` (translated already), the row field,
+    its kind ("text", "num", "time", "link"; see :func:`_column`), a hover help and any
+    further ag-grid column options."""
+
+    header: str
+    field: str
+    kind: str = "text"
+    help_text: str | None = None
+    options: dict[str, Any] = dataclass_field(default_factory=dict)
+
+
+def grid_id(name: str) -> dict[str, str]:
+    """The id of the data grid ``name`` (pattern-matching: its export button matches it)."""
+    return {"type": DATA_GRID, "index": str(name)}
+
+
+def data_grid(name: str, columns: Sequence[GridColumn], rows: list[dict], lang: str,
+              file_name: str, row_class_rules: dict[str, str] | None = None,
+              class_name: str = "") -> html.Div:
+    """A sortable, filterable grid of ``rows`` (dicts keyed by the columns' fields; "num"
+    and "time" columns also need ``<field>_text``) with its CSV export button, in a
+    ``Div`` with the id ``name``.  Rows are highlighted by their ``row_class`` field
+    ("warning", "danger", "info" -> ``row-warning`` ...), or by ``row_class_rules``
+    (class -> JavaScript condition on ``params.data``)."""
+    defs = [_column(c.header, c.field, c.kind, c.help_text, **c.options) for c in columns]
+    rules = row_class_rules if row_class_rules is not None else {
+        f"row-{c}": f"params.data.row_class === '{c}'" for c in ROW_CLASSES}
+    grid = _ag_grid(grid_id(name), defs, rows, lang, file_name, rules,
+                    f"data-grid {class_name}".strip())
+    button = export_button({"type": DATA_GRID_EXPORT, "index": str(name)}, lang)
+    return html.Div([html.Div(button, className="grid-head justify-content-end"), grid],
+                    id=str(name), className="data-grid-wrap")
+
+
+def num_cell(value: float | None, text: str) -> tuple[float | None, str]:
+    """A "num" column's (number, shown text) pair; NaN becomes None (an empty CSV cell)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None, text
+    return float(value), text
+
+
+def link_cell(text: str, href: str) -> str:
+    """A "link" column's markdown: ``[text](href)`` with the text's brackets escaped."""
+    safe = str(text).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return f"[{safe}]({href.replace(' ', '%20').replace(')', '%29')})"
+
+
+def export_grid_csv(n_clicks: int | None) -> bool:
+    """A data grid's export button -> the grid writes a CSV of the rows its filters leave,
+    in their sort order (ag-grid's ``exportDataAsCsv``)."""
+    return bool(n_clicks)
+
+
+def register_callbacks(app: Any) -> None:
+    """The one callback serving every data grid's export button."""
+    from dash import MATCH, Input, Output
+
+    app.callback(Output({"type": DATA_GRID, "index": MATCH}, "exportDataAsCsv"),
+                 Input({"type": DATA_GRID_EXPORT, "index": MATCH}, "n_clicks"),
+                 prevent_initial_call=True)(export_grid_csv)
 
 
 def gauge_rows(report: StationReport, lang: str, basin_names: dict[str, str]) -> list[dict]:

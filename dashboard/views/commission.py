@@ -80,16 +80,35 @@ def _when(value: object, lang: str) -> str:
     return numfmt.date_time(stamp.replace(second=0), lang)
 
 
-def _table(headers: list[str], rows: list[list], numeric: list[bool] | None = None,
-           row_classes: list[str | None] | None = None) -> html.Div:
-    numeric = numeric or [False] * len(headers)
-    classes = row_classes or [None] * len(rows)
-    return html.Div(html.Table([
-        html.Thead(html.Tr([html.Th(h) for h in headers])),
-        html.Tbody([html.Tr([html.Td(c, className="num" if n else None)
-                             for c, n in zip(row, numeric, strict=True)], className=cls)
-                    for row, cls in zip(rows, classes, strict=True)]),
-    ], className="table table-sm table-bordered commission-table"), className="table-scroll")
+def _value(value: object) -> float | None:
+    """A number for a grid's "num" column (sorted, filtered, exported); None when missing."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(x) else x
+
+
+def _iso(value: object) -> str | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    return pd.Timestamp(value).isoformat()  # type: ignore[arg-type]
+
+
+def _numbers(row: dict[str, Any], field: str, value: object, lang: str,
+             decimals: int = 0) -> None:
+    """``row[field]``: the number, ``row[field_text]``: as the page writes it."""
+    row[field], row[f"{field}_text"] = _value(value), _num(value, lang, decimals)
+
+
+def _grid(name: str, columns: list[ui.GridColumn], rows: list[dict], lang: str) -> html.Div:
+    """A commission table as a sortable, filterable grid with its CSV export."""
+    return ui.data_grid(name, columns, rows, lang, f"hydrorisk-{name}.csv")
+
+
+def _cols(lang: str, *spec: tuple[str, str, str]) -> list[ui.GridColumn]:
+    """Grid columns from (field, cm.text key, kind)."""
+    return [ui.GridColumn(cm.text(key, lang), field, kind) for field, key, kind in spec]
 
 
 def _panel(title: str, body: list, component_id: str, help_text: str | None = None
@@ -175,21 +194,28 @@ def _downloads(lang: str, day: dt.date, asof: str | None, month: str) -> html.Di
 
 def _volumes(data: cm.CommissionData, lang: str) -> html.Div:
     per = cm.period_rows(data)
-    rows, classes = [], []
+    rows: list[dict] = []
     if not per.empty:
         for border_id, part in per.groupby("border_id", sort=False):
             for r in cm.records(part):
-                rows.append([cm.node_name(data, str(border_id), lang),
-                             cm.period_label(str(r["period"]), str(r["label"]), r["group"], lang),
-                             f"{int(r['n_days'])}/{int(r['n_expected'])}",
-                             _num(r["volume_hm3"], lang, 1), _num(r["norm_hm3"], lang, 1),
-                             _num(r["percent_of_norm"], lang), _num(r["exceedance_percent"], lang)])
-                classes.append("table-info" if r["period"] == "month" else None)
-    headers = [cm.text(k, lang) for k in ("col.border", "col.period", "col.days", "col.volume",
-                                          "col.norm", "col.pct", "col.exceed")]
+                row: dict[str, Any] = {
+                    "border": cm.node_name(data, str(border_id), lang),
+                    "period": cm.period_label(str(r["period"]), str(r["label"]), r["group"],
+                                              lang),
+                    "days": f"{int(r['n_days'])}/{int(r['n_expected'])}",
+                    "row_class": "info" if r["period"] == "month" else None}
+                _numbers(row, "volume", r["volume_hm3"], lang, 1)
+                _numbers(row, "norm", r["norm_hm3"], lang, 1)
+                _numbers(row, "pct", r["percent_of_norm"], lang)
+                _numbers(row, "exceed", r["exceedance_percent"], lang)
+                rows.append(row)
+    columns = _cols(lang, ("border", "col.border", "text"), ("period", "col.period", "text"),
+                    ("days", "col.days", "text"), ("volume", "col.volume", "num"),
+                    ("norm", "col.norm", "num"), ("pct", "col.pct", "num"),
+                    ("exceed", "col.exceed", "num"))
     y0, y1 = data.base_period or ("", "")
     body: list = [
-        _table(headers, rows, [False, False, True, True, True, True, True], classes)
+        _grid("commission-volumes-table", columns, rows, lang)
         if rows else html.P(t("cm.volumes.none", lang)),
         dbc.Row([
             dbc.Col(dcc.Graph(id=CommissionPage.WATER_YEARS, figure=_water_year_figure(data, lang),
@@ -266,15 +292,21 @@ def _trend_table(data: cm.CommissionData, lang: str) -> html.Div:
     for r in cm.records(data.trends) if not data.trends.empty else []:
         trend = r["trend"] if isinstance(r["trend"], str) else "none"
         mark = " *" if r["significant"] is True else ""
-        rows.append([cm.node_name(data, str(r["border_id"]), lang),
-                     f"{r['first_year']}–{r['last_year']}" if r['first_year'] else numfmt.DASH,
-                     _num(r["n"], lang), cm.text("trend." + trend, lang) + mark,
-                     _num(r["slope_per_year"], lang, 1), _num(r["p"], lang, 3)])
-    headers = [cm.text("col.border", lang), cm.text("col.years", lang), "n",
-               cm.text("col.trend", lang), cm.text("col.slope", lang), cm.text("col.p", lang)]
+        row: dict[str, Any] = {
+            "border": cm.node_name(data, str(r["border_id"]), lang),
+            "years": f"{r['first_year']}–{r['last_year']}" if r['first_year'] else numfmt.DASH,
+            "trend": cm.text("trend." + trend, lang) + mark}
+        _numbers(row, "n", r["n"], lang)
+        _numbers(row, "slope", r["slope_per_year"], lang, 1)
+        _numbers(row, "p", r["p"], lang, 3)
+        rows.append(row)
+    columns = [*_cols(lang, ("border", "col.border", "text"), ("years", "col.years", "text")),
+               ui.GridColumn("n", "n", "num"),
+               *_cols(lang, ("trend", "col.trend", "text"), ("slope", "col.slope", "num"),
+                      ("p", "col.p", "num"))]
     if not rows:
         return html.Div(html.P(t("cm.volumes.none", lang)), id=CommissionPage.TRENDS)
-    return html.Div([_table(headers, rows, [False, False, True, False, True, True]),
+    return html.Div([_grid("commission-trends-table", columns, rows, lang),
                      html.P(t("cm.trend.note", lang), className="text-muted small")],
                     id=CommissionPage.TRENDS)
 
@@ -287,37 +319,29 @@ def _completeness(data: cm.CommissionData, lang: str) -> html.Div:
         return _panel(cm.text("sec.completeness", lang), [html.P(t("cm.none", lang))],
                       CommissionPage.COMPLETENESS)
     months = list(dict.fromkeys(comp["month"]))
-    headers = [cm.text("col.gauge", lang), cm.text("col.party", lang),
-               cm.text("col.variable", lang)] + [f"{m[5:7]}.{m[:4]}" if lang != "en"
-                                                  else m for m in months]
-    rows: list[list] = []
-    classes: list[str | None] = []
+    # a month's share of the expected values: complete green, >= 90 % amber, less red
+    share_rules = {"text-success": "x >= 99.9", "text-warning fw-bold": "x >= 90 && x < 99.9",
+                   "text-danger fw-bold": "x != null && x < 90"}
+    columns = [*_cols(lang, ("gauge", "col.gauge", "text"), ("party", "col.party", "text"),
+                      ("variable", "col.variable", "text")),
+               *(ui.GridColumn(f"{m[5:7]}.{m[:4]}" if lang != "en" else m,
+                               "m_" + m.replace("-", "_"), "num",
+                               options={"cellClassRules": share_rules}) for m in months)]
+    rows: list[dict] = []
     for (gauge_id, party, variable), part in comp.groupby(["gauge_id", "party", "variable"],
                                                           sort=False):
         shares = dict(zip(part["month"], part["share"], strict=True))
-        cells = []
-        worst = 1.0
+        row: dict[str, Any] = {"gauge": cm.node_name(data, str(gauge_id), lang),
+                               "party": _party_name(str(party), lang),
+                               "variable": cm.text(f"var.{variable}", lang)}
         for m in months:
             s = shares.get(m)
-            if s is None or pd.isna(s):
-                cells.append(numfmt.DASH)
-                continue
-            worst = min(worst, float(s))
-            cells.append(html.Span(_num(100 * s, lang), className=_share_class(float(s))))
-        rows.append([cm.node_name(data, str(gauge_id), lang), _party_name(str(party), lang),
-                     cm.text(f"var.{variable}", lang), *cells])
-        classes.append(None)
+            missing = s is None or pd.isna(s)
+            _numbers(row, "m_" + m.replace("-", "_"), None if missing else 100 * float(s), lang)
+        rows.append(row)
     return _panel(cm.text("sec.completeness", lang),
-                  [_table(headers, rows, [False] * 3 + [True] * len(months), classes)],
+                  [_grid("commission-completeness-table", columns, rows, lang)],
                   CommissionPage.COMPLETENESS, t("cm.completeness.help", lang))
-
-
-def _share_class(share: float) -> str:
-    if share >= 0.999:
-        return "text-success"
-    if share >= 0.9:
-        return "text-warning fw-bold"
-    return "text-danger fw-bold"
 
 
 # ---------------------------------------------------------------- shared posts
@@ -333,15 +357,22 @@ def _shared(data: cm.CommissionData, lang: str) -> html.Div:
     start = pd.Timestamp(data.day) - pd.DateOffset(months=cm.WINDOW_MONTHS)
     rows = []
     for r in cm.records(data.periods):
-        rows.append([cm.node_name(data, str(r["gauge_id"]), lang), numfmt.date(r["start"], lang),
-                     numfmt.date(r["end"], lang), _num(r["days"], lang),
-                     _num(r["max_abs_difference"], lang), _num(r["mean_difference"], lang, 1),
-                     _num(r["flagged_days"], lang)])
-    headers = [cm.text(k, lang) for k in ("col.gauge", "col.from", "col.to", "col.days",
-                                          "col.maxdiff", "col.meandiff", "col.flagged")]
+        row: dict[str, Any] = {"gauge": cm.node_name(data, str(r["gauge_id"]), lang),
+                               "start": _iso(r["start"]),
+                               "start_text": numfmt.date(r["start"], lang),
+                               "end": _iso(r["end"]), "end_text": numfmt.date(r["end"], lang)}
+        _numbers(row, "days", r["days"], lang)
+        _numbers(row, "maxdiff", r["max_abs_difference"], lang)
+        _numbers(row, "meandiff", r["mean_difference"], lang, 1)
+        _numbers(row, "flagged", r["flagged_days"], lang)
+        rows.append(row)
+    columns = _cols(lang, ("gauge", "col.gauge", "text"), ("start", "col.from", "time"),
+                    ("end", "col.to", "time"), ("days", "col.days", "num"),
+                    ("maxdiff", "col.maxdiff", "num"), ("meandiff", "col.meandiff", "num"),
+                    ("flagged", "col.flagged", "num"))
     tol = sorted(set(data.tolerance.values()))
     body += [html.Div(cm.text("sec.periods", lang), className="section-title mt-2"),
-             html.Div(_table(headers, rows, [False, False, False, True, True, True, True])
+             html.Div(_grid("commission-periods-table", columns, rows, lang)
                       if rows else html.P(t("cm.periods.none", lang,
                                             start=numfmt.date(start.date(), lang),
                                             end=numfmt.date(data.day, lang))),
@@ -382,13 +413,17 @@ def _party_figure(data: cm.CommissionData, gauge_id: str, daily: pd.DataFrame,
 def _quality(data: cm.CommissionData, lang: str) -> html.Div:
     rows = []
     for q in data.quality:
-        rows.append([cm.node_name(data, q.site_id, lang), str(q.year), _num(q.n_samples, lang),
-                     q.kz_in_force.display(lang),
-                     q.ukizv.display(lang) if q.ukizv is not None else numfmt.DASH,
-                     ", ".join(cm.text("mark." + m, lang) for m in q.marks) or numfmt.DASH])
-    headers = [cm.text(k, lang) for k in ("col.site", "col.year", "col.samples", "col.kz",
-                                          "col.ru", "col.marks")]
-    body = [_table(headers, rows, [False, True, True, False, False, False])] if rows \
+        row: dict[str, Any] = {
+            "site": cm.node_name(data, q.site_id, lang), "year": q.year,
+            "year_text": str(q.year), "kz": q.kz_in_force.display(lang),
+            "ru": q.ukizv.display(lang) if q.ukizv is not None else numfmt.DASH,
+            "marks": ", ".join(cm.text("mark." + m, lang) for m in q.marks) or numfmt.DASH}
+        _numbers(row, "samples", q.n_samples, lang)
+        rows.append(row)
+    columns = _cols(lang, ("site", "col.site", "text"), ("year", "col.year", "num"),
+                    ("samples", "col.samples", "num"), ("kz", "col.kz", "text"),
+                    ("ru", "col.ru", "text"), ("marks", "col.marks", "text"))
+    body = [_grid("commission-quality-table", columns, rows, lang)] if rows \
         else [html.P(t("cm.quality.none", lang))]
     return _panel(cm.text("sec.quality", lang), body, CommissionPage.QUALITY,
                   t("cm.quality.help", lang))
@@ -404,29 +439,40 @@ def _party_name(code: str, lang: str) -> str:
     return t_or(f"party.{code}", lang, code)
 
 
+def _acknowledgements(acks: list[dict], lang: str) -> str:
+    """An exchange's acknowledgements as text: "КЗ: name, date — note", one per line."""
+    out = []
+    for a in acks:
+        note = f" — {a['note']}" if a["note"] else ""
+        out.append(f"{_party_name(a['party'], lang)}: {a['acknowledged_by']}, "
+                   f"{_when(a['acknowledged_at'], lang)}{note}")
+    return "\n".join(out)
+
+
 def exchange_table(log: pd.DataFrame, lang: str) -> html.Div:
-    """The exchange log's table (newest first), acknowledgements in the last column."""
+    """The exchange log's grid (newest first), acknowledgements in the last column."""
     if log.empty:
         return html.Div(html.P(t("cm.exchange.none", lang)))
-    rows, classes = [], []
+    rows = []
     for r in cm.records(log):
-        acks: list = []
-        for a in r["acknowledgements"]:
-            acks.append(html.Div([
-                html.B(_party_name(a["party"], lang)), f": {a['acknowledged_by']}, ",
-                _when(a["acknowledged_at"], lang),
-                html.Span(f" — {a['note']}", className="text-muted") if a["note"] else ""]))
-        rows.append([str(int(r["run_id"])), r["file"], r["source"] or numfmt.DASH,
-                     _party_name(r["party"], lang) if r["party"] else numfmt.DASH,
-                     _when(r["received_at"], lang),
-                     _num(r["rows_written"], lang),
-                     acks or html.Span(cm.text("not_acknowledged", lang),
-                                       className="text-muted")])
-        classes.append(None if r["acknowledgements"] else "table-warning")
-    headers = [cm.text(k, lang) for k in ("col.run", "col.file", "col.source",
-                                          "col.delivered_by", "col.received", "col.rows",
-                                          "col.ack")]
-    return _table(headers, rows, [True, False, False, False, False, True, False], classes)
+        row: dict[str, Any] = {
+            "file": r["file"], "source": r["source"] or numfmt.DASH,
+            "delivered_by": _party_name(r["party"], lang) if r["party"] else numfmt.DASH,
+            "received": _iso(r["received_at"]), "received_text": _when(r["received_at"], lang),
+            "ack": _acknowledgements(r["acknowledgements"], lang)
+            or cm.text("not_acknowledged", lang),
+            "row_class": None if r["acknowledgements"] else "warning"}
+        row["run"], row["run_text"] = int(r["run_id"]), str(int(r["run_id"]))
+        _numbers(row, "rows", r["rows_written"], lang)
+        rows.append(row)
+    columns = _cols(lang, ("run", "col.run", "num"), ("file", "col.file", "text"),
+                    ("source", "col.source", "text"),
+                    ("delivered_by", "col.delivered_by", "text"),
+                    ("received", "col.received", "time"), ("rows", "col.rows", "num"),
+                    ("ack", "col.ack", "text"))
+    columns[-1] = ui.GridColumn(columns[-1].header, "ack", options={
+        "minWidth": 220, "cellStyle": {"whiteSpace": "pre-line"}})
+    return _grid("commission-exchange-table", columns, rows, lang)
 
 
 def _run_options(log: pd.DataFrame, lang: str) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Data-status view: ingest runs, quarantined files with their reasons, the scheduler's jobs
 and the freshness of every station's data per party (:mod:`hydro.services.data_status`
-through the data provider).  Registered at ``/data-status`` by
-:mod:`dashboard.pages.data_status`; no callbacks.
+through the data provider), each a sortable, filterable grid with a CSV export
+(:func:`dashboard.components.data_grid`).  Registered at ``/data-status`` by
+:mod:`dashboard.pages.data_status`; no callbacks of its own.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def _int(value: object, lang: str) -> str:
 
 def _source(value: object, lang: str) -> str:
     """A data source's name in ``lang`` (its id in config/sources.toml when it has none)."""
-    text = str(value or "")
+    if value is None or pd.isna(cast(Any, value)):   # a refused file names no source
+        return fmt.DASH
+    text = str(value)
     return t_or(f"sv.source.{text}", lang, text) if text else fmt.DASH
 
 
@@ -57,15 +60,20 @@ def _outcome(value: object, lang: str) -> str:
     return t_or(f"ds.outcome.{text}", lang, text) if text else fmt.DASH
 
 
-def _table(headers: list[str], rows: list[list], component_id: str,
-           row_classes: list[str | None] | None = None) -> html.Div:
-    classes = row_classes or [None] * len(rows)
-    return html.Div(html.Table([
-        html.Thead(html.Tr([html.Th(h) for h in headers])),
-        html.Tbody([html.Tr([html.Td(c) for c in row], className=cls)
-                    for row, cls in zip(rows, classes, strict=True)]),
-    ], className="table table-sm table-bordered data-status-table"),
-        id=component_id, className="table-scroll")
+def _iso(value: object) -> str | None:
+    if value is None or pd.isna(cast(Any, value)):
+        return None
+    return pd.Timestamp(cast(Any, value)).to_pydatetime().replace(microsecond=0).isoformat()
+
+
+def _number(value: object) -> float | None:
+    if value is None or pd.isna(cast(Any, value)):
+        return None
+    return float(cast(Any, value))
+
+
+def _grid(name: str, columns: list[ui.GridColumn], rows: list[dict], lang: str) -> html.Div:
+    return ui.data_grid(name, columns, rows, lang, f"hydrorisk-{name}.csv")
 
 
 def render(provider: DataProvider, lang: str, date: str | None = None,
@@ -117,18 +125,29 @@ def _by_party(fresh: pd.DataFrame, lang: str) -> html.Div:
     from hydro.services.data_status import freshness_by_party
 
     summary = freshness_by_party(fresh)
-    headers = [t("col.party", lang), t("ds.col.stations", lang), t("ds.col.silent", lang),
-               t("ds.col.never", lang), t("ds.col.newest", lang), t("ds.col.oldest", lang)]
-    rows = [[t_or(f"party.{r['party']}", lang, str(r["party"])), _int(r["stations"], lang),
-             _int(r["silent"], lang), _int(r["never"], lang), _when(r["newest"], lang),
-             _when(r["oldest"], lang)] for r in summary.to_dict("records")]
-    return _table(headers, rows, DataStatusPage.BY_PARTY)
+    columns = [ui.GridColumn(t("col.party", lang), "party"),
+               ui.GridColumn(t("ds.col.stations", lang), "stations", "num"),
+               ui.GridColumn(t("ds.col.silent", lang), "silent", "num"),
+               ui.GridColumn(t("ds.col.never", lang), "never", "num"),
+               ui.GridColumn(t("ds.col.newest", lang), "newest", "time"),
+               ui.GridColumn(t("ds.col.oldest", lang), "oldest", "time")]
+    rows = [{"party": t_or(f"party.{r['party']}", lang, str(r["party"])),
+             "stations": _number(r["stations"]), "stations_text": _int(r["stations"], lang),
+             "silent": _number(r["silent"]), "silent_text": _int(r["silent"], lang),
+             "never": _number(r["never"]), "never_text": _int(r["never"], lang),
+             "newest": _iso(r["newest"]), "newest_text": _when(r["newest"], lang),
+             "oldest": _iso(r["oldest"]), "oldest_text": _when(r["oldest"], lang)}
+            for r in summary.to_dict("records")]
+    return _grid(DataStatusPage.BY_PARTY, columns, rows, lang)
 
 
 def _freshness(fresh: pd.DataFrame, lang: str) -> html.Div:
-    headers = [t("col.station", lang), t("col.party", lang), t("ds.col.last", lang),
-               t("ds.col.age", lang), t("ds.col.state", lang)]
-    rows, classes = [], []
+    columns = [ui.GridColumn(t("col.station", lang), "station", options={"minWidth": 160}),
+               ui.GridColumn(t("col.party", lang), "party"),
+               ui.GridColumn(t("ds.col.last", lang), "last", "time"),
+               ui.GridColumn(t("ds.col.age", lang), "age", "num"),
+               ui.GridColumn(t("ds.col.state", lang), "state")]
+    rows = []
     for r in fresh.to_dict("records"):
         name = r.get(f"name_{lang}") or r["station_id"]
         if not r["reported"]:
@@ -137,54 +156,76 @@ def _freshness(fresh: pd.DataFrame, lang: str) -> html.Div:
             state = t("status.silent", lang)
         else:
             state = t("ds.fresh", lang)
-        rows.append([name, t_or(f"party.{r['party']}", lang, str(r["party"])),
-                     _when(r["last_time"], lang),
-                     fmt.number(r["age_days"], lang, 1) if r["reported"] else fmt.DASH, state])
-        classes.append("table-warning" if r["silent"] else None)
-    return _table(headers, rows, DataStatusPage.FRESHNESS, classes)
+        rows.append({"station": name, "party": t_or(f"party.{r['party']}", lang, str(r["party"])),
+                     "last": _iso(r["last_time"]), "last_text": _when(r["last_time"], lang),
+                     "age": _number(r["age_days"]) if r["reported"] else None,
+                     "age_text": fmt.number(r["age_days"], lang, 1) if r["reported"] else fmt.DASH,
+                     "state": state, "row_class": "warning" if r["silent"] else None})
+    return _grid(DataStatusPage.FRESHNESS, columns, rows, lang)
 
 
 def _quarantine(frame: pd.DataFrame, lang: str) -> html.Div:
     if frame.empty:
         return html.Div(t("ds.quarantine.none", lang), id=DataStatusPage.QUARANTINE,
                         className="cell-note")
-    headers = [t("ds.col.file", lang), t("ds.col.when", lang), t("ds.col.source", lang),
-               t("ds.col.reason", lang), t("ds.col.kept", lang)]
-    rows = [[html.Span(r["file"], title=str(r["path"] or "")), _when(r["rejected_at"], lang),
-             _source(r["source"], lang), html.Span(reason_text(str(r["reason"] or ""), lang), className="reason"),
-             html.Code(r["quarantined_to"]) if r["quarantined_to"] else fmt.DASH]
+    columns = [ui.GridColumn(t("ds.col.file", lang), "file", options={"tooltipField": "path"}),
+               ui.GridColumn(t("ds.col.when", lang), "when", "time"),
+               ui.GridColumn(t("ds.col.source", lang), "source"),
+               ui.GridColumn(t("ds.col.reason", lang), "reason", options={"minWidth": 220}),
+               ui.GridColumn(t("ds.col.kept", lang), "kept")]
+    rows = [{"file": r["file"], "path": str(r["path"] or ""),
+             "when": _iso(r["rejected_at"]), "when_text": _when(r["rejected_at"], lang),
+             "source": _source(r["source"], lang),
+             "reason": ui.plain_text(reason_text(str(r["reason"] or ""), lang)),
+             "kept": r["quarantined_to"] or fmt.DASH}
             for r in frame.head(MAX_ROWS).to_dict("records")]
-    return _table(headers, rows, DataStatusPage.QUARANTINE)
+    return _grid(DataStatusPage.QUARANTINE, columns, rows, lang)
 
 
 def _jobs(frame: pd.DataFrame, lang: str) -> html.Div:
     if frame.empty:
         return html.Div(t("ds.jobs.none", lang), id=DataStatusPage.JOBS, className="cell-note")
-    headers = [t("ds.col.job", lang), t("ds.col.last_run", lang), t("ds.col.outcome", lang),
-               t("ds.col.next_run", lang), t("ds.col.failures", lang),
-               t("ds.col.last_error", lang)]
-    rows, classes = [], []
+    columns = [ui.GridColumn(t("ds.col.job", lang), "job"),
+               ui.GridColumn(t("ds.col.last_run", lang), "last_run", "time"),
+               ui.GridColumn(t("ds.col.outcome", lang), "outcome"),
+               ui.GridColumn(t("ds.col.next_run", lang), "next_run", "time"),
+               ui.GridColumn(t("ds.col.failures", lang), "failures", "num"),
+               ui.GridColumn(t("ds.col.last_error", lang), "last_error",
+                             options={"minWidth": 200})]
+    rows = []
     for r in frame.to_dict("records"):
-        rows.append([r.get("name") or r["job_id"], _when(r.get("last_started_at"), lang),
-                     _outcome(r.get("last_outcome"), lang), _when(r.get("next_run"), lang),
-                     _int(r.get("consecutive_failures"), lang),
-                     r.get("last_error") or fmt.DASH])
-        classes.append("table-danger" if r.get("last_outcome") == "error" else None)
-    return _table(headers, rows, DataStatusPage.JOBS, classes)
+        rows.append({"job": r.get("name") or r["job_id"],
+                     "last_run": _iso(r.get("last_started_at")),
+                     "last_run_text": _when(r.get("last_started_at"), lang),
+                     "outcome": _outcome(r.get("last_outcome"), lang),
+                     "next_run": _iso(r.get("next_run")),
+                     "next_run_text": _when(r.get("next_run"), lang),
+                     "failures": _number(r.get("consecutive_failures")),
+                     "failures_text": _int(r.get("consecutive_failures"), lang),
+                     "last_error": r.get("last_error") or fmt.DASH,
+                     "row_class": "danger" if r.get("last_outcome") == "error" else None})
+    return _grid(DataStatusPage.JOBS, columns, rows, lang)
 
 
 def _runs(frame: pd.DataFrame, lang: str) -> html.Div:
     if frame.empty:
         return html.Div(t("ds.runs.none", lang), id=DataStatusPage.RUNS, className="cell-note")
-    headers = [t("ds.col.file", lang), t("ds.col.source", lang), t("ds.col.outcome", lang),
-               t("ds.col.rows", lang), t("ds.col.flags", lang), t("ds.col.when", lang)]
-    rows, classes = [], []
+    columns = [ui.GridColumn(t("ds.col.file", lang), "file", options={"tooltipField": "path"}),
+               ui.GridColumn(t("ds.col.source", lang), "source"),
+               ui.GridColumn(t("ds.col.outcome", lang), "outcome"),
+               ui.GridColumn(t("ds.col.rows", lang), "rows"),
+               ui.GridColumn(t("ds.col.flags", lang), "flags", "num"),
+               ui.GridColumn(t("ds.col.when", lang), "when", "time")]
+    rows = []
     for r in frame.head(MAX_ROWS).to_dict("records"):
-        rows.append([html.Span(r["file"], title=str(r["path"])), _source(r["source"], lang),
-                     _outcome(r["outcome"], lang),
-                     f"{_int(r['rows_read'], lang)} / {_int(r['rows_written'], lang)}",
-                     _int(r["flags_raised"], lang),
-                     _when(r["finished_at"] if r["finished_at"] is not None
-                           and not pd.isna(r["finished_at"]) else r["started_at"], lang)])
-        classes.append("table-danger" if r["outcome"] == "rejected" else None)
-    return _table(headers, rows, DataStatusPage.RUNS, classes)
+        when = r["finished_at"] if r["finished_at"] is not None \
+            and not pd.isna(r["finished_at"]) else r["started_at"]
+        rows.append({"file": r["file"], "path": str(r["path"]),
+                     "source": _source(r["source"], lang),
+                     "outcome": _outcome(r["outcome"], lang),
+                     "rows": f"{_int(r['rows_read'], lang)} / {_int(r['rows_written'], lang)}",
+                     "flags": _number(r["flags_raised"]),
+                     "flags_text": _int(r["flags_raised"], lang),
+                     "when": _iso(when), "when_text": _when(when, lang),
+                     "row_class": "danger" if r["outcome"] == "rejected" else None})
+    return _grid(DataStatusPage.RUNS, columns, rows, lang)

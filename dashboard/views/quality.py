@@ -177,27 +177,27 @@ def table_cells(provider: DataProvider, row: SiteYear, lang: str, with_year: boo
 
 def _class_table(provider: DataProvider, rows: Sequence[SiteYear], lang: str, edition: str,
                  component_id: str, with_site: bool = True) -> html.Div:
+    """The class table as a sortable, filterable grid with its CSV export (the year and the
+    samples sorted as numbers; a row with incomplete data highlighted)."""
     headers = table_headers(lang, edition)
     keep = list(range(len(headers))) if with_site else list(range(2, len(headers)))
     kz_cols = {4, 5}      # the KZ classes of both editions (table_headers' order)
-    body = []
+    columns = [ui.GridColumn(headers[i], f"c{i}", "num" if i in (2, 3) else "text",
+                             options={"cellClass": "quality-class"} if i in kz_cols else {})
+               for i in keep]
+    records = []
     for r in rows:
         cells = table_cells(provider, r, lang)
-        klass = r.kz_in_force.klass
-        tds = []
-        for i in keep:
-            cls = "num" if i in (2, 3) else None
-            if i in kz_cols:
-                cls = "quality-class"
-            tds.append(html.Td(cells[i], className=cls))
-        row_class = "table-warning" if r.incomplete else None
-        attrs: dict[str, Any] = {"data-kz-class": str(klass)}   # not an identifier
-        body.append(html.Tr(tds, className=row_class, **attrs))
-    return html.Div(html.Table([
-        html.Thead(html.Tr([html.Th(headers[i]) for i in keep])),
-        html.Tbody(body),
-    ], className="table table-sm table-bordered quality-table"), id=component_id,
-        className="table-scroll")
+        record: dict[str, Any] = {f"c{i}": cells[i] for i in keep}
+        if 2 in keep:
+            record["c2"], record["c2_text"] = r.year, cells[2]
+        if 3 in keep:
+            record["c3"], record["c3_text"] = r.n_samples, cells[3]
+        record["kz_class"] = str(r.kz_in_force.klass)   # not an identifier
+        record["row_class"] = "warning" if r.incomplete else None
+        records.append(record)
+    return ui.data_grid(component_id, columns, records, lang, f"hydrorisk-{component_id}.csv",
+                        class_name="quality-table")
 
 
 # --------------------------------------------------------------------------- the maps
@@ -421,10 +421,14 @@ def site_panel(provider: DataProvider, lang: str, rows: Sequence[SiteYear],
 
 def _trend_table(provider: DataProvider, lang: str, trends: Sequence[qo.ParameterTrend]
                  ) -> html.Div:
-    headers = [t("quality.col.parameter", lang), t("quality.col.years", lang),
-               t("quality.col.trend", lang), t("quality.col.slope", lang),
-               t("quality.col.p", lang)]
-    body = []
+    """The trends as a sortable, filterable grid (sorted by p; a significant rise red, a
+    significant fall -- or a rise of dissolved oxygen -- blue)."""
+    columns = [ui.GridColumn(t("quality.col.parameter", lang), "parameter"),
+               ui.GridColumn(t("quality.col.years", lang), "years"),
+               ui.GridColumn(t("quality.col.trend", lang), "trend"),
+               ui.GridColumn(t("quality.col.slope", lang), "slope", "num"),
+               ui.GridColumn(t("quality.col.p", lang), "p", "num")]
+    rows = []
     for tr in sorted(trends, key=lambda x: (x.p if x.p is not None else 2.0)):
         name = parameter_name(provider, tr.parameter, lang) + (" *" if tr.censored else "")
         years = (f"{tr.first_year}–{tr.last_year} ({tr.n_years})"
@@ -443,15 +447,13 @@ def _trend_table(provider: DataProvider, lang: str, trends: Sequence[qo.Paramete
         p = fmt.number(tr.p, lang, 3) if tr.p is not None else fmt.DASH
         cls = None
         if tr.significant:
-            cls = "table-danger" if tr.trend == "increasing" and tr.parameter != \
-                "dissolved_oxygen" else "table-info"
-        body.append(html.Tr([html.Td(name), html.Td(years), html.Td(trend),
-                             html.Td(slope, className="num"), html.Td(p, className="num")],
-                            className=cls))
-    return html.Div(html.Table([html.Thead(html.Tr([html.Th(h) for h in headers])),
-                                html.Tbody(body)],
-                               className="table table-sm table-bordered quality-trends"),
-                    id=QualityPage.TRENDS, className="table-scroll")
+            cls = "danger" if tr.trend == "increasing" and tr.parameter != \
+                "dissolved_oxygen" else "info"
+        rows.append({"parameter": name, "years": years, "trend": trend,
+                     "slope": tr.slope_per_year, "slope_text": slope,
+                     "p": tr.p, "p_text": p, "row_class": cls})
+    return ui.data_grid(QualityPage.TRENDS, columns, rows, lang,
+                        f"hydrorisk-{QualityPage.TRENDS}.csv", class_name="quality-trends")
 
 
 def _chart(provider: DataProvider, lang: str, site_frame: pd.DataFrame, parameter: str,

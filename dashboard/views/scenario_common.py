@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import numpy as np
 from dash import html
 
+from dashboard import components as ui
 from dashboard import format as numfmt
 from dashboard.context import AppContext
 from dashboard.i18n import N_, t_or
@@ -187,16 +188,45 @@ def _panel(title: str, body: list, component_id: str | None = None,
     return html.Div([*head, *body], className="panel mb-3", **kwargs)
 
 
-def _table(headers: list[str], rows: list[list], numeric: list[bool] | None = None,
-           table_id: str | None = None) -> html.Div:
+def _number_of(text: object, lang: str) -> float | None:
+    """The number a cell written by :func:`_num` / :func:`_pct` shows (``"1 234,5"``,
+    ``"−3"``, ``"+12 %"``), for sorting, filtering and the CSV; None when it is no number
+    (empty, a dash, a range, a sentence)."""
+    from babel.numbers import NumberFormatError, parse_decimal
+
+    raw = str(text).replace(numfmt.MINUS, "-").strip().removesuffix("%").strip()
+    if not raw or raw == numfmt.DASH:
+        return None
+    try:
+        return float(parse_decimal(raw.removeprefix("+"), locale=numfmt.locale(lang),
+                                   strict=False))
+    except (NumberFormatError, ValueError):
+        return None
+
+
+def _table(headers: list[str], rows: list[list], numeric: list[bool] | None,
+           table_id: str, lang: str) -> html.Div:
+    """A results table as a sortable, filterable grid (:func:`dashboard.components.data_grid`)
+    with its CSV export, in a ``Div`` with the id ``table_id``.  A ``numeric`` column whose
+    every filled cell is a number (as :func:`_num` / :func:`_pct` write it) sorts, filters
+    and exports the numbers and shows the cells as written; the others are text."""
     numeric = numeric or [False] * len(headers)
-    kwargs: dict[str, Any] = {"id": table_id} if table_id else {}
-    return html.Div(html.Table([
-        html.Thead(html.Tr([html.Th(h) for h in headers])),
-        html.Tbody([html.Tr([html.Td(c, className="num" if n else None)
-                             for c, n in zip(row, numeric, strict=True)]) for row in rows]),
-    ], className="table table-sm table-bordered scenario-table", **kwargs),
-        className="table-scroll")
+    fields = [f"c{i}" for i in range(len(headers))]
+    records: list[dict[str, Any]] = [{} for _ in rows]
+    columns = []
+    for i, (header, field, is_num) in enumerate(zip(headers, fields, numeric, strict=True)):
+        cells = [str(row[i]) for row in rows]
+        values = [_number_of(c, lang) for c in cells]
+        as_number = is_num and all(v is not None or c.strip() in ("", numfmt.DASH)
+                                   for c, v in zip(cells, values, strict=True))
+        for record, cell, value in zip(records, cells, values, strict=True):
+            if as_number:
+                record[field], record[f"{field}_text"] = value, cell
+            else:
+                record[field] = cell
+        columns.append(ui.GridColumn(header, field, "num" if as_number else "text"))
+    return ui.data_grid(table_id, columns, records, lang, f"hydrorisk-{table_id}.csv",
+                        class_name="scenario-table")
 
 
 def failure_text(key: str, lang: str, error: object, **fields: object) -> list:

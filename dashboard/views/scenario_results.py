@@ -72,7 +72,7 @@ def run_status_view(run: Any, lang: str) -> html.Div:
                  _table([t("sc.col.gauge", lang), t("sc.col.peak_q50", lang),
                          t("sc.col.peak_q90", lang), t("sc.col.p_adverse", lang),
                          t("sc.col.p_dangerous", lang)], rows,
-                        [False, True, True, True, True], "scenarios-partial")]
+                        [False, True, True, True, True], "scenarios-partial", lang)]
     return _panel(t("sc.results", lang), body, "scenarios-results-panel")
 
 
@@ -107,7 +107,7 @@ def _exceedance_table(results: Any, lang: str) -> html.Div:
     return _table([t("sc.col.gauge", lang), t("sc.col.level", lang), t("sc.col.level_cm", lang),
                    t("sc.col.probability", lang), t("sc.col.days_mean", lang),
                    t("sc.col.days_q90", lang)], rows, [False, False, True, True, True, True],
-                  "scenarios-exceedance")
+                  "scenarios-exceedance", lang)
 
 
 def _reservoir_section(results: Any, lang: str) -> list:
@@ -136,7 +136,7 @@ def _reservoir_section(results: Any, lang: str) -> list:
                        t("sc.col.end_storage_band", lang), t("sc.col.max_level", lang),
                        t("sc.col.p_npu", lang), t("sc.col.p_fpu", lang),
                        t("sc.col.spill_volume", lang)], rows,
-                      [False, True, True, True, True, True, True], "scenarios-storage-table"))
+                      [False, True, True, True, True, True, True], "scenarios-storage-table", lang))
     return out
 
 
@@ -146,7 +146,7 @@ def _travel_table(results: Any, lang: str) -> html.Div:
             for r in results.travel_times.to_dict("records")]
     return _table([t("sc.col.reservoir", lang), t("sc.col.gauge", lang),
                    t("sc.col.travel_time", lang), t("sc.col.reaches", lang)], rows,
-                  [False, False, True, True], "scenarios-travel")
+                  [False, False, True, True], "scenarios-travel", lang)
 
 
 def _holdout_tables(results: Any, lang: str) -> list:
@@ -168,15 +168,15 @@ def _holdout_tables(results: Any, lang: str) -> list:
         _table([t("sc.col.gauge", lang), t("sc.col.peak_regulated", lang),
                 t("sc.col.peak_unregulated", lang), t("sc.col.change_m3s", lang),
                 t("sc.col.stage_regulated", lang), t("sc.col.stage_unregulated", lang),
-                t("sc.col.change_cm", lang)], peaks, [False] + [True] * 6, "scenarios-holdout"),
+                t("sc.col.change_cm", lang)], peaks, [False] + [True] * 6, "scenarios-holdout", lang),
         _table([t("sc.col.reservoir", lang), t("sc.col.gauge", lang),
                 t("sc.col.across_border", lang), t("sc.col.holdout_to_peak", lang),
                 t("sc.col.holdout_season", lang), t("sc.col.change_m3s", lang),
                 t("sc.col.change_cm", lang)], effects, [False, False, False] + [True] * 4,
-               "scenarios-effects"),
+               "scenarios-effects", lang),
         _table([t("sc.col.reservoir", lang), t("sc.col.holdout_q10", lang),
                 t("sc.col.holdout_q50", lang), t("sc.col.holdout_q90", lang)], hold,
-               [False, True, True, True], "scenarios-holdout-members"),
+               [False, True, True, True], "scenarios-holdout-members", lang),
     ]
 
 
@@ -193,7 +193,7 @@ def _drawdown_table(results: Any, lang: str) -> html.Div:
                    t("sc.col.flood_volume", lang), t("sc.col.p_absorbed", lang),
                    t("sc.col.extra_space", lang), t("sc.col.required_level", lang),
                    t("sc.col.verdict", lang)], rows, [False, False] + [True] * 6 + [False],
-                  "scenarios-drawdown")
+                  "scenarios-drawdown", lang)
 
 
 def results_view(results: Any, lang: str) -> html.Div:
@@ -269,13 +269,13 @@ def compare_view(table: Any, lang: str) -> html.Div:
         *head,
         _table([t("sc.col.gauge", lang), t("sc.col.peak_q50_a", lang), t("sc.col.peak_q50_b", lang),
                 t("sc.col.diff", lang), t("sc.col.peak_q90_a", lang), t("sc.col.peak_q90_b", lang),
-                t("sc.col.diff", lang)], gauges, [False] + [True] * 6, "scenarios-compare-gauges"),
+                t("sc.col.diff", lang)], gauges, [False] + [True] * 6, "scenarios-compare-gauges", lang),
         _table([t("sc.col.gauge", lang), t("sc.col.level", lang), t("sc.col.p_a", lang),
                 t("sc.col.p_b", lang), t("sc.col.diff", lang), t("sc.col.days_diff", lang)],
-               exc, [False, False, True, True, True, True], "scenarios-compare-exceedance"),
+               exc, [False, False, True, True, True, True], "scenarios-compare-exceedance", lang),
         _table([t("sc.col.reservoir", lang), t("sc.col.end_storage_a", lang),
                 t("sc.col.end_storage_b", lang), t("sc.col.diff", lang)], storage,
-               [False, True, True, True], "scenarios-compare-storage"),
+               [False, True, True, True], "scenarios-compare-storage", lang),
     ], id="scenarios-compare-result")
 
 
@@ -302,12 +302,12 @@ def search_view(config: Config, scenario_id: str, out: Any, lang: str) -> html.D
     return html.Div([
         html.P(text, id="scenarios-search-objective"),
         _table([t("sc.col.gauge", lang), t("sc.col.country", lang), t("sc.col.weight", lang)],
-               rows, [False, False, True], "scenarios-search-weights"),
+               rows, [False, False, True], "scenarios-search-weights", lang),
         html.P(t("sc.search.outcome", lang, reservoir=out.reservoir,
                  documented=_num(out.documented_value, lang, 2),
                  best=_num(out.best_value, lang, 2), members=out.members,
                  evaluations=out.evaluations,
                  feasible=t("sc.yes", lang) if out.feasible else t("sc.no", lang))),
         _table([t("sc.col.date", lang), t("sc.col.release", lang)], best_rows, [False, True],
-               "scenarios-search-best") if best_rows else html.P(best.rule or ""),
+               "scenarios-search-best", lang) if best_rows else html.P(best.rule or ""),
     ])

@@ -267,7 +267,8 @@ def _start_state(config: Config, choice: Any, lang: str) -> html.Div:
             for key, pct in (("swe", "swe"), ("frost_dd", "frost"), ("wetness", "wetness"))]
     joint = s.joint_exceedance()
     state = _table([t("sc.start.variable", lang), t("sc.start.percentile", lang),
-                    t("sc.start.p_exceed", lang)], rows, [False, True, True])
+                    t("sc.start.p_exceed", lang)], rows, [False, True, True],
+                   "scenarios-start-state", lang)
     res_rows = []
     for rid, start in sc.reservoirs.items():
         res = config.network.reservoirs.get(rid)
@@ -287,7 +288,8 @@ def _start_state(config: Config, choice: Any, lang: str) -> html.Div:
     reservoirs = _table([t("sc.col.reservoir", lang), t("sc.col.level_start", lang),
                          t("sc.col.npu", lang), t("sc.col.fpu", lang), t("sc.col.umo", lang),
                          t("sc.col.release_start", lang)], res_rows,
-                        [False, True, True, True, True, True])
+                        [False, True, True, True, True, True],
+                        "scenarios-start-reservoirs", lang)
     return html.Div([
         dbc.Row([
             dbc.Col([html.Div(t("sc.start.title", lang), className="fw-semibold mb-1"), state,

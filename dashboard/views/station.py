@@ -438,23 +438,27 @@ def _outlook_panel(view: GaugeView, lang: str) -> html.Div:
         return _panel(t("sv.outlook.title", lang),
                       html.Div(t("sv.outlook.none", lang), className="cell-note"),
                       StationPage.OUTLOOK)
-    head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in (
-        "sv.col.target", "sv.col.forecast", "sv.col.interval", "sv.col.issue",
-        "sv.col.skill")]))
+    columns = [ui.GridColumn(t("sv.col.target", lang), "target"),
+               ui.GridColumn(t("sv.col.forecast", lang), "forecast", "num"),
+               ui.GridColumn(t("sv.col.interval", lang), "interval"),
+               ui.GridColumn(t("sv.col.issue", lang), "issue", "time"),
+               ui.GridColumn(t("sv.col.skill", lang), "skill", "num")]
     rows = []
     for r in frame.itertuples(index=False):
         decimals = 0
-        skill = getattr(r, "loyo_skill", None)
+        skill = _num(getattr(r, "loyo_skill", None))
         issue = getattr(r, "issue_date", None)
-        rows.append(html.Tr([
-            html.Td(t_or(f"sv.outlook.{r.target}", lang, str(r.target))),
-            html.Td(_fmt(lang, _num(r.forecast), decimals)),
-            html.Td(f"{_fmt(lang, _num(r.lower), decimals)} – {_fmt(lang, _num(r.upper), decimals)}"),
-            html.Td(pd.Timestamp(issue).date().isoformat() if issue is not None else "—"),
-            html.Td(_fmt(lang, _num(skill), 2)),
-        ]))
+        issued = pd.Timestamp(issue).date().isoformat() if issue is not None else None
+        rows.append({
+            "target": t_or(f"sv.outlook.{r.target}", lang, str(r.target)),
+            "forecast": _num(r.forecast), "forecast_text": _fmt(lang, _num(r.forecast), decimals),
+            "interval": f"{_fmt(lang, _num(r.lower), decimals)} – "
+                        f"{_fmt(lang, _num(r.upper), decimals)}",
+            "issue": issued, "issue_text": issued or "—",
+            "skill": skill, "skill_text": _fmt(lang, skill, 2)})
     return _panel(t("sv.outlook.title", lang),
-                  dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0"),
+                  ui.data_grid(f"{StationPage.OUTLOOK}-table", columns, rows, lang,
+                               f"hydrorisk-outlook-{view.station_id}.csv"),
                   StationPage.OUTLOOK)
 
 
@@ -476,27 +480,36 @@ def _revisions_panel(view: GaugeView | ReservoirView, lang: str, params: dict) -
         return _panel(t("sv.revisions.title", lang),
                       html.Div(t("sv.revisions.none", lang), className="cell-note"),
                       StationPage.REVISIONS)
-    keys = ("sv.col.time", "sv.col.variable", "sv.col.party", "sv.col.source",
-            "sv.col.revision", "sv.col.value", "sv.col.qc", "sv.col.received")
-    head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in keys] + [html.Th("")]))
+    columns = [ui.GridColumn(t("sv.col.time", lang), "time", "time"),
+               ui.GridColumn(t("sv.col.variable", lang), "variable"),
+               ui.GridColumn(t("sv.col.party", lang), "party"),
+               ui.GridColumn(t("sv.col.source", lang), "source"),
+               ui.GridColumn(t("sv.col.revision", lang), "revision", "num"),
+               ui.GridColumn(t("sv.col.value", lang), "value", "num"),
+               ui.GridColumn(t("sv.col.unit", lang), "unit"),
+               ui.GridColumn(t("sv.col.qc", lang), "qc"),
+               ui.GridColumn(t("sv.col.received", lang), "received", "time"),
+               ui.GridColumn("", "asof", "link", options={"sortable": False, "filter": False})]
     rows = []
     for r in frame.itertuples(index=False):
+        time = _ts(r.time).to_pydatetime()
         received = _ts(r.received_at)
-        rows.append(html.Tr([
-            html.Td(fmt.date_time(_ts(r.time).to_pydatetime(), lang)),
-            html.Td(t_or(f"sv.var.{r.variable}", lang, str(r.variable))),
-            html.Td(t_or(f"party.{r.party}", lang, str(r.party))),
-            html.Td(_source(str(r.source), lang)), html.Td(str(r.revision)),
-            html.Td(f"{_fmt(lang, _num(r.value), 2)} {r.unit}"),
-            html.Td(_qc_label(str(r.qc), lang)),
-            html.Td(f"{fmt.date(received, lang)} {received:%H:%M:%S}"),
-            html.Td(dcc.Link(t("sv.revisions.show", lang),
-                             href=_href(view.station_id, params,
-                                        asof=received.strftime("%Y-%m-%dT%H:%M:%S")))),
-        ]))
+        value = _num(r.value)
+        rows.append({
+            "time": time.isoformat(), "time_text": fmt.date_time(time, lang),
+            "variable": t_or(f"sv.var.{r.variable}", lang, str(r.variable)),
+            "party": t_or(f"party.{r.party}", lang, str(r.party)),
+            "source": _source(str(r.source), lang),
+            "revision": _num(r.revision), "revision_text": str(r.revision),
+            "value": value, "value_text": _fmt(lang, value, 2), "unit": str(r.unit),
+            "qc": _qc_label(str(r.qc), lang),
+            "received": received.isoformat(),
+            "received_text": f"{fmt.date(received, lang)} {received:%H:%M:%S}",
+            "asof": ui.link_cell(t("sv.revisions.show", lang), _href(
+                view.station_id, params, asof=received.strftime("%Y-%m-%dT%H:%M:%S")))})
     return _panel(t("sv.revisions.title", lang),
-                  html.Div(dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0"),
-                           className="table-scroll"),
+                  ui.data_grid(f"{StationPage.REVISIONS}-table", columns, rows, lang,
+                               f"hydrorisk-revisions-{view.station_id}.csv"),
                   StationPage.REVISIONS)
 
 

@@ -89,8 +89,10 @@ def test_commission_page(tmp_path):
         assert "lang=ru" in driver.current_url and "date=2019-04-30" in driver.current_url
         wait.until(lambda d: "р. Урал: граница РФ – РК" in
                    d.find_element(By.ID, "commission-volumes").text)
-        periods = driver.find_element(By.ID, "commission-periods").text
-        assert "01.03.2019" in periods
+        # the grids draw their rows after the page: wait for them
+        wait.until(lambda d: "01.03.2019" in d.find_element(By.ID, "commission-periods").text)
+        wait.until(lambda d: "ural_2019.csv" in d.find_element(By.ID,
+                                                               "commission-exchange").text)
         log = driver.find_element(By.ID, "commission-exchange").text
         assert "ural_2019.csv" in log and "не подтверждено" in log
 

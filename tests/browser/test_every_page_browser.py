@@ -45,10 +45,10 @@ PAGES: list[tuple[str, str, str]] = [
     # a chart is ready once its traces are drawn (an empty plot has no .trace)
     ("station-gauge", "/station/KZ:19071", "#station-stage .scatterlayer .trace .js-line"),
     ("station-reservoir", "/station/RU:IRIKLINSK", "#station-level .scatterlayer .trace .js-line"),
-    ("quality", "/quality", "#quality-table"),
+    ("quality", "/quality", "#quality-table .ag-row"),
     ("commission", "/commission", "#commission-volumes"),
     ("bulletin", "/bulletin", "#bulletin-gauges"),
-    ("data-status", "/data-status", "#data-status-runs"),
+    ("data-status", "/data-status", "#data-status-runs .ag-row"),
     ("scenarios", "/scenarios", "#_pages_content > div"),
     ("upload", "/upload", "#_pages_content > div"),
     ("audit", "/audit", "table"),

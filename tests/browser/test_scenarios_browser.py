@@ -174,7 +174,8 @@ def _lab(driver, base: str, shots, bad) -> None:
     assert "20 members" in driver.find_element(By.ID, "scenarios-run-describe").text
     assert "browser-plan@1" in driver.find_element(By.ID, "scenarios-run-describe").text
     assert driver.find_elements(By.ID, "scenarios-exceedance")
-    assert "no adverse level" in driver.find_element(By.ID, "scenarios-exceedance").text
+    wait.until(lambda d: "no adverse level" in d.find_element(By.ID,
+                                                              "scenarios-exceedance").text)
     save_screenshot(driver, shots / "screenshot-scenarios-4-results.png")
 
     # 5. a second plan of the file, the same 20 members, then the two compared
@@ -191,8 +192,8 @@ def _lab(driver, base: str, shots, bad) -> None:
     _select(driver, wait, "scenarios-compare-a", run_a)
     _select(driver, wait, "scenarios-compare-b", run_b)
     _click(driver, driver.find_element(By.ID, "scenarios-compare"))
-    table = wait.until(lambda d: d.find_element(By.ID, "scenarios-compare-gauges"))
-    assert "Orenburg" in table.text
+    # the grid draws its rows after the table's box: wait for them
+    wait.until(lambda d: "Orenburg" in d.find_element(By.ID, "scenarios-compare-gauges").text)
     assert "Paired comparison" in driver.find_element(By.ID, "scenarios-compare-result").text
     driver.execute_script("document.getElementById('scenarios-compare-panel')"
                           ".scrollIntoView()")

@@ -233,7 +233,8 @@ def app(ural, config):
 
 
 def _texts(component) -> str:
-    """Every string and attribute of a Dash component tree, as one text."""
+    """Every string and attribute of a Dash component tree, as one text (a data grid's
+    rows included: the string cells of its ``rowData``)."""
     out: list[str] = []
 
     def walk(node):
@@ -244,6 +245,9 @@ def _texts(component) -> str:
             for key, value in node.to_plotly_json()["props"].items():
                 if key == "children":
                     walk(value)
+                elif key == "rowData":
+                    out.extend(str(v) for row in value for v in row.values()
+                               if isinstance(v, str))
                 elif isinstance(value, str):
                     out.append(value)
         elif node is not None:

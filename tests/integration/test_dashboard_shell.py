@@ -75,7 +75,17 @@ def visible_strings(node) -> list[str]:
                 walk(x, key)
         elif isinstance(n, dict):
             if "props" in n and "type" in n:
+                if "data-grid" in str(n["props"].get("className", "")):
+                    # a data grid (dashboard.components.data_grid): every text cell is
+                    # shown (a markdown link by its text), "row_class" is a style
+                    for row in n["props"].get("rowData") or []:
+                        out.extend(re.sub(r"\[((?:\\.|[^\]\\])*)\]\([^)]*\)", r"\1", v)
+                                   for k, v in row.items()
+                                   if isinstance(v, str) and k != "row_class"
+                                   and (k + "_text") not in row)
                 for k, v in n["props"].items():
+                    if k == "rowData" and "data-grid" in str(n["props"].get("className", "")):
+                        continue
                     if k in ("figure", "id", "className", "href", "style", "date",
                              "min_date_allowed", "max_date_allowed", "initial_visible_month",
                              "display_format", "month_format", "data", "csvExportParams"):
