@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from hydro.i18n import N_, Catalogs, strict
+from hydro.services.i18n import N_, Catalogs, strict
 
 __all__ = ["CATALOG", "CATALOGS", "DOMAIN", "LANGUAGES", "LANGUAGE_NAMES", "LOCALE_DIR", "N_",
            "catalog_texts", "has", "missing_translations", "query_string", "resolve_lang",
@@ -49,8 +49,9 @@ def t(key: str, lang: str, /, **fields: object) -> str:
     """The text of ``key`` in ``lang`` (English for an unknown language), fields filled in.
 
     A key missing from the ``lang`` catalog falls back to English with a logged warning.  A key
-    missing from every catalog is an error under test (:func:`hydro.i18n.strict`) and otherwise
-    gives the key itself with a logged warning, so a forgotten string never takes a page down.
+    missing from every catalog is an error under test (:func:`hydro.services.i18n.strict`) and
+    otherwise gives the key itself with a logged warning, so a forgotten string never takes a
+    page down.
 
     Raises
     ------

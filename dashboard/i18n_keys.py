@@ -10,7 +10,7 @@ string that is built at run time.  Nothing imports this module at run time.
 
 from __future__ import annotations
 
-from hydro.i18n import N_
+from hydro.services.i18n import N_
 
 #: every key below, for extraction (see the module docstring)
 KEYS: tuple[str, ...] = (

@@ -53,18 +53,15 @@ Katie Facer-Childs and Ezra Kitson; version of commit 4243005f, 2025), see
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from hydro import i18n
-
 __all__ = [
     "HydroSOSStatus",
-    "LABELS",
     "PERCENTILES",
     "REFERENCE_YEARS",
     "weibull_thresholds",
@@ -87,19 +84,16 @@ REFERENCE_YEARS: Final = (1991, 2020)
 
 
 class HydroSOSStatus(StrEnum):
-    """The five HydroSOS status classes, least to most water."""
+    """The five HydroSOS status classes, least to most water.
+
+    The value is the code; its name in kk/ru/en is the catalog key ``hydrosos.<value>``
+    (:func:`hydro.services.labels.hydrosos_label`)."""
 
     LOW = "low"
     BELOW_NORMAL = "below_normal"
     NORMAL = "normal"
     ABOVE_NORMAL = "above_normal"
     HIGH = "high"
-
-
-#: user-visible names of the classes, per language
-LABELS: Final[dict[str, Mapping[HydroSOSStatus, str]]] = {
-    lang: i18n.in_language("hydrosos", lang, {s: s.value for s in HydroSOSStatus})
-    for lang in i18n.LANGUAGES}  # hydro/locale: hydrosos.*
 
 
 def weibull_thresholds(values: Sequence[float] | np.ndarray,

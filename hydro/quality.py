@@ -8,10 +8,13 @@
 
 Both engines are pure functions driven by tables (:mod:`hydro.quality_tables`, files in
 ``config/quality/``).  Every table row carries a source and a status; a result computed from
-any row that is not ``official`` has ``provisional=True`` and its :meth:`display` says so in
-Kazakh, Russian and English.  The bundled tables are largely *estimates* (the official tables
-were not found; see ``config/quality/SOURCES.md``), so results on them are provisional until an
-agency imports its official table with ``hydrorisk quality import-table``.
+any row that is not ``official`` has ``provisional=True`` (and an УКИЗВ that lacks mandatory
+ingredients ``incomplete``).  The results carry codes, not words: the class (1–6, "3a", ...),
+the edition, the flags; their names and the marks "provisional"/"incomplete" in Kazakh, Russian
+and English are made at the edges from hydro's catalogs (:mod:`hydro.services.labels`).  The
+bundled tables are largely *estimates* (the official tables were not found; see
+``config/quality/SOURCES.md``), so results on them are provisional until an agency imports its
+official table with ``hydrorisk quality import-table``.
 
 Concentrations are in mg/l (BOD5 mgO2/l, COD mgO/l; pH in pH units) — the canonical units of
 ``config/quality/parameters.toml``, in which ingest stores samples.
@@ -41,7 +44,6 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Final
 
-from hydro import i18n
 from hydro.errors import HydroriskError
 from hydro.quality_tables import (
     KZ_EDITIONS,
@@ -61,7 +63,6 @@ __all__ = [
     "UkizvParameterScore",
     "UkizvResult",
     "classify_kz",
-    "kz_class_label",
     "kz_edition_for",
     "parse_value",
     "period_mean",
@@ -69,13 +70,6 @@ __all__ = [
     "ukizv",
 ]
 
-LANGUAGES: Final = ("kk", "ru", "en")
-#: the marks of a provisional and of an incomplete result (an УКИЗВ that lacks mandatory
-#: ingredients, RD 52.24.643-2002: never a plain class) and how the class under another
-#: reading of the critical-indicator rule is shown: hydro/locale keys quality.provisional,
-#: quality.incomplete and quality.other_rule; class names quality.class*
-_ROMAN: Final = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
-_CYRILLIC_SUBCLASS: Final = {"a": "а", "b": "б", "c": "в", "d": "г"}
 KZ2025_START: Final = date(2025, 1, 1)
 #: other names users give the editions (the 2025 one was approved by order No. 70 of 2024)
 _EDITION_ALIASES: Final[dict[str, str]] = {"2016": "kz2016", "2024": "kz2025", "2025": "kz2025",
@@ -277,24 +271,8 @@ def kz_edition_for(when: date | datetime | str) -> str:
     return "kz2025" if d >= KZ2025_START else "kz2016"
 
 
-def kz_class_label(klass: int, edition: str) -> dict[str, str]:
-    """Name of a KZ class in Kazakh, Russian and English."""
-    if edition == "kz2016" and klass == 6:
-        return {lang: i18n.t("quality.class.above_5", lang) for lang in LANGUAGES}
-    name = str(klass) if edition == "kz2016" else _ROMAN[klass - 1]
-    return {lang: i18n.t("quality.class", lang, klass=name) for lang in LANGUAGES}
-
-
 def _plain(v: float | Censored) -> float | str:
     return str(v) if isinstance(v, Censored) else v
-
-
-def _with_marker(text: str, provisional: bool, lang: str, incomplete: bool = False) -> str:
-    if lang not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    markers = [i18n.t(key, lang) for key, on in (("quality.provisional", provisional),
-                                                 ("quality.incomplete", incomplete)) if on]
-    return f"{text} ({'; '.join(markers)})" if markers else text
 
 
 def _row_class(row: KzLimitRow, x: float) -> int:
@@ -390,20 +368,12 @@ class KzClassResult:
     def bounded(self) -> bool:
         return self.klass_upper > self.klass
 
-    @property
-    def label(self) -> dict[str, str]:
-        return kz_class_label(self.klass, self.edition)
-
-    def display(self, lang: str = "en") -> str:
-        """The class as shown to users, marked provisional where it is."""
-        return _with_marker(self.label[lang], self.provisional, lang)
-
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-ready form (censored values as text such as ``"<0.02"``)."""
+        """Plain, JSON-ready form (censored values as text such as ``"<0.02"``); with the
+        class's words: :func:`hydro.services.labels.quality_dict`."""
         return {
             "klass": self.klass, "klass_upper": self.klass_upper, "edition": self.edition,
-            "label": self.label, "provisional": self.provisional,
-            "display": {lang: self.display(lang) for lang in LANGUAGES},
+            "provisional": self.provisional,
             "limiting": list(self.limiting), "sources": list(self.sources),
             "missing": list(self.missing), "not_in_table": list(self.not_in_table),
             "notes": list(self.notes),
@@ -414,9 +384,6 @@ class KzClassResult:
                     "status": p.status, "sources": list(p.sources)}
                 for n, p in self.per_parameter.items()},
         }
-
-    def __str__(self) -> str:
-        return self.display("en")
 
 
 def _background_map(table: KzTable,
@@ -588,12 +555,6 @@ class UkizvParameterScore:
     source: str
 
 
-def _ukizv_label(klass: str, names: Mapping[str, str]) -> dict[str, str]:
-    cyr = klass[0] + _CYRILLIC_SUBCLASS.get(klass[1:], "")   # 4b -> 4б in kk and ru
-    return {lang: i18n.t("quality.class.ukizv", lang, klass=klass if lang == "en" else cyr,
-                         name=names[lang]) for lang in LANGUAGES}
-
-
 @dataclass(frozen=True)
 class UkizvAlternative:
     """The УКИЗВ class under another reading of the critical-indicator rule.
@@ -612,12 +573,8 @@ class UkizvAlternative:
     status: str
     source: str
 
-    @property
-    def label(self) -> dict[str, str]:
-        return _ukizv_label(self.klass, self.names)
-
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "klass": self.klass, "label": self.label,
+        return {"rule": self.rule, "klass": self.klass, "names": dict(self.names),
                 "critical_indicators": list(self.critical_indicators),
                 "correction": self.correction,
                 "class_bounds": [[k, up] for k, up in self.class_bounds],
@@ -650,7 +607,8 @@ class UkizvResult:
         True when a mandatory ingredient of the MPC table (its ``mandatory`` column) was not
         assessed.  The index is a mean over the ingredients analysed, so it is not comparable
         with a complete one (the same exceedances give class 2 among 16 ingredients and 4d
-        among 2); :meth:`display` never shows such a class plainly.
+        among 2); its display (:func:`hydro.services.labels.quality_display`) never shows
+        such a class plainly.
     missing : tuple of str
         The mandatory ingredients not assessed: absent from the samples
         (``missing_mandatory``) or with no result that could be judged (``indeterminate``).
@@ -682,11 +640,6 @@ class UkizvResult:
     alternatives: tuple[UkizvAlternative, ...] = ()
 
     @property
-    def label(self) -> dict[str, str]:
-        """The class and its name in Kazakh, Russian and English."""
-        return _ukizv_label(self.klass, self.names)
-
-    @property
     def incomplete(self) -> bool:
         """Whether a mandatory ingredient was not assessed (``missing`` is not empty)."""
         return bool(self.missing)
@@ -696,23 +649,12 @@ class UkizvResult:
         """The alternative readings that give another class."""
         return tuple(a for a in self.alternatives if a.klass != self.klass)
 
-    def display(self, lang: str = "en") -> str:
-        """Index and class as shown to users: marked provisional and/or incomplete where it
-        is, with the class under another reading of the critical-indicator rule where that
-        class differs."""
-        if lang not in LANGUAGES:
-            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-        text = f"{self.label[lang]} (УКИЗВ {self.index:.2f})"
-        for a in self.class_alternatives:
-            text += "; " + i18n.t("quality.other_rule", lang, rule=a.rule, label=a.label[lang])
-        return _with_marker(text, self.provisional, lang, self.incomplete)
-
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-ready form."""
+        """Plain, JSON-ready form; with the class's words:
+        :func:`hydro.services.labels.quality_dict`."""
         return {
-            "index": self.index, "klass": self.klass, "label": self.label,
+            "index": self.index, "klass": self.klass, "names": dict(self.names),
             "provisional": self.provisional,
-            "display": {lang: self.display(lang) for lang in LANGUAGES},
             "combinatorial_index": self.combinatorial_index,
             "n_parameters": self.n_parameters, "n_samples": self.n_samples,
             "critical_indicators": list(self.critical_indicators),
@@ -728,9 +670,6 @@ class UkizvResult:
                     if k != "parameter"}
                 for n, sc in self.partial_scores.items()},
         }
-
-    def __str__(self) -> str:
-        return self.display("en")
 
 
 def _judge(row: MpcRow, v: float | Censored) -> tuple[bool | None, float]:

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from hydro import i18n
 from hydro.units import (
     convert,
     convert_to,
@@ -44,7 +42,6 @@ __all__ = [
     "FloodControl",
     "LevelPoolResult",
     "OperationResult",
-    "REASON_TEXT",
     "Reason",
     "ReleaseSchedule",
     "RuleCurve",
@@ -275,18 +272,16 @@ def unregulated(inflow_m3s: ArrayLike) -> DailyRelease:
 # --------------------------------------------------------------------------- deviations
 
 class Reason(enum.IntFlag):
-    """Why a requested release was not honoured (bit flags; several may apply at one step)."""
+    """Why a requested release was not honoured (bit flags; several may apply at one step).
+
+    The member's name is the code; its description in kk/ru/en is the catalog key
+    ``reservoir.reason.<name>`` (:func:`hydro.services.labels.reason_text`)."""
 
     OUTLET_CAPACITY = 1  #: cut to the outlet capacity at the level at the start of the step
     MIN_RELEASE = 2      #: raised to the minimum environmental release
     RAMP = 4             #: limited by max_ramp_per_day from the previous step's release
     DEAD_STORAGE = 8     #: cut to keep the volume >= dead storage (no release below УМО)
     FORCED_SPILL = 16    #: uncontrolled spill above ФПУ
-
-
-#: reason -> {language: description}, for reports and the dashboard
-REASON_TEXT: Mapping[Reason, Mapping[str, str]] = i18n.section(
-    "reservoir.reason", {r: str(r.name) for r in Reason})  # hydro/locale: reservoir.reason.*
 
 
 @dataclass(frozen=True)
@@ -313,11 +308,12 @@ class Deviations:
         """True when any step of any member deviated from the schedule."""
         return bool(self.flags.any())
 
-    def summary(self, lang: str | None = None) -> pd.DataFrame:
+    def summary(self) -> pd.DataFrame:
         """One row per reason that occurred: reason, members affected, first step, count.
 
-        ``count`` is the number of (member, step) pairs; ``first_step`` the earliest step in
-        any member.  With ``lang`` ("kk", "ru" or "en") a ``description`` column is added.
+        ``reason`` is the :class:`Reason` member's name (the code; the words for it are made
+        where the rows are shown, :func:`hydro.services.labels.deviation_summary`), ``count``
+        the number of (member, step) pairs, ``first_step`` the earliest step in any member.
         """
         rows = []
         for r in Reason:
@@ -327,13 +323,8 @@ class Deviations:
             steps = np.flatnonzero(m.any(axis=0))
             row = {"reason": r.name, "members_affected": int(m.any(axis=1).sum()),
                    "first_step": int(steps[0]), "count": int(m.sum())}
-            if lang is not None:
-                row["description"] = REASON_TEXT[r].get(lang, REASON_TEXT[r]["en"])
             rows.append(row)
-        columns = ["reason", "members_affected", "first_step", "count"]
-        if lang is not None:
-            columns.append("description")
-        return pd.DataFrame(rows, columns=columns)
+        return pd.DataFrame(rows, columns=["reason", "members_affected", "first_step", "count"])
 
 
 @dataclass(frozen=True)

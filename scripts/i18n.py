@@ -7,15 +7,15 @@
 
 Two domains: ``dashboard`` (``dashboard/locale/{kk,ru,en}/LC_MESSAGES/dashboard.po``) and
 ``hydro`` (``hydro/locale/.../hydro.po``).  Message ids are stable keys (``stations.title``);
-every language, English included, is a translation (see :mod:`hydro.i18n`).
+every language, English included, is a translation (see :mod:`hydro.services.i18n`).
 
 Extraction reads the Python sources of the domain and takes the first argument of
 ``t(...)``, ``t_or(...)``, ``has(...)`` and ``N_(...)`` (also as ``module.t(...)``) when it is a
 string literal.  :func:`extract_keys` is a Babel extraction method (it parses with :mod:`ast`:
 Babel's token-based ``python`` method takes ``"qc."`` from ``t_or("qc." + flag, ...)`` and
 misreads ``t["key"].format(...)`` where ``t`` is a dict).  Keys that code builds at run time are listed with ``N_()`` in
-``dashboard/i18n_keys.py`` and ``hydro/i18n_keys.py``.  In hydro, the modules whose own helper
-takes a short key (``text("title", lang)`` in the bulletin and in dashboard/auth.py,
+``dashboard/i18n_keys.py`` and ``hydro/services/i18n_keys.py`` (:attr:`Domain.keys_module`).  In
+hydro, the modules whose own helper takes a short key (``text("title", lang)`` in the bulletin and in dashboard/auth.py,
 ``_t(lang, "title.open")`` in hydro/cli/alerts.py) have their prefix in
 :data:`LOCAL_PREFIXES`.
 
@@ -64,6 +64,8 @@ class Domain:
     name: str
     source: Path      #: the package whose code uses the keys
     locale_dir: Path
+    #: the module that lists the keys built at run time with ``N_()`` (named in warnings)
+    keys_module: Path | None = None
 
     @property
     def pot(self) -> Path:
@@ -77,8 +79,10 @@ class Domain:
 
 
 DOMAINS: tuple[Domain, ...] = (
-    Domain("dashboard", ROOT / "dashboard", ROOT / "dashboard" / "locale"),
-    Domain("hydro", ROOT / "hydro", ROOT / "hydro" / "locale"),
+    Domain("dashboard", ROOT / "dashboard", ROOT / "dashboard" / "locale",
+           ROOT / "dashboard" / "i18n_keys.py"),
+    Domain("hydro", ROOT / "hydro", ROOT / "hydro" / "locale",
+           ROOT / "hydro" / "services" / "i18n_keys.py"),
 )
 
 
@@ -275,9 +279,11 @@ def check(domains: Iterable[Domain] = DOMAINS) -> tuple[list[str], list[str]]:
         for key in sorted(set(used) - keys):
             errors.append(f"{domain.name}: msgid \"{key}\" used in "
                           f"{', '.join(sorted(used[key]))} is in no catalog")
+        listing = (domain.keys_module.relative_to(ROOT).as_posix() if domain.keys_module
+                   else f"{domain.source.name}/i18n_keys.py")
         for key in sorted(keys - set(used)):
             warnings.append(f"{domain.name}: msgid \"{key}\" is used by no code (or built at "
-                            f"run time without N_() in {domain.source.name}/i18n_keys.py)")
+                            f"run time without N_() in {listing})")
     return errors, warnings
 
 

@@ -32,6 +32,7 @@ from dashboard.i18n import query_string, resolve_lang, t, t_or
 from dashboard.plotly_locale import graph_config
 from dashboard.provider import DataProvider
 from hydro.services import commission as cm
+from hydro.services.labels import quality_display
 
 PATH = "/commission"
 DOWNLOAD_RULE = "/download/commission.<fmt_>"
@@ -415,8 +416,8 @@ def _quality(data: cm.CommissionData, lang: str) -> html.Div:
     for q in data.quality:
         row: dict[str, Any] = {
             "site": cm.node_name(data, q.site_id, lang), "year": q.year,
-            "year_text": str(q.year), "kz": q.kz_in_force.display(lang),
-            "ru": q.ukizv.display(lang) if q.ukizv is not None else numfmt.DASH,
+            "year_text": str(q.year), "kz": quality_display(q.kz_in_force, lang),
+            "ru": quality_display(q.ukizv, lang) if q.ukizv is not None else numfmt.DASH,
             "marks": ", ".join(cm.text("mark." + m, lang) for m in q.marks) or numfmt.DASH}
         _numbers(row, "samples", q.n_samples, lang)
         rows.append(row)

@@ -38,6 +38,7 @@ from dashboard.plotly_locale import graph_config
 from dashboard.provider import DataProvider
 from dashboard.views.stations import map_texts
 from hydro.services import quality_overview as qo
+from hydro.services.labels import kz_class_label, quality_label
 from hydro.services.quality_overview import SiteYear
 
 PATH = "/quality"
@@ -108,10 +109,8 @@ def edition_text(edition: str, lang: str) -> str:
 
 def kz_text(row: SiteYear, edition: str, lang: str) -> str:
     r = row.kz[edition]
-    text = r.label[lang]
+    text = quality_label(r)[lang]
     if r.bounded:
-        from hydro.quality import kz_class_label
-
         text += " … " + kz_class_label(r.klass_upper, edition)[lang]
     return text
 
@@ -119,7 +118,7 @@ def kz_text(row: SiteYear, edition: str, lang: str) -> str:
 def ru_text(row: SiteYear, lang: str) -> str:
     if row.ukizv is None:
         return fmt.DASH
-    return f"{row.ukizv.label[lang]} ({fmt.number(row.ukizv.index, lang, 2)})"
+    return f"{quality_label(row.ukizv)[lang]} ({fmt.number(row.ukizv.index, lang, 2)})"
 
 
 def marks(provider: DataProvider, row: SiteYear, lang: str) -> list[str]:
@@ -228,7 +227,6 @@ def _points(provider: DataProvider, shown: dict[str, SiteYear], lang: str, syste
 def class_maps(provider: DataProvider, shown: dict[str, SiteYear], lang: str, edition: str
                ) -> dbc.Row:
     """Two maps of the sites side by side, coloured by KZ class and by УКИЗВ class."""
-    from hydro.quality import kz_class_label
     from hydro.quality_tables import UKIZV_CLASSES
 
     texts = map_texts(lang)
@@ -239,7 +237,7 @@ def class_maps(provider: DataProvider, shown: dict[str, SiteYear], lang: str, ed
     names: dict[str, str] = {}
     for r in shown.values():
         if r.ukizv is not None:
-            names[f"ru:{r.ukizv.klass}"] = r.ukizv.label[lang]
+            names[f"ru:{r.ukizv.klass}"] = quality_label(r.ukizv)[lang]
     ru_labels = {f"ru:{k}": names.get(f"ru:{k}", k) for k in UKIZV_CLASSES}
     kz_fig = class_map(_points(provider, shown, lang, "kz"), [f"kz:{k}" for k in KZ_ORDER],
                        kz_labels, **common)
@@ -469,8 +467,6 @@ def _chart(provider: DataProvider, lang: str, site_frame: pd.DataFrame, paramete
                                f"{concentration(lim.mpc, lang)}", "#c62828", "dash"))
     values = data["value"].astype(float)
     top = float(values.max())
-    from hydro.quality import kz_class_label
-
     for direction, limits in lim.kz.get(edition, []):
         above = False
         for i, value in enumerate(limits, start=1):

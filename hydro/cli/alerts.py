@@ -24,8 +24,8 @@ from hydro.cli.args import (
     open_store_readonly_for,
     time_arg,
 )
-from hydro import i18n
 from hydro.errors import HydroriskError
+from hydro.services import i18n
 
 if TYPE_CHECKING:
     import pandas as pd

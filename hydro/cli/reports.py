@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hydro.cli.args import config_from_args, open_store_for, open_store_readonly_for
-from hydro import i18n
 from hydro.errors import HydroriskError
+from hydro.services import i18n
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,7 +126,7 @@ def cmd_return_levels(args) -> int:
 
 
 #: every string of ``hydrorisk report quality`` in the three interface languages (station
-#: names, parameter names and class words come from config/ and hydro.quality)
+#: names, parameter names and class words come from config/ and hydro.services.labels)
 QUALITY_TEXT: dict[str, Mapping[str, str]] = {
     lang: i18n.in_language("cli.quality", lang) for lang in ("en", "ru", "kk")}  # hydro/locale
 
@@ -179,6 +179,7 @@ def background_classes(values: list | None) -> int | dict[str, int] | None:
 def cmd_quality(args) -> int:
     import pandas as pd
 
+    from hydro.services import labels
     from hydro.services.reports import quality_report
 
     config, engine = _context(args)
@@ -204,7 +205,8 @@ def cmd_quality(args) -> int:
     if _synthetic_note(engine):
         print(t["synthetic"])
     for ed, r in rep["kz"].items():
-        print(t["kz"].format(edition=ed, klass=r.display(lang), limiting=plist(r.limiting)))
+        print(t["kz"].format(edition=ed, klass=labels.quality_display(r, lang),
+                             limiting=plist(r.limiting)))
         given = {n: p.background_class for n, p in r.per_parameter.items()
                  if p.background_class is not None}
         if given:
@@ -221,11 +223,11 @@ def cmd_quality(args) -> int:
                 f"{pname(n)} {r.per_parameter[n].klass}..{r.per_parameter[n].klass_upper}"
                 for n in bounded)))
     u = rep["ukizv"]
-    print(t["ukizv"].format(klass=u.display(lang), rule=u.critical_rule,
+    print(t["ukizv"].format(klass=labels.quality_display(u, lang), rule=u.critical_rule,
                             crit=plist(u.critical_indicators)))
     for a in u.alternatives:
         print(t["alternative"].format(rule=a.rule, crit=plist(a.critical_indicators),
-                                      klass=a.label[lang]))
+                                      klass=labels.quality_label(a)[lang]))
     if u.incomplete:
         print(t["incomplete"].format(missing=plist(u.missing), n=u.n_parameters))
     partial = [n for n, sc in u.partial_scores.items() if sc.n_indeterminate]

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hydro import i18n
 from hydro.config import Config
+from hydro.services import i18n
 from hydro.services.bulletin import gauges, group_rows, reservoirs
 
 LANGUAGES = ("kk", "ru", "en")

@@ -35,11 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hydro import i18n
 from hydro.balance import AccountingPeriod, border_gauges, border_table
 from hydro.config import Config
 from hydro.qc import resolve_limits
-from hydro.services import exchange, quality_overview
+from hydro.services import exchange, i18n, labels, quality_overview
 from hydro.services.context import Store
 from hydro.services.exchange import month_bounds, records
 from hydro.store import api
@@ -468,8 +467,9 @@ def report(data: CommissionData, lang: str, received_by: dt.datetime | None = No
     qrows = []
     for q in data.quality:
         kz = q.kz_in_force
-        qrows.append([node_name(data, q.site_id, lang), q.year, q.n_samples, kz.display(lang),
-                      q.ukizv.display(lang) if q.ukizv is not None else "—",
+        qrows.append([node_name(data, q.site_id, lang), q.year, q.n_samples,
+                      labels.quality_display(kz, lang),
+                      labels.quality_display(q.ukizv, lang) if q.ukizv is not None else "—",
                       ", ".join(text("mark." + m, lang) for m in q.marks)])
     sections.append(Section(
         "quality", text("sec.quality", lang),

@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from hydro import i18n
 from hydro.alert_rules import KIND_UNITS, Standing
+from hydro.services import i18n
 
 LANGUAGES = ("kk", "ru", "en")
 

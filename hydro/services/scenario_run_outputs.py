@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from hydro import i18n
+from hydro.services import i18n
 from hydro.services.audit import safe_cell
 from hydro.services.scenario_run_results import RunResults
 

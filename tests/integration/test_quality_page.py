@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT
 
 from hydro.services import quality_overview as qo
+from hydro.services.labels import quality_display
 
 QUALITY = ROOT / "data" / "gauges" / "quality"
 RECEIVED = dt.datetime(2025, 1, 10)       # the bundled samples as if received then
@@ -107,8 +108,9 @@ def test_the_cli_prints_the_same_class(store, rows, capsys, monkeypatch):
                      "--year", str(year), "--lang", "ru"])
         out = capsys.readouterr().out
         assert code == 0
-        assert r.kz["kz2016"].display("ru") in out and r.kz["kz2025"].display("ru") in out
-        assert r.ukizv is not None and r.ukizv.display("ru") in out
+        assert quality_display(r.kz["kz2016"], "ru") in out
+        assert quality_display(r.kz["kz2025"], "ru") in out
+        assert r.ukizv is not None and quality_display(r.ukizv, "ru") in out
 
 
 def test_the_limiting_parameter_has_the_worst_class_or_score(rows):

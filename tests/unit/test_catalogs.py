@@ -18,7 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import write_po
 
 from dashboard import i18n as dashboard_i18n
-from hydro import i18n as hydro_i18n
+from hydro.services import i18n as services_i18n
 from hydro.services import bulletin_output, commission, notification_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def test_the_catalogs_of_the_tree_pass_the_check():
     assert errors == []
 
 
-MODULES = {"dashboard": dashboard_i18n, "hydro": hydro_i18n}
+MODULES = {"dashboard": dashboard_i18n, "hydro": services_i18n}
 
 
 @pytest.mark.parametrize("domain", sorted(MODULES))
@@ -74,10 +74,10 @@ def test_t_reads_the_compiled_catalogs():
     for lang in ("kk", "ru", "en"):
         texts = dashboard_i18n.catalog_texts(lang)
         assert all(t(key, lang) == text for key, text in texts.items() if "{" not in text)
-    assert hydro_i18n.t("bulletin.title", "kk") == "Күнделікті гидрологиялық бюллетень"
+    assert services_i18n.t("bulletin.title", "kk") == "Күнделікті гидрологиялық бюллетень"
     assert bulletin_output.text("river", "ru", name="Урал") == "р. Урал"
     assert bulletin_output.phenomenon("ice_jam", "ru") == "затор"
-    assert commission.text("col.days", "en") == hydro_i18n.t("commission.col.days", "en")
+    assert commission.text("col.days", "en") == services_i18n.t("commission.col.days", "en")
     assert notification_text.t("event.opened", "kk") == "Жаңа ескерту"
     assert notification_text.quantity(12.0, "m3/s", "ru").endswith("м³/с")
 
@@ -87,7 +87,7 @@ def test_a_missing_key_is_an_error_in_tests_and_the_key_with_a_warning_in_produc
     with pytest.raises(KeyError, match="no.such.key"):
         dashboard_i18n.t("no.such.key", "ru")
     with pytest.raises(KeyError, match="no.such.key"):
-        hydro_i18n.t("no.such.key", "ru")
+        services_i18n.t("no.such.key", "ru")
     monkeypatch.setenv("HYDRORISK_I18N_STRICT", "0")
     assert dashboard_i18n.t("no.such.key", "kk") == "no.such.key"
     assert "no.such.key" in caplog.text
@@ -115,7 +115,7 @@ def test_the_check_reports_each_kind_of_fault(tmp_path, monkeypatch):
     source = tmp_path / "pkg"
     source.mkdir()
     (source / "view.py").write_text(
-        "from hydro.i18n import N_, t\n"
+        "from hydro.services.i18n import N_, t\n"
         "t('a.ok', 'en')\nt('a.fuzzy', 'en')\nt('a.fields', 'en', n=1)\n"
         "t('a.empty', 'en')\nt('a.new', 'en')\nN_('a.listed')\n"
         "t_or('a.' + name, 'en', name)\n")            # built at run time: not a key
@@ -161,5 +161,5 @@ def test_extract_update_compile_round_trip(tmp_path, monkeypatch):
                                              f'msgid "b.two"\nmsgstr "{word}"'))
     tool.compile_domain(domain)
     assert tool.check([domain]) == ([], [])
-    catalogs = hydro_i18n.Catalogs("pkg", domain.locale_dir)
+    catalogs = services_i18n.Catalogs("pkg", domain.locale_dir)
     assert catalogs.t("b.two", "kk") == "екі" and catalogs.t("b.one", "ru") == "one"

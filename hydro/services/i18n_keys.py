@@ -11,7 +11,7 @@ Nothing imports this module at run time.
 
 from __future__ import annotations
 
-from hydro.i18n import N_
+from hydro.services.i18n import N_
 
 #: every key below, for extraction (see the module docstring)
 KEYS: tuple[str, ...] = (
@@ -82,12 +82,14 @@ KEYS: tuple[str, ...] = (
     # units, read through notification_text.UNITS = i18n.section("unit")
     N_("unit.%"), N_("unit.cm"), N_("unit.cm/d"), N_("unit.d"), N_("unit.h"), N_("unit.hm3"),
     N_("unit.km3"), N_("unit.m"), N_("unit.m3/s"), N_("unit.mg/l"),
-    # HydroSOS classes, read through hydro.hydrosos.LABELS
+    # HydroSOS classes, built as f"hydrosos.{code}" in hydro/services/labels.py
     N_("hydrosos.low"), N_("hydrosos.below_normal"), N_("hydrosos.normal"),
     N_("hydrosos.above_normal"), N_("hydrosos.high"),
-    # marks of a water-quality result, named in a tuple of keys in hydro.quality._with_marker
+    # marks of a water-quality result, named in a tuple of keys in
+    #   hydro.services.labels._with_marker
     N_("quality.provisional"), N_("quality.incomplete"),
-    # reasons a release was not honoured, read through hydro.reservoirs.REASON_TEXT
+    # reasons a release was not honoured, built as f"reservoir.reason.{name}" in
+    #   hydro/services/labels.py (reason_text, REASON_TEXT)
     N_("reservoir.reason.OUTLET_CAPACITY"), N_("reservoir.reason.MIN_RELEASE"),
     N_("reservoir.reason.RAMP"), N_("reservoir.reason.DEAD_STORAGE"),
     N_("reservoir.reason.FORCED_SPILL"),

@@ -11,8 +11,12 @@ Message ids are stable keys, prefixed with the part of hydro that owns them
 ``ice.ice_jam``, ``river.Ural``, ``unit.m3/s``, ...), not English sentences.  English is a
 translation like the others (the ``en`` catalog carries it): rewording an English sentence
 changes one ``msgstr`` and orphans no Kazakh or Russian text, and callers never change when
-wording does.  Keys built at run time are listed with ``N_()`` in :mod:`hydro.i18n_keys`
-so that extraction sees them.
+wording does.  Keys built at run time are listed with ``N_()`` in
+:mod:`hydro.services.i18n_keys` so that extraction sees them.
+
+Reading the catalogs is file I/O, so this module is an edge (a service), not science: the
+science modules return codes (a HydroSOS status, a :class:`hydro.reservoirs.Reason`, a water
+quality class) and the edges turn them into words (:mod:`hydro.services.labels`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from babel.messages.mofile import read_mo
 LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
 #: gettext domain and directory of hydro's catalogs
 DOMAIN = "hydro"
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 _log = logging.getLogger(__name__)
 K = TypeVar("K")
