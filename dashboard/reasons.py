@@ -83,6 +83,12 @@ def _file_name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+def _original(text: str) -> html.Q:
+    """``text`` quoted as the original English message (``lang="en"``: a reader and the
+    page's language scan know it is not the page's own words)."""
+    return html.Q(text, lang="en", className="reason-original")
+
+
 def translate_problem(problem: str, lang: str) -> str | None:
     """``problem`` (a reader's message without its file and line) in ``lang``; None when
     it follows none of :data:`PATTERNS`."""
@@ -104,7 +110,7 @@ def reason_text(message: str, lang: str) -> list:
     translated = translate_problem(problem, lang)
     if translated is None:
         lead = t("reason.original", lang)
-        body: list = [lead + " ", html.Q(problem, lang="en", className="reason-original")]
+        body: list = [lead + " ", _original(problem)]
     else:
         body = [translated]
     if prefix is None:
@@ -127,8 +133,7 @@ def coded_text(message: str, lang: str) -> list:
         translated = translate_problem(str(message), lang)
         if translated is not None:
             return [translated]
-        return [t("reason.original_message", lang) + " ",
-                html.Q(str(message), lang="en", className="reason-original")]
+        return [t("reason.original_message", lang) + " ", _original(str(message))]
     values = dict(getattr(message, "values", {}))
     error = values.pop("error", None)
     text = t(key, lang, **{k: (DASH if v is None else v) for k, v in values.items()})
@@ -137,4 +142,4 @@ def coded_text(message: str, lang: str) -> list:
     translated = translate_problem(str(error), lang)
     if translated is not None:
         return [text + " " + translated]
-    return [text + " ", html.Q(str(error), lang="en", className="reason-original")]
+    return [text + " ", _original(str(error))]

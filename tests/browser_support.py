@@ -1,9 +1,12 @@
 """Helpers for browser and subprocess-server tests (not a test module).
 
-    from browser_support import chrome_driver, dashboard_in_browser, free_port, serve_in_subprocess
+    from browser_support import (chrome_driver, dashboard_in_browser, dashboard_server,
+                                 free_port, serve_in_subprocess)
 
     # the usual case: a dashboard server script (``SERVER`` with {root}/{config}/{tests}
-    # fields, argv: store path, port), a browser logged in as "browser"
+    # fields, argv: store path, port; dashboard_server() writes the usual one: a store of
+    # bundled files, the account, the app), a browser logged in as "browser"
+    SERVER = dashboard_server([("agency/kazhydromet/ural_2024.csv", "kazhydromet")])
     with dashboard_in_browser(tmp_path, SERVER, timeout=120) as (driver, base):
         driver.get(base + "/?lang=ru")
         wait = page_wait(driver)                  # ignores stale elements
@@ -34,10 +37,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -301,6 +305,92 @@ def console_errors(driver) -> list[str]:
         return []
     return [e["message"] for e in entries
             if e.get("level") == "SEVERE" and "favicon" not in e.get("message", "")]
+
+
+def allow_downloads(driver, folder: os.PathLike[str] | str) -> Path:
+    """Let the browser save what a page downloads in ``folder`` (created), without asking;
+    returns the folder (see :func:`wait_for_downloads`)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(folder)})
+    return folder
+
+
+def wait_for_downloads(folder: Path, before: Collection[Path] = (),
+                       timeout: float = 20.0) -> list[Path]:
+    """The files saved in ``folder`` that are not in ``before``, sorted, once one is there
+    and none is still being written (Chromium's ``*.crdownload``); after ``timeout``
+    seconds, the complete ones so far (maybe none)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        new = set(folder.iterdir()) - set(before)
+        done = sorted(p for p in new if not p.name.endswith(".crdownload"))
+        if (done and len(done) == len(new)) or time.monotonic() >= deadline:
+            return done
+        time.sleep(0.2)
+
+
+#: the bundled gauge data (data/gauges): :func:`dashboard_server` takes paths below it
+GAUGES = ROOT / "data" / "gauges"
+
+
+def dashboard_server(files: Sequence[tuple[str, str | None]] = (), *, bundled: bool = False,
+                     then: str = "", alert_days: Sequence[int] = ()) -> str:
+    """The source of a dashboard server script for :func:`dashboard_in_browser` (arguments:
+    the store's path, the port): a new SQLite store with, in this order,
+
+    - ``files``: each ``(path below data/gauges, source id or None)`` ingested as received
+      on 1 January 2024, refused files to ``q/`` beside the store;
+    - with ``bundled``, every bundled demonstration file
+      (:func:`hydro.services.ingest.bundled_files`, received now, refused files to
+      ``quarantine/``);
+    - ``then``: more Python run in the script (plain code, no format fields; the names
+      ``dt``, ``Path``, ``config``, ``engine``, ``store`` (its path) and ``data``
+      (data/gauges) are set);
+    - the alert rules evaluated at 06:00 UTC on each of ``alert_days`` of April 2024;
+
+    then the account :func:`auth_support.browser_login` uses, and the app served on
+    127.0.0.1."""
+    from auth_support import SERVER_ACCOUNT
+
+    code = [textwrap.dedent("""\
+        import datetime as dt, sys
+        from pathlib import Path
+        sys.path[:0] = [{root!r}]
+        from hydro.config import load_config
+        from hydro.services import alert_evaluation as ae
+        from hydro.services.ingest import bundled_files, ingest_file
+        from hydro.store.db import open_store
+        from dashboard.app import create_app
+
+        config = load_config({config!r})
+        store = Path(sys.argv[1])
+        engine = open_store("sqlite:///" + str(store), config.network)
+        data = Path({root!r}) / "data" / "gauges"
+        """)]
+    if files:
+        code.append(textwrap.dedent("""\
+            for path, source in FILES:
+                ingest_file(engine, config, data / path, source_id=source,
+                            received_at=dt.datetime(2024, 1, 1),
+                            quarantine_dir=store.parent / "q")
+            """).replace("FILES", repr(tuple(files))))
+    if bundled:
+        code.append(textwrap.dedent("""\
+            for path in bundled_files(config):
+                ingest_file(engine, config, path, quarantine_dir=store.parent / "quarantine")
+            """))
+    if then:
+        code.append(textwrap.dedent(then).strip("\n") + "\n")
+    if alert_days:
+        code.append(textwrap.dedent("""\
+            for day in DAYS:
+                ae.evaluate(engine, config, as_of=dt.datetime(2024, 4, day, 6), on_time=True)
+            """).replace("DAYS", repr(tuple(alert_days))))
+    escaped = [part.replace("{", "{{").replace("}", "}}") for part in code[1:]]
+    return "".join([code[0], *escaped, SERVER_ACCOUNT, 'create_app(config, engine=engine).run('
+                    'host="127.0.0.1", port=int(sys.argv[2]), debug=False)\n'])
 
 
 def write_server(tmp_path: os.PathLike[str] | str, source: str, **fields: str) -> Path:

@@ -61,3 +61,25 @@ def short_busy_timeout(monkeypatch, ms: int) -> None:
         cur.close()
 
     monkeypatch.setattr(db, "_sqlite_pragmas", short)
+
+
+@pytest.fixture(scope="module")
+def scenario_lab(tmp_path_factory, config):
+    """``(app, config, store)`` for the scenario lab's tests: a dashboard app over a new
+    SQLite store whose scenario runs (``paths.runs``) and background jobs
+    (HYDRORISK_JOB_CACHE) go to a temporary folder of the test module."""
+    import dataclasses
+
+    from dashboard.app import create_app
+    from hydro.store.db import open_store
+
+    tmp = tmp_path_factory.mktemp("scenario-lab")
+    os.environ["HYDRORISK_JOB_CACHE"] = str(tmp / "jobs")
+    paths = config.settings.paths.model_copy(update={"runs": str(tmp / "runs")})
+    cfg = dataclasses.replace(config, settings=config.settings.model_copy(
+        update={"paths": paths}))
+    store = open_store(f"sqlite:///{tmp / 'store.sqlite'}", cfg.network)
+    app = create_app(cfg, engine=store, secret_key="test-secret", demo=False)
+    yield app, cfg, store
+    os.environ.pop("HYDRORISK_JOB_CACHE", None)
+    store.dispose()

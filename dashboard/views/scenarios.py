@@ -53,7 +53,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import background
 from dashboard import components as ui
 from dashboard import format as numfmt
-from dashboard.context import AppContext
+from dashboard.context import AppContext, of_app
 from dashboard.i18n import t, t_or
 from dashboard.reasons import coded_text
 from dashboard.views.scenario_common import (
@@ -911,13 +911,9 @@ def register_callbacks(app: dash.Dash) -> None:
     """The lab's callbacks (roles declared per output, :data:`ROLES`), its background job
     manager (:mod:`dashboard.background`) and the download route."""
     from dashboard import auth
-    from dashboard.context import _ATTRIBUTE
 
     for pattern, role in ROLES.items():
         auth.declare(app, pattern, auth.READ if role == "read" else role)
-
-    def context() -> AppContext:
-        return getattr(app, _ATTRIBUTE)
 
     S = ScenariosPage
 
@@ -949,7 +945,7 @@ def register_callbacks(app: dash.Dash) -> None:
         State(S.SCHEDULES, "data"), State(S.STATE, "data"), prevent_initial_call=True)
     def on_edit(reservoir, mode, rule, _changed, _add, _delete, upload, filename, rows,
                 selected, data, state):
-        ctx = context()
+        ctx = of_app(app)
         trigger = dash.ctx.triggered_id
         out = edit_schedules(ctx.config, state, trigger, reservoir, mode, rule, rows, selected,
                              upload, filename, data)
@@ -980,7 +976,7 @@ def register_callbacks(app: dash.Dash) -> None:
                   prevent_initial_call=True)
     def on_save(_n, name, note, data, state):
         account = auth.require("forecaster")
-        return save_plan(context(), account.name, account.party, state, name, note, data)
+        return save_plan(of_app(app), account.name, account.party, state, name, note, data)
 
     @app.callback(Output(S.RUN_ID, "data"), Output(S.RUN_MESSAGE, "children"),
                   Input(S.RUN, "n_clicks"), Input(S.QUICK, "n_clicks"),
@@ -992,14 +988,14 @@ def register_callbacks(app: dash.Dash) -> None:
     def on_start(_run, _quick, members, seed, forcing, data, dirty, plan_name, q_res, q_rel,
                  q_day, state):
         account = auth.require("forecaster")
-        run_id, message = start(context(), account.name, account.party, state,
+        run_id, message = start(of_app(app), account.name, account.party, state,
                                 dash.ctx.triggered_id, members, seed, forcing, data,
                                 bool(dirty), plan_name, (q_res, q_rel, q_day))
         return (run_id if run_id else no_update), message
 
     @app.callback(
         Output(S.RUN_DONE, "data"), Input(S.RUN_ID, "data"),
-        background=True, manager=background.manager(context().config),
+        background=True, manager=background.manager(of_app(app).config),
         progress=[Output(S.PROGRESS, "value"), Output(S.PROGRESS, "label")],
         running=[(Output(S.RUN, "disabled"), True, False),
                  (Output(S.QUICK, "disabled"), True, False),
@@ -1008,7 +1004,7 @@ def register_callbacks(app: dash.Dash) -> None:
     def on_execute(set_progress, run_id):
         # a job process forked from the server: the role was checked on the request that
         # started it (ROLES: forecaster); the store's pooled connections are the parent's
-        ctx = context()
+        ctx = of_app(app)
         store = _store(ctx)
         if not run_id or store is None:
             return no_update
@@ -1030,7 +1026,7 @@ def register_callbacks(app: dash.Dash) -> None:
         account = auth.require("forecaster")
         if not run_id:
             return no_update
-        _runs().request_cancel(_store(context()), run_id, account.name)
+        _runs().request_cancel(_store(of_app(app)), run_id, account.name)
         return dbc.Alert(t("sc.cancel.requested", _lang_of(state)), color="warning",
                          className="py-1", id="scenarios-cancel-requested")
 
@@ -1042,7 +1038,7 @@ def register_callbacks(app: dash.Dash) -> None:
         State(S.STATE, "data"))
     def on_results(done, selected, _tick, state):
         run_id = done["run_id"] if dash.ctx.triggered_id == S.RUN_DONE and done else selected
-        out = runs_view(context(), state, run_id)
+        out = runs_view(of_app(app), state, run_id)
         finished = [o for o in out["options"]]
         return (out["results"], out["poll_disabled"], out["options"], out["value"], finished,
                 finished)
@@ -1060,7 +1056,7 @@ def register_callbacks(app: dash.Dash) -> None:
                   State(S.RUN_SELECT, "value"), State(S.STATE, "data"),
                   prevent_initial_call=True)
     def on_gauge(gauge, run_id, state):
-        ctx = context()
+        ctx = of_app(app)
         if not gauge or not run_id:
             return no_update
         results = _runs().run_results(ctx.config, _store(ctx), run_id)
@@ -1075,7 +1071,7 @@ def register_callbacks(app: dash.Dash) -> None:
         lang = _lang_of(state)
         if not a or not b:
             return dbc.Alert(t("sc.compare.choose", lang), color="info", className="py-1")
-        ctx = context()
+        ctx = of_app(app)
         try:
             table = _runs().compare_runs(ctx.config, _store(ctx), a, b)
         except (HydroriskError, ValueError) as e:
@@ -1089,17 +1085,17 @@ def register_callbacks(app: dash.Dash) -> None:
     def on_search_request(n, state, forcing):
         # on the request (the logged-in account is known here, not in the job): audited
         account = auth.require("forecaster")
-        return request_search(context(), account.name, state, forcing, n)
+        return request_search(of_app(app), account.name, state, forcing, n)
 
     @app.callback(Output(S.SEARCH_RESULT, "children"), Input(S.SEARCH_REQUEST, "data"),
                   State(S.STATE, "data"), State(S.FORCING, "value"),
-                  background=True, manager=background.manager(context().config),
+                  background=True, manager=background.manager(of_app(app).config),
                   running=[(Output(S.SEARCH, "disabled"), True, False)],
                   prevent_initial_call=True)
     def on_search(_request, state, forcing):
         # a background job: the role (forecaster) was checked on the request that asked
         # for it (on_search_request, which wrote the audit record)
-        ctx = context()
+        ctx = of_app(app)
         store = _store(ctx)
         dispose = getattr(store, "dispose", None)
         if callable(dispose):
@@ -1112,8 +1108,8 @@ def register_callbacks(app: dash.Dash) -> None:
         return search_view(ctx.config, state["scenario"], out, lang)
 
     def serve(run_id: str, fmt_: str) -> flask.Response:
-        lang = flask.request.args.get("lang") or context().default_language
-        return download(context(), run_id, fmt_, lang if lang in ("kk", "ru", "en") else "en")
+        lang = flask.request.args.get("lang") or of_app(app).default_language
+        return download(of_app(app), run_id, fmt_, lang if lang in ("kk", "ru", "en") else "en")
 
     app.server.add_url_rule(DOWNLOAD_RULE, "scenario_run_download", serve)
 

@@ -11,39 +11,17 @@ docs/screenshot-alerts-panel.png.
 from __future__ import annotations
 
 import os
-import textwrap
 
 import pytest
-from auth_support import SERVER_ACCOUNT
-from browser_support import dashboard_in_browser, page_wait
+from browser_support import dashboard_in_browser, dashboard_server, page_wait
 from conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-SERVER = textwrap.dedent("""
-    import datetime as dt, sys
-    from pathlib import Path
-    sys.path[:0] = [{root!r}]
-    from hydro.config import load_config
-    from hydro.services import alert_evaluation as ae
-    from hydro.services.ingest import ingest_file
-    from hydro.store.db import open_store
-    from dashboard.app import create_app
-
-    config = load_config({config!r})
-    store = Path(sys.argv[1])
-    engine = open_store("sqlite:///" + str(store), config.network)
-    data = Path({root!r}) / "data" / "gauges"
-    for path, source in ((data / "agency" / "kazhydromet" / "ural_2024.csv", "kazhydromet"),
-                         (data / "agency" / "roshydromet" / "ural_2024.csv", "roshydromet"),
-                         (data / "reservoirs" / "RU_IRIKLINSK.csv", None)):
-        ingest_file(engine, config, path, source_id=source,
-                    received_at=dt.datetime(2024, 1, 1), quarantine_dir=store.parent / "q")
-    for day in (1, 5, 9, 11, 12):
-        ae.evaluate(engine, config, as_of=dt.datetime(2024, 4, day, 6), on_time=True)
-""") + SERVER_ACCOUNT + textwrap.dedent("""
-    create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
-""")
+SERVER = dashboard_server([("agency/kazhydromet/ural_2024.csv", "kazhydromet"),
+                           ("agency/roshydromet/ural_2024.csv", "roshydromet"),
+                           ("reservoirs/RU_IRIKLINSK.csv", None)],
+                          alert_days=(1, 5, 9, 11, 12))
 
 
 def test_acknowledge_an_alert_in_the_panel(tmp_path):

@@ -10,34 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
-import textwrap
-import time
 
 import pytest
-from auth_support import SERVER_ACCOUNT
-from browser_support import dashboard_in_browser, page_wait
+from browser_support import (
+    allow_downloads,
+    dashboard_in_browser,
+    dashboard_server,
+    page_wait,
+    wait_for_downloads,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-SERVER = textwrap.dedent("""
-    import datetime as dt, sys
-    from pathlib import Path
-    sys.path[:0] = [{root!r}]
-    from hydro.config import load_config
-    from hydro.services.ingest import ingest_file
-    from hydro.store.db import open_store
-    from dashboard.app import create_app
-
-    config = load_config({config!r})
-    store = Path(sys.argv[1])
-    engine = open_store("sqlite:///" + str(store), config.network)
-    data = Path({root!r}) / "data" / "gauges"
-    ingest_file(engine, config, data / "agency" / "kazhydromet" / "ural_2024.csv",
-                source_id="kazhydromet", received_at=dt.datetime(2024, 1, 1),
-                quarantine_dir=store.parent / "q")
-""") + SERVER_ACCOUNT + textwrap.dedent("""
-    create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
-""")
+SERVER = dashboard_server([("agency/kazhydromet/ural_2024.csv", "kazhydromet")])
 
 GRID = "#data-status-freshness"
 
@@ -54,11 +39,8 @@ def test_a_floating_filter_narrows_the_rows_and_the_export_writes_them(tmp_path)
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
 
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
     with dashboard_in_browser(tmp_path, SERVER, timeout=180) as (driver, base):
-        driver.execute_cdp_cmd("Page.setDownloadBehavior",
-                               {"behavior": "allow", "downloadPath": str(downloads)})
+        downloads = allow_downloads(driver, tmp_path / "downloads")
         wait = page_wait(driver, 60)
         driver.set_window_size(1400, 2000)
         driver.get(base + "/data-status?lang=en&date=2024-04-21")
@@ -73,11 +55,7 @@ def test_a_floating_filter_narrows_the_rows_and_the_export_writes_them(tmp_path)
         assert all("uralsk" in r[0].lower() for r in shown), shown   # "contains", any case
 
         driver.find_element(By.CSS_SELECTOR, GRID + " .grid-export").click()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (
-                list(downloads.glob("*.csv")) and not list(downloads.glob("*.crdownload"))):
-            time.sleep(0.2)
-        (path,) = downloads.glob("*.csv")
+        (path,) = wait_for_downloads(downloads)
         assert path.name == "hydrorisk-data-status-freshness.csv"
         table = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8").lstrip("\ufeff"))))
         header, body = table[0], table[1:]

@@ -20,18 +20,21 @@ once its content has rendered.
 from __future__ import annotations
 
 import re
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from auth_support import SERVER_ACCOUNT, browser_login
+from auth_support import browser_login
 from browser_support import (
+    GAUGES,
+    allow_downloads,
     console_errors,
     dashboard_in_browser,
+    dashboard_server,
     page_wait,
     save_screenshot,
     screenshot_dir,
+    wait_for_downloads,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -61,36 +64,19 @@ KNOWN_GAPS: dict[str, str] = {}
 #: pages seen before logging in
 LOGGED_OUT_PAGES: list[tuple[str, str, str]] = [("login", "/login", "#login-form")]
 
-SERVER = textwrap.dedent("""
-    import datetime as dt, sys
-    from pathlib import Path
-    sys.path[:0] = [{root!r}]
-    from hydro.config import load_config
-    from hydro.services import alert_evaluation as ae
-    from hydro.services.ingest import ingest_file
-    from hydro.store.db import open_store
-    from dashboard.app import create_app
-
-    config = load_config({config!r})
-    store = Path(sys.argv[1])
-    engine = open_store("sqlite:///" + str(store), config.network)
-    data = Path({root!r}) / "data" / "gauges"
-    for path, source in ((data / "agency" / "kazhydromet" / "ural_2024.csv", "kazhydromet"),
-                         (data / "agency" / "roshydromet" / "ural_2024.csv", "roshydromet"),
-                         (data / "grdc" / "KZ_19073_Q_Day.Cmd.txt", None),
-                         (data / "reservoirs" / "RU_IRIKLINSK.csv", None),
-                         (data / "reservoirs" / "RU_VERKHNEURALSK.csv", None),
-                         *((p, None) for p in sorted((data / "quality").glob("*.csv")))):
-        ingest_file(engine, config, path, source_id=source,
-                    received_at=dt.datetime(2024, 1, 1), quarantine_dir=store.parent / "q")
-    bad = store.parent / "bad.csv"
-    bad.write_text("station;date;level_m\\nRU:NOWHERE;2024-04-01;1\\n", encoding="utf-8")
-    ingest_file(engine, config, bad, quarantine_dir=store.parent / "q")
-    for day in (1, 5, 9, 11, 12):
-        ae.evaluate(engine, config, as_of=dt.datetime(2024, 4, day, 6), on_time=True)
-""") + SERVER_ACCOUNT + textwrap.dedent("""
-    create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
-""")
+SERVER = dashboard_server(
+    [("agency/kazhydromet/ural_2024.csv", "kazhydromet"),
+     ("agency/roshydromet/ural_2024.csv", "roshydromet"),
+     ("grdc/KZ_19073_Q_Day.Cmd.txt", None),
+     ("reservoirs/RU_IRIKLINSK.csv", None),
+     ("reservoirs/RU_VERKHNEURALSK.csv", None),
+     *((f"quality/{p.name}", None) for p in sorted((GAUGES / "quality").glob("*.csv")))],
+    then="""
+        bad = store.parent / "bad.csv"
+        bad.write_text("station;date;level_m\\nRU:NOWHERE;2024-04-01;1\\n", encoding="utf-8")
+        ingest_file(engine, config, bad, quarantine_dir=store.parent / "q")
+    """,
+    alert_days=(1, 5, 9, 11, 12))
 
 #: what a page shows when something broke
 ERROR_MARKS = ("Traceback", "Error loading layout", "Error loading dependencies",
@@ -341,9 +327,7 @@ def _downloads(driver, base: str, folder: Path) -> None:
     saves each file."""
     from selenium.webdriver.common.by import By
 
-    folder.mkdir(exist_ok=True)
-    driver.execute_cdp_cmd("Page.setDownloadBehavior",
-                           {"behavior": "allow", "downloadPath": str(folder)})
+    allow_downloads(driver, folder)
     for path, link, magic in (("/bulletin", "bulletin-download-pdf", b"%PDF-"),
                               ("/commission", "commission-download-pdf", b"%PDF-"),
                               ("/commission", "commission-download-xlsx", b"PK")):
@@ -352,13 +336,6 @@ def _downloads(driver, base: str, folder: Path) -> None:
         element = driver.find_element(By.ID, link)
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
         element.click()
-        deadline = time.monotonic() + 60
-        new: list[Path] = []
-        while time.monotonic() < deadline:
-            new = [p for p in set(folder.iterdir()) - before
-                   if not p.name.endswith(".crdownload")]
-            if new:
-                break
-            time.sleep(0.2)
+        new = wait_for_downloads(folder, before, timeout=60)
         assert new, f"{link}: nothing downloaded"
         assert new[0].read_bytes()[:len(magic)] == magic, (link, new[0])

@@ -7,34 +7,24 @@ else to the test's tmp folder).
 
 from __future__ import annotations
 
-import textwrap
 import time
 
 import pytest
-from browser_support import dashboard_in_browser, page_wait, screenshot_dir
+from browser_support import (
+    allow_downloads,
+    dashboard_in_browser,
+    dashboard_server,
+    page_wait,
+    screenshot_dir,
+    wait_for_downloads,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-SERVER = textwrap.dedent("""
-    import datetime as dt, sys
-    from pathlib import Path
-    sys.path[:0] = [{root!r}]
-    from hydro.config import load_config
+SERVER = dashboard_server(bundled=True, then="""
     from hydro.services import forecasts
-    from hydro.services.ingest import bundled_files, ingest_file
-    from hydro.store.db import open_store
-    from dashboard.app import create_app
-
-    config = load_config({config!r})
-    store = Path(sys.argv[1])
-    engine = open_store("sqlite:///" + str(store), config.network)
-    for path in bundled_files(config):
-        ingest_file(engine, config, path, quarantine_dir=store.parent / "quarantine")
     forecasts.run(engine, config, issue_time=dt.datetime(2024, 4, 20, 12),
                   stations=["KZ:19071"], methods=("persistence", "sarimax"), on_time=True)
-    from hydro.services.accounts import add_account  # the account browser_login uses
-    add_account(engine, 'browser', 'correct horse battery staple', 'admin', 'commission')
-    create_app(config, engine=engine).run(host="127.0.0.1", port=int(sys.argv[2]), debug=False)
 """)
 
 
@@ -49,12 +39,9 @@ def test_station_and_reservoir_pages(tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
 
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
     shots = screenshot_dir(tmp_path)
     with dashboard_in_browser(tmp_path, SERVER, timeout=240) as (driver, base):
-        driver.execute_cdp_cmd("Page.setDownloadBehavior",
-                               {"behavior": "allow", "downloadPath": str(downloads)})
+        downloads = allow_downloads(driver, tmp_path / "downloads")
         wait = page_wait(driver, 60)
         driver.set_window_size(1400, 2600)
         driver.get(base + "/station/KZ:19071?date=2024-04-25")
@@ -71,10 +58,7 @@ def test_station_and_reservoir_pages(tmp_path):
         assert driver.save_screenshot(str(shots / "screenshot-station-KZ-19071.png"))
 
         driver.find_element(By.ID, "station-download-button").click()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not list(downloads.glob("*.csv")):
-            time.sleep(0.2)
-        (csv,) = downloads.glob("*.csv")
+        (csv,) = wait_for_downloads(downloads)
         assert csv.read_text().startswith("series,variable,party,time_utc,value")
 
         driver.get(base + "/station/RU:IRIKLINSK?date=2024-04-25")

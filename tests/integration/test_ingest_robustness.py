@@ -26,34 +26,17 @@ import pytest
 from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from upload_support import HEADER_KZ, kz_hourly_file
 
 from hydro.store import api
 
 DATA = ROOT / "data" / "gauges"
-HEADER_KZ = ("Код поста;Пост;Дата;Срок;Уровень воды, см;Изменение за сутки, см;"
-             "Расход воды, м3/с;Ледовые явления\r\n")
 HEADER_RU = "Индекс поста;Название поста;Дата;Время;Уровень, см над нулём поста;Явления\r\n"
 
 
 def _kz_codes(config):
     return [g.post_code for g in config.network.gauges.values()
             if g.country == "KZ" and g.post_code]
-
-
-def _hourly_file(path, codes, year, seed=7):
-    """A large Kazhydromet table: hourly stage of every given post for a year (cp1251)."""
-    rng = np.random.default_rng(seed)
-    hours = pd.date_range(f"{year}-01-01", f"{year}-12-31 23:00", freq="h")
-    frames = []
-    for code in codes:
-        stage = 250 + np.cumsum(rng.integers(-1, 2, len(hours)))
-        frames.append(pd.DataFrame({"c": code, "n": "пост", "d": hours.strftime("%d.%m.%Y"),
-                                    "t": hours.strftime("%H:%M"), "v": stage, "ch": "",
-                                    "q": "", "p": ""}))
-    body = pd.concat(frames).sort_index(kind="stable").to_csv(
-        sep=";", header=False, index=False, lineterminator="\r\n")
-    path.write_bytes((HEADER_KZ + body).encode("cp1251"))
-    return sum(len(f) for f in frames)
 
 
 # --------------------------------------------------------------------------- SIGKILL
@@ -133,7 +116,7 @@ def test_sigkill_mid_file_leaves_no_partial_file_and_a_rerun_completes(config_co
         big = inbox / "big.csv"
     else:
         big = tmp_path / "big.csv"
-    n = _hourly_file(big, _kz_codes(config), 2022)  # far from the stored 2024 data
+    n = kz_hourly_file(big, _kz_codes(config), 2022)  # far from the stored 2024 data
     assert n > 150_000
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(config_copy), how, str(big)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -316,7 +299,7 @@ def test_truncated_large_file_names_the_cut_line(config, tmp_path):
     from hydro.readers import read_file
 
     big = tmp_path / "big.csv"
-    _hourly_file(big, _kz_codes(config)[:5], 2023)
+    kz_hourly_file(big, _kz_codes(config)[:5], 2023)
     data = big.read_bytes()
     cut = data[: len(data) // 2]
     cut = cut[: cut.rfind(b";") - 3]  # in the middle of a line

@@ -8,13 +8,13 @@ names, the audit page's date field)."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as dt
 import re
 
 import pytest
 from auth_support import client_for
 
+from dashboard.context import of_app
 from dashboard.views import scenarios as view
 from dashboard.views.scenarios import ScenariosPage as S
 
@@ -22,25 +22,6 @@ SCENARIO = "ural-2024-style"
 IRIKLINSK = "RU:IRIKLINSK"
 #: two or more Latin words in a row: English prose on a kk or ru page
 ENGLISH = re.compile(r"\b[A-Za-z][a-z]+(?: +[A-Za-z][a-z]+)+\b")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory, config):
-    import os
-
-    from dashboard.app import create_app
-    from hydro.store.db import open_store
-
-    tmp = tmp_path_factory.mktemp("scenario-lang")
-    os.environ["HYDRORISK_JOB_CACHE"] = str(tmp / "jobs")
-    paths = config.settings.paths.model_copy(update={"runs": str(tmp / "runs")})
-    cfg = dataclasses.replace(config, settings=config.settings.model_copy(
-        update={"paths": paths}))
-    store = open_store(f"sqlite:///{tmp / 'store.sqlite'}", cfg.network)
-    app = create_app(cfg, engine=store, secret_key="test-secret", demo=False)
-    yield app, cfg, store
-    os.environ.pop("HYDRORISK_JOB_CACHE", None)
-    store.dispose()
 
 
 def _state(cfg, lang: str) -> dict:
@@ -99,11 +80,11 @@ def test_a_plan_needs_a_description_and_english_is_the_fallback():
         Plan.model_validate({"reservoirs": {}})
 
 
-def test_the_page_shows_the_plan_description_in_its_language(lab):
-    app, cfg, store = lab
-    ru = str(view.render(app.hydrorisk_context, "ru", SCENARIO, "early-prerelease"))
-    kk = str(view.render(app.hydrorisk_context, "kk", SCENARIO, "early-prerelease"))
-    en = str(view.render(app.hydrorisk_context, "en", SCENARIO, "early-prerelease"))
+def test_the_page_shows_the_plan_description_in_its_language(scenario_lab):
+    app, cfg, store = scenario_lab
+    ru = str(view.render(of_app(app), "ru", SCENARIO, "early-prerelease"))
+    kk = str(view.render(of_app(app), "kk", SCENARIO, "early-prerelease"))
+    en = str(view.render(of_app(app), "en", SCENARIO, "early-prerelease"))
     assert "Более ранняя предпаводковая сработка Ириклинского водохранилища" in ru
     assert "Ириклин су қоймасынан ертерек алдын ала су жіберу" in kk
     assert "Earlier pre-release at Iriklinsk" in en
@@ -121,8 +102,8 @@ def test_the_page_shows_the_plan_description_in_its_language(lab):
     (b"date,foo\n", "неизвестный столбец", "белгісіз баған"),
     (b"date,release_m3s\n", "нет строк с данными", "деректер жоқ"),
 ])
-def test_a_refused_upload_is_said_in_the_page_language(lab, content, ru, kk):
-    app, cfg, store = lab
+def test_a_refused_upload_is_said_in_the_page_language(scenario_lab, content, ru, kk):
+    app, cfg, store = scenario_lab
     upload = "data:text/csv;base64," + base64.b64encode(content).decode()
     for lang, expected in (("ru", ru), ("kk", kk)):
         state = _state(cfg, lang)
@@ -162,39 +143,39 @@ def test_compare_notes_keep_english_for_the_cli_and_carry_a_key():
     assert out[1].lang == "en" and out[1].children == "boom"
 
 
-def test_run_status_notes_are_said_in_the_page_language(lab):
+def test_run_status_notes_are_said_in_the_page_language(scenario_lab):
     from hydro.services import scenario_runs as R
     from hydro.store import scenario_runs as stored
 
-    app, cfg, store = lab
+    app, cfg, store = scenario_lab
     run = R.start_run(cfg, store, SCENARIO, "default", 20, author="tester")
     R.request_cancel(store, run.run_id, "tester")        # cancelled before it ran
     assert R.get_run(store, run.run_id).error == "cancelled by tester"   # stored English
-    ru = _text(view.runs_view(app.hydrorisk_context, _state(cfg, "ru"), run.run_id)["results"])
+    ru = _text(view.runs_view(of_app(app), _state(cfg, "ru"), run.run_id)["results"])
     assert "Расчёт отменён пользователем tester до начала." in ru and "cancelled" not in ru
-    kk = _text(view.runs_view(app.hydrorisk_context, _state(cfg, "kk"), run.run_id)["results"])
+    kk = _text(view.runs_view(of_app(app), _state(cfg, "kk"), run.run_id)["results"])
     assert "Есептеуді ол басталмай тұрып tester тоқтатты." in kk
     # stopped between member chunks (what execute_run stores)
     other = R.start_run(cfg, store, SCENARIO, "default", 20, author="tester")
     stored.update_run(store, other.run_id, status="cancelled",
                       error=R.CANCELLED_BETWEEN_CHUNKS)
-    ru = _text(view.runs_view(app.hydrorisk_context, _state(cfg, "ru"), other.run_id)["results"])
+    ru = _text(view.runs_view(of_app(app), _state(cfg, "ru"), other.run_id)["results"])
     assert "Расчёт остановлен между частями ансамбля." in ru and "member" not in ru
-    en = _text(view.runs_view(app.hydrorisk_context, _state(cfg, "en"), other.run_id)["results"])
+    en = _text(view.runs_view(of_app(app), _state(cfg, "en"), other.run_id)["results"])
     assert "cancelled between member chunks" in en
     # the run list gives the time in the page's notation (ISO on the English page)
     made = R.get_run(store, other.run_id).created_at
     labels = [o["label"] for o in
-              view.runs_view(app.hydrorisk_context, _state(cfg, "ru"), None)["options"]]
+              view.runs_view(of_app(app), _state(cfg, "ru"), None)["options"]]
     assert any(f"{made:%d.%m.%Y %H:%M} UTC" in label for label in labels), labels
     assert not any(f"{made:%Y-%m-%d}" in label for label in labels)
 
 
 # --------------------------------------------------------------------------- members, search
 
-def test_members_in_the_address_are_kept_and_bad_values_fall_back(lab):
-    app, cfg, store = lab
-    ctx = app.hydrorisk_context
+def test_members_in_the_address_are_kept_and_bad_values_fall_back(scenario_lab):
+    app, cfg, store = scenario_lab
+    ctx = of_app(app)
 
     def members(page) -> object:
         found = []
@@ -217,11 +198,11 @@ def test_members_in_the_address_are_kept_and_bad_values_fall_back(lab):
     assert roles, "the members are written to the address by a clientside callback"
 
 
-def test_the_search_is_audited_with_the_logged_in_author(lab):
+def test_the_search_is_audited_with_the_logged_in_author(scenario_lab):
     from dashboard import auth
     from hydro.services import audit
 
-    app, cfg, store = lab
+    app, cfg, store = scenario_lab
     assert auth.callback_role(app, f"{S.SEARCH_REQUEST}.data") == "forecaster"
     client = client_for(app, store, "forecaster")
     payload = {"output": f"{S.SEARCH_REQUEST}.data",
@@ -242,13 +223,13 @@ def test_the_search_is_audited_with_the_logged_in_author(lab):
 
 # --------------------------------------------------------------------------- other pages
 
-def test_the_audit_page_date_is_a_text_field_in_the_page_notation(lab):
+def test_the_audit_page_date_is_a_text_field_in_the_page_notation(scenario_lab):
     from dashboard.auth import _parse_since
 
     assert _parse_since("14.12.2023") == dt.datetime(2023, 12, 14)
     assert _parse_since("2023-12-14") == dt.datetime(2023, 12, 14)
     assert _parse_since("12/14/2023") is None and _parse_since("") is None
-    app, cfg, store = lab
+    app, cfg, store = scenario_lab
     admin = client_for(app, store, "admin")
     ru = admin.get("/audit?lang=ru&since=14.12.2023").get_data(True)
     assert 'type="date"' not in ru and 'placeholder="ДД.ММ.ГГГГ"' in ru
@@ -281,15 +262,15 @@ def test_the_station_window_is_written_in_the_page_notation():
     assert "2023-12-14" in en and "2024-04-12" in en       # ISO on the English page
 
 
-def test_a_refused_save_is_said_in_the_page_language(lab):
-    app, cfg, store = lab
+def test_a_refused_save_is_said_in_the_page_language(scenario_lab):
+    app, cfg, store = scenario_lab
     state = _state(cfg, "ru")
-    out = _text(view.save_plan(app.hydrorisk_context, "tester", None, state, "Bad Name!",
+    out = _text(view.save_plan(of_app(app), "tester", None, state, "Bad Name!",
                                "", state["base"]))
     assert out.startswith("Не сохранено: название плана «Bad Name!»: используйте 1–64")
-    out = _text(view.save_plan(app.hydrorisk_context, "tester", None, _state(cfg, "kk"),
+    out = _text(view.save_plan(of_app(app), "tester", None, _state(cfg, "kk"),
                                "early-prerelease", "", state["base"]))
     assert "«early-prerelease» — сценарий файлының жоспары" in out
-    en = _text(view.save_plan(app.hydrorisk_context, "tester", None, _state(cfg, "en"),
+    en = _text(view.save_plan(of_app(app), "tester", None, _state(cfg, "en"),
                               "Bad Name!", "", state["base"]))
     assert "plan name 'Bad Name!': use 1–64" in en

@@ -7,42 +7,18 @@ link, the roles (a viewer's direct POST to the save and run callbacks is refused
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as dt
 import json
 
 import pytest
 from auth_support import client_for
 
+from dashboard.context import of_app
 from dashboard.views import scenarios as view
 from dashboard.views.scenarios import ScenariosPage as S
 
 SCENARIO = "ural-2024-style"
 IRIKLINSK = "RU:IRIKLINSK"
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory, config):
-    """An app over a temporary store whose runs and background jobs go to tmp."""
-    import os
-
-    from dashboard.app import create_app
-    from hydro.store.db import open_store
-
-    tmp = tmp_path_factory.mktemp("scenario-lab")
-    os.environ["HYDRORISK_JOB_CACHE"] = str(tmp / "jobs")
-    paths = config.settings.paths.model_copy(update={"runs": str(tmp / "runs")})
-    cfg = dataclasses.replace(config, settings=config.settings.model_copy(
-        update={"paths": paths}))
-    store = open_store(f"sqlite:///{tmp / 'store.sqlite'}", cfg.network)
-    app = create_app(cfg, engine=store, secret_key="test-secret", demo=False)
-    yield app, cfg, store
-    os.environ.pop("HYDRORISK_JOB_CACHE", None)
-    store.dispose()
-
-
-def _ctx(app):
-    return app.hydrorisk_context
 
 
 def _state(cfg, lang: str = "en", plan: str = "default") -> dict:
@@ -64,11 +40,11 @@ def _payload(output: str, inputs: list[dict], state: list[dict] | None = None) -
 
 # --------------------------------------------------------------------------- the page
 
-def test_page_renders_scenario_start_state_and_editor(lab):
-    app, cfg, store = lab
+def test_page_renders_scenario_start_state_and_editor(scenario_lab):
+    app, cfg, store = scenario_lab
     client = client_for(app, store, "viewer")
     assert client.get("/scenarios?lang=ru").status_code == 200
-    page = str(view.render(_ctx(app), "ru", SCENARIO))
+    page = str(view.render(of_app(app), "ru", SCENARIO))
     assert "СИНТЕТИЧЕСКИЕ" in page                             # synthetic scenario: banner
     assert "Урал: половодье по типу 2024 года" in page
     assert "запас воды в снеге" in page and "0,05" in page      # 95th percentile: P = 0.05
@@ -78,14 +54,14 @@ def test_page_renders_scenario_start_state_and_editor(lab):
     # the default plan of Iriklinsk is a flood-control rule (a rule, not a table)
     assert "'value': 'default'" in page or "value='default'" in page
     # a shareable plan link opens that plan; an unknown plan says so and shows default
-    unknown = str(view.render(_ctx(app), "en", SCENARIO, "ural-2024-style/nope"))
+    unknown = str(view.render(of_app(app), "en", SCENARIO, "ural-2024-style/nope"))
     assert "cannot be opened" in unknown
 
 
-def test_every_lab_callback_is_declared(lab):
+def test_every_lab_callback_is_declared(scenario_lab):
     from dashboard import auth
 
-    app = lab[0]
+    app = scenario_lab[0]
     mine = [k for k in app.callback_map if "scenarios-" in k]
     assert len(mine) >= 10
     roles = {k: auth.callback_role(app, k) for k in mine}
@@ -99,11 +75,11 @@ def test_every_lab_callback_is_declared(lab):
     assert type(bg["manager"]).__name__ == "DiskcacheManager" and bg["progress"]
 
 
-def test_a_viewer_cannot_save_or_run_by_posting_to_the_callbacks(lab):
+def test_a_viewer_cannot_save_or_run_by_posting_to_the_callbacks(scenario_lab):
     from hydro.services import audit
     from hydro.services import release_plans as P
 
-    app, cfg, store = lab
+    app, cfg, store = scenario_lab
     client = client_for(app, store, "viewer")
     save = _payload("scenarios-save-message.children",
                     [{"id": S.SAVE, "property": "n_clicks", "value": 1}],
@@ -124,11 +100,11 @@ def test_a_viewer_cannot_save_or_run_by_posting_to_the_callbacks(lab):
     assert any(e["action"] == "forbidden" for e in audit.events(store, limit=20))
 
 
-def test_a_forecaster_saves_versions_with_a_shareable_link(lab):
+def test_a_forecaster_saves_versions_with_a_shareable_link(scenario_lab):
     from hydro.release_plans import ScheduleRow
     from hydro.services import release_plans as P
 
-    app, cfg, store = lab
+    app, cfg, store = scenario_lab
     client = client_for(app, store, "forecaster", "RU")
     rows = {IRIKLINSK: {"rule": None, "rows": [
         {"date": "2024-03-01", "release_m3s": 15.0},
@@ -151,14 +127,14 @@ def test_a_forecaster_saves_versions_with_a_shareable_link(lab):
                                                               release_m3s=201.0)
     assert P.get_plan(store, "ural-2024-style/drawdown-201").version == 2
     # the link opens that version of the plan, as a table in the editor
-    page = str(view.render(_ctx(app), "en", None, "ural-2024-style/drawdown-201", "1"))
+    page = str(view.render(of_app(app), "en", None, "ural-2024-style/drawdown-201", "1"))
     assert "2024-03-10" in page and "201.0" in page
 
 
 # --------------------------------------------------------------------------- the editor
 
-def test_editing_a_release_above_the_outlet_capacity_is_flagged_beside_the_table(lab):
-    app, cfg, store = lab
+def test_editing_a_release_above_the_outlet_capacity_is_flagged_beside_the_table(scenario_lab):
+    app, cfg, store = scenario_lab
     state = _state(cfg, "ru")
     # switch Iriklinsk to a release table, then ask for 5 000 m³/s from 20 March
     out = view.edit_schedules(cfg, state, S.MODE, IRIKLINSK, "release", None, [], [], None,
@@ -190,8 +166,8 @@ def dash_no_update():
     (b"date,release_m3s\n2024-03-10,201\n2024-03-11,-5\n", 3, "release_m3s", "negative"),
     (b"date;release_m3s\n2024-03-10;201\n10.03.2024x;12,5\n", 3, "date", "not a date"),
 ])
-def test_a_bad_csv_gets_a_message_naming_line_and_column(lab, content, line, column, reason):
-    app, cfg, store = lab
+def test_a_bad_csv_gets_a_message_naming_line_and_column(scenario_lab, content, line, column, reason):
+    app, cfg, store = scenario_lab
     state = _state(cfg, "en")
     upload = "data:text/csv;base64," + base64.b64encode(content).decode()
     out = view.edit_schedules(cfg, state, S.UPLOAD, IRIKLINSK, "rule", None, [], [], upload,
@@ -202,8 +178,8 @@ def test_a_bad_csv_gets_a_message_naming_line_and_column(lab, content, line, col
     assert out["data"] is dash_no_update()          # the schedules are left as they were
 
 
-def test_a_good_csv_with_decimal_commas_replaces_the_table(lab):
-    app, cfg, store = lab
+def test_a_good_csv_with_decimal_commas_replaces_the_table(scenario_lab):
+    app, cfg, store = scenario_lab
     state = _state(cfg, "kk")
     text = "date;release (m³/s)\n2024-03-10;201,0\n2024-04-01;15\n".encode()
     upload = "data:text/csv;base64," + base64.b64encode(text).decode()
@@ -223,14 +199,14 @@ def test_a_good_csv_with_decimal_commas_replaces_the_table(lab):
 # --------------------------------------------------------------------------- runs
 
 @pytest.fixture(scope="module")
-def two_runs(lab):
+def two_runs(scenario_lab):
     """Two kept 20-member runs of the same seed: the default plan and a saved plan with
     Iriklinsk's 2025 practice (201 m³/s from 10 to 31 March)."""
     from hydro.release_plans import ReservoirSchedule, ScheduleRow
     from hydro.services import release_plans as P
     from hydro.services import scenario_runs as R
 
-    app, cfg, store = lab
+    app, cfg, store = scenario_lab
     plan = P.save_plan(store, cfg, SCENARIO, "practice-2025", {IRIKLINSK: ReservoirSchedule(
         IRIKLINSK, (ScheduleRow(dt.date(2024, 3, 1), release_m3s=15.0),
                     ScheduleRow(dt.date(2024, 3, 10), release_m3s=201.0),
@@ -244,10 +220,10 @@ def two_runs(lab):
 
 
 @pytest.mark.slow
-def test_a_kept_run_reopens_with_its_results(lab, two_runs):
-    app, cfg, store = lab
+def test_a_kept_run_reopens_with_its_results(scenario_lab, two_runs):
+    app, cfg, store = scenario_lab
     run = two_runs[0]
-    out = view.runs_view(_ctx(app), _state(cfg, "ru"), run.run_id)
+    out = view.runs_view(of_app(app), _state(cfg, "ru"), run.run_id)
     assert out["poll_disabled"] is True and out["value"] == run.run_id
     assert run.run_id in [o["value"] for o in out["options"]]
     page = str(out["results"])
@@ -264,13 +240,13 @@ def test_a_kept_run_reopens_with_its_results(lab, two_runs):
     assert {"members", "10–90 %", "median"} <= names
     assert len(fig.layout.shapes) == len(results.levels[results.gauges[0]])
     # the URL ?run= reopens it after a reload
-    page = str(view.render(_ctx(app), "en", SCENARIO, run=run.run_id))
+    page = str(view.render(of_app(app), "en", SCENARIO, run=run.run_id))
     assert f"'value': '{run.run_id}'" in page or f"value='{run.run_id}'" in page
 
 
 @pytest.mark.slow
-def test_two_plans_compared_and_downloads(lab, two_runs):
-    app, cfg, store = lab
+def test_two_plans_compared_and_downloads(scenario_lab, two_runs):
+    app, cfg, store = scenario_lab
     a, b = two_runs
     table = view._runs().compare_runs(cfg, store, a.run_id, b.run_id)
     page = str(view.compare_view(table, "en"))
@@ -291,8 +267,8 @@ def test_two_plans_compared_and_downloads(lab, two_runs):
 
 
 @pytest.mark.slow
-def test_the_search_states_its_objective_in_words_and_units(lab):
-    app, cfg, store = lab
+def test_the_search_states_its_objective_in_words_and_units(scenario_lab):
+    app, cfg, store = scenario_lab
     out = view._runs().search_plain(cfg, store, SCENARIO, members=10, maxiter=2)
     page = str(view.search_view(cfg, SCENARIO, out, "en"))
     # the objective's weights as ObjectiveWeights gives them, with their units
@@ -304,12 +280,12 @@ def test_the_search_states_its_objective_in_words_and_units(lab):
     assert "scenarios-search-best" in page and "RU:IRIKLINSK" in page
 
 
-def test_a_cancelled_run_reopens_as_cancelled(lab):
+def test_a_cancelled_run_reopens_as_cancelled(scenario_lab):
     from hydro.services import scenario_runs as R
 
-    app, cfg, store = lab
+    app, cfg, store = scenario_lab
     run = R.start_run(cfg, store, SCENARIO, "default", 20, author="tester")
     R.request_cancel(store, run.run_id, "tester")           # what the Cancel button calls
-    out = view.runs_view(_ctx(app), _state(cfg, "kk"), run.run_id)
+    out = view.runs_view(of_app(app), _state(cfg, "kk"), run.run_id)
     assert "тоқтатылды" in str(out["results"]) and out["poll_disabled"] is True
     assert "scenarios-fan" not in str(out["results"])

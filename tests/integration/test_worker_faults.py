@@ -14,15 +14,12 @@ import sys
 import threading
 import time
 
-import numpy as np
-import pandas as pd
 import pytest
 from conftest import ROOT, short_busy_timeout
+from upload_support import kz_hourly_file
 
 KZ_FILES = sorted((ROOT / "data/gauges/agency/kazhydromet").glob("*_201[0-4].csv"))
 POISON = "Код поста;Дата;Уровень воды, см\r\n12008;01.04.2024;abc\r\n".encode("cp1251")
-HEADER_KZ = ("Код поста;Пост;Дата;Срок;Уровень воды, см;Изменение за сутки, см;"
-             "Расход воды, м3/с;Ледовые явления\r\n")
 
 
 def _set(config_dir, old, new, name="settings.toml"):
@@ -212,21 +209,6 @@ def test_postgres_dropping_every_connection_under_the_worker(config_copy, monkey
 
 # --------------------------------------------------------------------------- SIGTERM
 
-def _big_file(path, codes, year=2023, seed=3):
-    """An hourly table of several posts (a job that takes a while)."""
-    rng = np.random.default_rng(seed)
-    hours = pd.date_range(f"{year}-01-01", f"{year}-12-31 23:00", freq="h")
-    frames = []
-    for code in codes:
-        stage = 250 + np.cumsum(rng.integers(-1, 2, len(hours)))
-        frames.append(pd.DataFrame({"c": code, "n": "пост", "d": hours.strftime("%d.%m.%Y"),
-                                    "t": hours.strftime("%H:%M"), "v": stage, "ch": "",
-                                    "q": "", "p": ""}))
-    body = pd.concat(frames).sort_index(kind="stable").to_csv(
-        sep=";", header=False, index=False, lineterminator="\r\n")
-    path.write_bytes((HEADER_KZ + body).encode("cp1251"))
-
-
 @pytest.mark.slow
 def test_sigterm_in_the_middle_of_a_job_stops_cleanly_and_in_bounded_time(project, tmp_path):
     from hydro.config import load_config
@@ -239,7 +221,7 @@ def test_sigterm_in_the_middle_of_a_job_stops_cleanly_and_in_bounded_time(projec
     files = []
     for i, year in enumerate((2019, 2020, 2021, 2022)):
         f = tmp_path / f"big_{year}.csv"
-        _big_file(f, codes, year, seed=i)
+        kz_hourly_file(f, codes, year, seed=i)
         files.append(f)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "hydro.cli", "--config", str(project),
