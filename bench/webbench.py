@@ -37,7 +37,9 @@ def server_kind() -> str:
         import waitress  # noqa: F401
     except ImportError:
         return "werkzeug threaded dev server (waitress not installed)"
-    return "waitress"
+    from dashboard.cli import THREADS
+
+    return f"waitress, {THREADS} threads (as `hydrorisk serve`)"
 
 
 def free_port() -> int:
@@ -87,8 +89,10 @@ def serve_main(argv: list[str]) -> int:
         print("ready", flush=True)
         srv.serve_forever()
     else:
+        from dashboard.cli import THREADS   # as `hydrorisk serve` runs it
+
         print("ready", flush=True)
-        waitress.serve(app.server, host="127.0.0.1", port=port, threads=16, _quiet=True)
+        waitress.serve(app.server, host="127.0.0.1", port=port, threads=THREADS, _quiet=True)
     return 0
 
 

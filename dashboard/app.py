@@ -114,8 +114,12 @@ def create_app(config: Config, engine: Store | None = None,
     auth.install(app, store, secret_key or deployment_secret_key(config), demo=demo,
                  default_lang=default)
     from dashboard import cache as page_cache
+    from dashboard.views import stations as stations_view
 
-    page_cache.install(app, provider)   # after the login guard: station-page responses
+    # after the login guard: the overview's and the station page's responses
+    page_cache.install(app, provider, clock=clock or timequery.utcnow, pages=(
+        page_cache.CachedPage("/", state=stations_view.response_state, alerts=True),
+        page_cache.STATION_PAGE))
     app.server.before_request(not_found_hook(app))
     for name in VIEW_MODULES:
         importlib.import_module(name).register_callbacks(app)

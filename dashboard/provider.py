@@ -205,6 +205,23 @@ class DataProvider(ABC):
                     else self.latest_readings(cutoff, received_by=received_by))
         return build_report(self.config, readings, as_of, cutoff, reference)
 
+    def silent_readings(self, as_of: dt.date, now: dt.datetime | None = None,
+                        received_by: dt.datetime | None = None) -> frozenset[tuple[str, str, str]]:
+        """(station, variable, party) of the latest readings of ``as_of`` that are silent at
+        ``now`` (older than ``[dashboard] stale_after_days``): all that ``now`` changes in
+        :meth:`station_report`."""
+        cutoff = day_end_utc(as_of, self._timezones)
+        reference = min(cutoff, now) if now is not None else cutoff
+        readings = (self.latest_readings(cutoff) if received_by is None
+                    else self.latest_readings(cutoff, received_by=received_by))
+        return self._silent(readings, reference)
+
+    def _silent(self, readings: Iterable[Reading], reference: dt.datetime
+                ) -> frozenset[tuple[str, str, str]]:
+        stale_after = self.config.settings.dashboard.stale_after_days
+        return frozenset((r.station_id, r.variable, r.party) for r in readings
+                         if is_stale(r.time, reference, stale_after))
+
 
 class StoreProvider(DataProvider):
     """Reads the relational store through :mod:`hydro.store.api`."""
@@ -235,9 +252,7 @@ class StoreProvider(DataProvider):
         # readings served stale (being recomputed by another request): the report is of
         # their version, not the current one
         version = cache.stale_version(seen) or version
-        stale_after = self.config.settings.dashboard.stale_after_days
-        silent = frozenset((r.station_id, r.variable, r.party) for r in readings
-                           if is_stale(r.time, reference, stale_after))
+        silent = self._silent(readings, reference)
         return cache.memo(self.engine, "station_report", (as_of, received_by, silent),
                           lambda: build_report(self.config, readings, as_of, cutoff, reference),
                           version=version)

@@ -50,6 +50,18 @@ def page(provider: DataProvider, lang: str, date: str | None = None,
     ])
 
 
+def response_state(provider: DataProvider, lang: str, date: str | None,
+                   asof: str | None, now: dt.datetime) -> tuple:
+    """What the page for ``lang``, ``date`` and ``asof`` shows depends on besides those,
+    the stored data and the alerts: the current time, through today's date (the day shown
+    by default, the "data are old" banner) and which latest readings are silent at it
+    (:meth:`~dashboard.provider.DataProvider.silent_readings`).  Two requests with the
+    same URL, data version, alerts version and state get the same page
+    (:func:`dashboard.cache.install` keeps its response)."""
+    when = timequery.resolve(provider, lang, date, asof, now=now)
+    return (now.date(), when.day, provider.silent_readings(when.day, now, when.received_by))
+
+
 def render(provider: DataProvider, lang: str, date: str | None = None,
            now: dt.datetime | None = None, asof: str | None = None,
            status_filter: str | None = None) -> html.Div:

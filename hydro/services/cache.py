@@ -26,7 +26,13 @@ that finds a key out of date does not compute it either: the refresh runs in a b
 thread with the caller's context, and every request is served the previous entry until
 the new one is stored.  During a burst of ingests 20 clients therefore cost one
 recomputation at a time, not 20, and no request waits for one; a single client (or a
-test) computes inline and always sees the newest data on its next request.
+test) computes inline and always sees the newest data on its next request.  Under load a
+key is also refreshed at most once per :data:`REFRESH_SPACING` seconds (its entry's data
+time is that recent: it is served, counted stale): a burst of ingests (a file every 0.1 s)
+would otherwise keep the server recomputing the same pages back to back, each one
+outdated before it is finished, and starve the requests it is meant to serve.  The pages
+then lag the store by at most that long plus one computation, and say so
+(:func:`stale_served`).
 
 Each store (SQLAlchemy engine) has its own caches, held weakly: a disposed and
 collected engine takes its caches with it.  ``HYDRORISK_NO_CACHE=1`` in the environment
@@ -52,7 +58,8 @@ from hydro.services.context import Store
 from hydro.store import api
 
 __all__ = ["LRU", "CacheStats", "Entry", "data_version", "memo", "named", "stats", "clear",
-           "set_enabled", "enabled", "MAXSIZE", "begin_request", "stale_served"]
+           "set_enabled", "enabled", "MAXSIZE", "begin_request", "stale_served", "note_stale",
+           "REFRESH_SPACING"]
 
 T = TypeVar("T")
 
@@ -63,6 +70,10 @@ MAXSIZE: dict[str, int] = {"station_climate": 256, "station_view": 64, "latest_r
 DEFAULT_MAXSIZE = 128
 
 _enabled = os.environ.get("HYDRORISK_NO_CACHE", "").strip().lower() in ("", "0", "false", "no")
+
+#: under load (:func:`busy`), the fewest seconds between two refreshes of one key:
+#: ``HYDRORISK_CACHE_REFRESH`` sets it (0: refresh on every new data version)
+REFRESH_SPACING = float(os.environ.get("HYDRORISK_CACHE_REFRESH", "1") or 0)
 
 
 def set_enabled(on: bool) -> None:
@@ -134,8 +145,22 @@ def busy() -> bool:
     return _in_flight > 1
 
 
+def _recent(entry: Entry) -> bool:
+    """Whether, under load, ``entry`` is too recent to be refreshed yet
+    (:data:`REFRESH_SPACING`)."""
+    if REFRESH_SPACING <= 0 or not busy():
+        return False
+    return (_utcnow() - entry.data_time).total_seconds() < REFRESH_SPACING
+
+
 def _note_stale(entry: Entry) -> None:
     _stale.set((*_stale.get(), entry))
+
+
+def note_stale(entry: Entry) -> None:
+    """Record that this request was served ``entry`` although it is not current (for a
+    caller that chose an older entry itself: :func:`stale_served`)."""
+    _note_stale(entry)
 
 
 def stale_served() -> dt.datetime | None:
@@ -187,12 +212,14 @@ class LRU:
             return entry
         return None
 
-    def claim(self, key: Hashable, version: Any) -> tuple[Entry | None, bool]:
+    def claim(self, key: Hashable, version: Any,
+              spaced: bool = True) -> tuple[Entry | None, bool]:
         """Look ``key`` up for a request of data ``version`` without blocking:
 
         * ``(entry, False)``: a current entry (a hit), or -- while another caller is
-          computing the key -- the previous one (a stale hit, recorded for
-          :func:`stale_served`);
+          computing the key, or (``spaced``) under load while the previous entry is less
+          than :data:`REFRESH_SPACING` seconds old -- the previous one (a stale hit,
+          recorded for :func:`stale_served`);
         * ``(entry_or_None, True)``: the caller must compute the value, then
           :meth:`store` it (or :meth:`release` the claim if it fails); the entry returned
           is the previous one, if any, for information;
@@ -205,7 +232,7 @@ class LRU:
                 self.stats.hits += 1
                 return fresh, False
             previous = self._latest.get(key)
-            if key in self._refreshing:
+            if key in self._refreshing or (spaced and previous is not None and _recent(previous)):
                 if previous is not None:
                     self.stats.hits += 1
                     self.stats.stale += 1
@@ -215,6 +242,11 @@ class LRU:
             self._refreshing[key] = threading.Event()
             self.stats.misses += 1
             return previous, True
+
+    def newest(self, key: Hashable) -> Entry | None:
+        """The newest entry of ``key``, of whatever version (not counted)."""
+        with self._lock:
+            return self._latest.get(key)
 
     def wait(self, key: Hashable, timeout: float | None = None) -> None:
         """Until nobody is computing ``key`` (or ``timeout`` seconds)."""
@@ -267,7 +299,7 @@ class LRU:
                 if running:
                     self.wait(key)
                     continue
-            entry, mine = self.claim(key, version)
+            entry, mine = self.claim(key, version, spaced=stale_ok)
             if not mine:
                 if entry is not None:
                     return entry.value

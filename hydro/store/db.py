@@ -146,12 +146,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+#: connections a file SQLite store keeps open (the dashboard's threads, and some to spare)
+SQLITE_POOL = 20
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite files get WAL mode and their folder is created."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # a file SQLite store keeps up to SQLITE_POOL connections open: the dashboard serves
+    # from 16 threads, and SQLAlchemy's default (5, plus 10 opened and closed again per
+    # use) had the busiest requests opening a connection -- and setting its pragmas, which
+    # waits on an ingest's write lock -- on every request under load (bench/load.py)
+    pool = {"pool_size": SQLITE_POOL, "max_overflow": 2 * SQLITE_POOL} \
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:" else {}
     try:
-        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"),
+                               **pool)
     except (SQLAlchemyError, ModuleNotFoundError, ValueError) as e:
         raise StoreError(f"cannot use store URL {display_url(url)!r}: "
                          f"{redact(str(e), url)}") from None

@@ -171,9 +171,9 @@ def test_concurrent_misses_compute_once():
     assert out == ["value"] * 8 and calls == 1
 
 
-def _viewer_client(store, config, provider, name: str):
-    """A dashboard app on ``store`` and a test client logged in as viewer ``name``: (app,
-    client, the CSRF header its POSTs carry)."""
+def _viewer_client(store, config, provider, name: str, clock=None):
+    """A dashboard app on ``store`` (with ``clock``, if given) and a test client logged in
+    as viewer ``name``: (app, client, the CSRF header its POSTs carry)."""
     import re
 
     from dash import _callback
@@ -187,7 +187,8 @@ def _viewer_client(store, config, provider, name: str):
     # takes them: an earlier test's app that never served one leaves its pages router there
     _callback.GLOBAL_CALLBACK_MAP.clear()
     _callback.GLOBAL_CALLBACK_LIST.clear()
-    app = create_app(config, engine=store, provider=provider, secret_key="test-secret")
+    app = create_app(config, engine=store, provider=provider, secret_key="test-secret",
+                     clock=clock)
     client = app.server.test_client()
     form = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)
@@ -199,15 +200,19 @@ def _viewer_client(store, config, provider, name: str):
     return app, client, ({"X-CSRFToken": csrf.value} if csrf else {})
 
 
-def _station_page_payload(search: str) -> dict:
-    """The body of Dash Pages' router callback asking for the station page."""
+def _router_payload(path: str, search: str) -> dict:
+    """The body of Dash Pages' router callback asking for the page at ``path``."""
     return {"output": ".._pages_content.children..._pages_store.data..",
             "outputs": [{"id": "_pages_content", "property": "children"},
                         {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname",
-                        "value": "/station/" + GAUGE},
+            "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
                        {"id": "_pages_location", "property": "search", "value": search}],
             "changedPropIds": ["_pages_location.pathname"], "state": []}
+
+
+def _station_page_payload(search: str) -> dict:
+    """The body of Dash Pages' router callback asking for the station page."""
+    return _router_payload("/station/" + GAUGE, search)
 
 
 def test_station_page_rendered_once_per_data_version(provider, store, config, tmp_path,
@@ -250,6 +255,54 @@ def test_station_page_response_served_from_cache_until_an_ingest(provider, store
     anonymous = app.server.test_client()   # no session: the cache is behind the login guard
     r = anonymous.post("/_dash-update-component", json=payload)
     assert r.status_code in (401, 403) and r.get_data() != first
+
+
+def test_overview_response_kept_per_data_alerts_and_what_now_changes(
+        provider, store, config, tmp_path, monkeypatch):
+    """The overview's router response is kept as bytes -- the same bytes the page renders
+    with the caches off -- until the data, the alerts or what the clock decides (today,
+    the silent readings) change; a minute later on the same state it is still served."""
+    from hydro.services import alerts
+    from hydro.services.ingest import ingest_file
+
+    now = [dt.datetime(2026, 3, 1, 12, 0)]        # long after the data: every reading silent
+    _, client, headers = _viewer_client(store, config, provider, "overview-viewer",
+                                        clock=lambda: now[0])
+    payload = _router_payload("/", "?lang=ru")
+
+    def post():
+        r = client.post("/_dash-update-component", json=payload, headers=headers)
+        assert r.status_code == 200, r.data[:300]
+        return r.get_data()
+
+    first = post()
+    stats = cache.stats(store, "responses")
+    hits, misses = stats.hits, stats.misses
+    now[0] += dt.timedelta(minutes=1)
+    assert post() == first and (stats.hits, stats.misses) == (hits + 1, misses)
+    cache.set_enabled(False)
+    try:
+        assert post() == first                 # what is kept is what the page renders
+    finally:
+        cache.set_enabled(True)
+
+    real = alerts.version
+    monkeypatch.setattr(alerts, "version", lambda s: (*real(s)[:2], real(s)[2] + 1))
+    assert post() == first and stats.misses == misses + 1    # another alerts version
+    # the clock moves on to where another reading is silent (this store has one series:
+    # its silence cannot change, so the provider's answer stands in for a second one's)
+    silent = provider.silent_readings
+    monkeypatch.setattr(provider, "silent_readings", lambda day, at, known: (
+        silent(day, at, known) | ({("KZ:19066", "stage", "KZ")} if at.year > 2026 else set())))
+    now[0] += dt.timedelta(days=366)
+    post()
+    assert stats.misses == misses + 2
+    now[0] += dt.timedelta(minutes=1)
+    post()
+    assert stats.misses == misses + 2
+    ingest_file(store, config, _corrected(tmp_path), source_id="grdc")
+    post()
+    assert stats.misses == misses + 3                       # another data version
 
 
 # --------------------------------------------------------------------------- stale-while-revalidate
@@ -404,7 +457,7 @@ def test_the_station_page_response_is_served_stale_while_another_renders_it(
     ingest_file(store, config, _corrected(tmp_path), source_id="grdc")
     lru = cache.named(store, "responses")
     key = hashlib.sha256(body).hexdigest()
-    entry, mine = lru.claim(key, cache.data_version(store))   # "another request" renders
+    entry, mine = lru.claim(key, (cache.data_version(store),))  # "another request" renders
     assert mine and entry is not None and entry.value == first.get_data()
     try:
         stale = post()
@@ -418,11 +471,13 @@ def test_the_station_page_response_is_served_stale_while_another_renders_it(
     assert post().get_data() == fresh.get_data()
 
 
-def test_under_load_the_refresh_runs_in_the_background():
+def test_under_load_the_refresh_runs_in_the_background(monkeypatch):
     """With other requests in flight nobody waits for a refresh: the request that finds
     the entry out of date gets the previous one too, one background computation stores the
     new one, and from then on only the new one is served."""
     import threading
+
+    monkeypatch.setattr(cache, "REFRESH_SPACING", 0.0)
 
     lru = cache.LRU()
     assert lru.latest("overview", (1,), lambda: "v1") == "v1"
@@ -445,3 +500,34 @@ def test_under_load_the_refresh_runs_in_the_background():
         cache.request_finished()
         cache.request_finished()
     assert not cache.busy()
+
+
+def test_under_load_a_key_is_refreshed_at_most_once_per_spacing(monkeypatch):
+    """Under load an entry computed less than REFRESH_SPACING seconds ago is served (marked
+    stale) for a newer data version without a refresh; an older one is refreshed.  Without
+    load (one request) the newest data are computed at once whatever the entry's age."""
+    monkeypatch.setattr(cache, "REFRESH_SPACING", 60.0)
+    lru = cache.LRU()
+    calls: list[str] = []
+
+    def compute(value):
+        return lambda: calls.append(value) or value
+
+    assert lru.latest("overview", (1,), compute("v1")) == "v1"
+    cache.request_started()
+    cache.request_started()                       # this request and another one
+    try:
+        cache.begin_request()
+        assert lru.latest("overview", (2,), compute("v2")) == "v1" and calls == ["v1"]
+        assert cache.stale_served() is not None
+        entry, mine = lru.claim("overview", (2,))
+        assert not mine and entry is not None and entry.value == "v1"
+        assert lru.latest("overview", (2,), compute("v2"), stale_ok=False) == "v2"
+        lru.store("overview", (2,), "v2", data_time=dt.datetime(2000, 1, 1))   # long ago
+        entry, mine = lru.claim("overview", (3,))
+        assert mine and entry is not None and entry.value == "v2"
+        lru.release("overview")
+    finally:
+        cache.request_finished()
+        cache.request_finished()
+    assert lru.latest("overview", (4,), compute("v4")) == "v4"  # one request: computed
