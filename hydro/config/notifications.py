@@ -5,14 +5,15 @@ The file has three parts (see the shipped ``config/notifications.toml``)::
 
     [delivery]              how often the worker delivers, retries and gives up
     [sinks.email]           the SMTP server (credentials by environment-variable NAME)
-    [sinks.webhook]         the JSON POST sink (timeout)
+    [sinks.webhook]         the JSON POST sink (timeout; signing secret by variable NAME)
     [[subscribers]]         one per person, duty desk or system: language, party,
                             e-mail and/or webhook, and what they subscribe to
 
 No secret is ever written in the file: ``username_env`` and ``password_env`` name the
 environment variables that hold the SMTP credentials (:meth:`EmailSink.credentials` reads
-them when a message is sent).  Every failure is a :class:`~hydro.errors.ConfigError` whose
-message names the file and the key, e.g.::
+them when a message is sent), and ``secret_env`` the one holding the key webhooks are
+signed with (:meth:`WebhookSink.secret`; not given: webhooks go unsigned).  Every failure
+is a :class:`~hydro.errors.ConfigError` whose message names the file and the key, e.g.::
 
     config/notifications.toml: subscribers[id=kz-ural-duty].language: Input should be 'kk', 'ru' or 'en'
 
@@ -142,12 +143,32 @@ class EmailSink(Strict):
 
 
 class WebhookSink(Strict):
-    """The JSON POST sink."""
+    """The JSON POST sink.
+
+    ``secret_env`` names the environment variable holding the key every POST is signed
+    with (HMAC-SHA256, see :mod:`hydro.services.sinks`); not given (the default), POSTs go
+    unsigned."""
 
     enabled: bool = True
     timeout: Duration = Field(default_factory=lambda: Quantity(10.0, "s"))
+    secret_env: str | None = None
 
+    check_env_names = field_validator("secret_env")(_env_name)
     check_positive = field_validator("timeout")(_positive)
+
+    def secret(self) -> bytes | None:
+        """The signing key: the UTF-8 bytes of the variable named by ``secret_env``, read
+        when a message is sent; None when the file names no variable (POSTs go unsigned).
+        A :class:`ConfigError` names a variable that is not set or empty — never its
+        value."""
+        if self.secret_env is None:
+            return None
+        value = os.environ.get(self.secret_env, "")
+        if not value:
+            raise ConfigError(f"sinks.webhook: environment variable {self.secret_env} is not "
+                              "set or empty (it holds the webhook signing secret named by "
+                              "secret_env in notifications.toml)")
+        return value.encode("utf-8")
 
 
 class Sinks(Strict):

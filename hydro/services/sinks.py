@@ -20,27 +20,58 @@ recorded it as sent sends it again (see :mod:`hydro.services.notifications`).  M
 programs commonly collapse messages with one Message-ID; a webhook receiver has to do it
 itself.
 
-May import: hydro.config, hydro.errors and the standard library (smtplib, urllib).  Never
-the store.
+**Webhook signatures.**  With ``secret_env`` in ``[sinks.webhook]`` (the NAME of an
+environment variable; its value, as UTF-8 bytes, is the key) every POST carries
+
+* ``X-Hydrorisk-Timestamp``: when this attempt was sent, integer Unix seconds (UTC);
+* ``X-Hydrorisk-Signature``: ``sha256=`` and the lower-case hex HMAC-SHA256 of the bytes
+  ``<timestamp>.<body>`` — the timestamp header's ASCII digits, one ``.``, then the request
+  body exactly as sent (UTF-8 JSON; verify the raw bytes before parsing them).
+
+The signature covers the whole body, ``idempotency_key`` included (the ``Idempotency-Key``
+header is a copy of it, not signed: a receiver dropping repeats uses the body's key).  Each
+attempt is signed afresh, so a retry an hour later carries a current timestamp.  A
+receiver checks both with :func:`verify_signature` (or the same few lines in any
+language): a forged POST lacks the key, a replayed one is older than the tolerance
+(five minutes by default).  Without ``secret_env`` (the default) POSTs go unsigned, as
+before.  A ``secret_env`` whose variable is not set or empty when a message is sent is a
+permanent :class:`SinkError` naming the variable; the secret itself never appears in a
+message, log line or exception.
+
+May import: hydro.config, hydro.errors and the standard library (smtplib, urllib, hmac,
+hashlib).  Never the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import hashlib
+import hmac
 import json
+import re
 import smtplib
 import ssl
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.message import Message as MimeHeaders
 from typing import Any, Protocol
 
 from hydro.config.notifications import EmailSink, WebhookSink, seconds
 from hydro.errors import ConfigError, HydroriskError
 
 USER_AGENT = "hydrorisk-notifications/1"
+#: the header with the Unix time (integer seconds, UTC) at which a webhook POST was signed
+TIMESTAMP_HEADER = "X-Hydrorisk-Timestamp"
+#: the header with ``sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``
+SIGNATURE_HEADER = "X-Hydrorisk-Signature"
+#: how far (s) a signed timestamp may be from the receiver's clock, either way, by default
+SIGNATURE_TOLERANCE_S = 300
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class SinkError(HydroriskError, RuntimeError):
@@ -195,14 +226,27 @@ class HttpWebhookSink:
     def send(self, message: Message) -> None:
         """POST ``message`` to its URL; :class:`SinkError` unless the answer is 2xx.
 
+        With ``secret_env`` configured the POST is signed (``X-Hydrorisk-Timestamp``,
+        ``X-Hydrorisk-Signature``: see the module docstring); a variable that is not set or
+        empty is a permanent :class:`SinkError` naming it (the sink as a whole is unusable
+        until it is set, so the other messages to that URL wait: ``unreachable``).
+
         408, 429 and 5xx are worth retrying; another 4xx or a redirect is permanent (the
         URL is wrong: fix the subscriber and requeue the dead letter)."""
+        try:
+            secret = self.settings.secret()
+        except ConfigError as e:
+            raise SinkError(str(e), permanent=True, unreachable=True) from None
         body = json.dumps(message.webhook_payload(), ensure_ascii=False).encode("utf-8")
-        req = urllib.request.Request(
-            message.recipient, data=body, method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8",
-                     "Idempotency-Key": message.idempotency_key,
-                     "User-Agent": USER_AGENT})
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   "Idempotency-Key": message.idempotency_key,
+                   "User-Agent": USER_AGENT}
+        if secret is not None:
+            timestamp = int(time.time())
+            headers[TIMESTAMP_HEADER] = str(timestamp)
+            headers[SIGNATURE_HEADER] = "sha256=" + webhook_signature(secret, timestamp, body)
+        req = urllib.request.Request(message.recipient, data=body, method="POST",
+                                     headers=headers)
         opener = urllib.request.build_opener(_NoRedirect)
         try:
             with opener.open(req, timeout=seconds(self.settings.timeout)) as resp:
@@ -222,6 +266,56 @@ class HttpWebhookSink:
 
     def close(self) -> None:
         """Nothing is kept open between messages."""
+
+
+def webhook_signature(secret: bytes | str, timestamp: int, body: bytes) -> str:
+    """The lower-case hex HMAC-SHA256, keyed with ``secret`` (a str: its UTF-8 bytes), of
+    the bytes ``<timestamp>.<body>``: ``timestamp`` (integer Unix seconds) in decimal ASCII,
+    one ``.``, then ``body`` exactly as sent.  ``X-Hydrorisk-Signature`` is ``sha256=`` and
+    this.  (HMAC: RFC 2104; SHA-256: FIPS 180-4.)"""
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    signed = str(int(timestamp)).encode("ascii") + b"." + body
+    return hmac.new(key, signed, hashlib.sha256).hexdigest()
+
+
+def _header(headers: Mapping[str, str] | MimeHeaders, name: str) -> str | None:
+    """``name`` from ``headers``, whatever the case of the keys (a plain dict from a web
+    framework may hold them lower-cased; http.server's headers ignore case already)."""
+    value = headers.get(name)
+    if value is not None:
+        return str(value)
+    lower = name.lower()
+    for key, v in headers.items():
+        if key.lower() == lower:
+            return str(v)
+    return None
+
+
+def verify_signature(secret: bytes | str, headers: Mapping[str, str] | MimeHeaders,
+                     body: bytes, tolerance_s: float = SIGNATURE_TOLERANCE_S,
+                     now: float | None = None) -> bool:
+    """True when a received webhook POST is genuine: ``headers`` (any case of the names)
+    carry an ``X-Hydrorisk-Timestamp`` at most ``tolerance_s`` seconds from ``now`` (Unix
+    seconds; default: this machine's clock) in either direction, and an
+    ``X-Hydrorisk-Signature`` equal to ``sha256=`` + :func:`webhook_signature` of
+    ``secret``, that timestamp and ``body`` — the raw request bytes, before any JSON
+    parsing.  False for a missing or malformed header, a stale or future timestamp (a
+    replay), a changed body or another secret.  The signatures are compared in constant
+    time (:func:`hmac.compare_digest`).  Pure: no I/O, never raises for what a sender put
+    in the headers (a negative ``tolerance_s`` is a ValueError)."""
+    if tolerance_s < 0:
+        raise ValueError(f"tolerance_s must not be negative, not {tolerance_s}")
+    stamp = _header(headers, TIMESTAMP_HEADER)
+    received = _header(headers, SIGNATURE_HEADER)
+    if stamp is None or received is None or not _TIMESTAMP.fullmatch(stamp.strip()):
+        return False
+    timestamp = int(stamp.strip())
+    clock = time.time() if now is None else now
+    if abs(clock - timestamp) > tolerance_s:
+        return False
+    expected = "sha256=" + webhook_signature(secret, timestamp, body)
+    return hmac.compare_digest(expected.encode("ascii"),
+                               received.strip().encode("utf-8", "replace"))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

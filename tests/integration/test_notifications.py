@@ -37,7 +37,7 @@ from sqlalchemy import text
 
 from hydro.config import load_config
 from hydro.services import alerts, notifications
-from hydro.services.sinks import HttpWebhookSink, SmtpSink
+from hydro.services.sinks import HttpWebhookSink, SmtpSink, verify_signature
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
@@ -101,7 +101,8 @@ class WebhookServer:
                                     "key": self.headers.get("Idempotency-Key"),
                                     "type": self.headers.get("Content-Type"),
                                     "json": json.loads(body.decode("utf-8")),
-                                    "status": outer.status})
+                                    "status": outer.status,
+                                    "raw": body, "headers": dict(self.headers.items())})
                 self.send_response(outer.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -521,6 +522,45 @@ def test_a_permanent_refusal_is_a_dead_letter_at_once(config_copy, hook):
                                   config.notifications.sinks.webhook)})
     assert r.dead == 1 and "HTTP 404" in r.errors[0]
     assert notifications.dead_letters(store).iloc[0]["attempts"] == 1
+
+
+def test_signed_webhooks_through_the_delivery_pass(config_copy, hook, monkeypatch, caplog):
+    """secret_env named but its variable unset: nothing goes out unsigned, one dead letter
+    per URL a pass names the variable; once set, every POST verifies and no log line or
+    stored error holds the secret."""
+    var, secret = "HYDRORISK_TEST_HOOK_SECRET", "n0t-in-any-log-Ақ-Жайық"
+    config, store = deployment(config_copy, free_port(), hook)
+    path = config_copy / "notifications.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "[sinks.webhook]\n", f'[sinks.webhook]\nsecret_env = "{var}"\n'), encoding="utf-8")
+    config = load_config(config_copy)
+    assert config.notifications.sinks.webhook.secret_env == var
+    hook.start()
+    make_alerts(store, utcnow())
+    notifications.enqueue(store, config)
+    webhook_only = {"webhook": HttpWebhookSink(config.notifications.sinks.webhook)}
+    caplog.set_level("DEBUG")
+    monkeypatch.delenv(var, raising=False)
+    r1 = notifications.deliver(store, config, sinks=webhook_only)
+    assert (r1.dead, r1.deferred, hook.posts) == (2, 2, [])    # /kz and /commission
+    assert all(f"environment variable {var} is not set or empty" in e for e in r1.errors)
+    monkeypatch.setenv(var, secret)
+    assert notifications.requeue(store) == 2
+    hook.status = 503
+    r2 = notifications.deliver(store, config, sinks=webhook_only)
+    assert (r2.retrying, r2.deferred) == (2, 2)
+    hook.status = 200
+    r3 = notifications.deliver(store, config, sinks=webhook_only,
+                               now=utcnow() + dt.timedelta(minutes=5))
+    assert r3.sent == 4
+    assert len(hook.posts) == 6
+    assert all(verify_signature(secret, p["headers"], p["raw"]) for p in hook.posts)
+    assert not any(verify_signature("another", p["headers"], p["raw"]) for p in hook.posts)
+    stored = " ".join(notifications.dead_letters(store)["last_error"].astype(str))
+    assert var in stored
+    assert var in caplog.text and "HTTP 503" in caplog.text      # the log was captured
+    for written in (caplog.text, stored, " ".join(r1.errors + r2.errors)):
+        assert secret not in written
 
 
 def test_a_refused_mailbox_is_permanent_and_a_sink_bug_is_retried(config_copy, smtp, hook):
