@@ -234,6 +234,10 @@ def install(app: dash.Dash, store: Store, secret_key: str, demo: bool | None = N
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=https(),
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        # a login lasts SESSION_HOURS from the sign-in, not from the last click: the signed
+        # cookie is issued at login (and when the session changes), not re-signed and
+        # re-sent with every response (a tenth of a loaded server's time, bench/load.py)
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     if demo is None:
         demo = accounts.demo_account_active(store)

@@ -247,6 +247,8 @@ def install(app: dash.Dash, provider: DataProvider,
         page, search = found
         digest = hashlib.sha256(body)
         body_key = digest.hexdigest()
+        data = cache.data_version(engine)
+        cache.pin_version(engine, data)      # a page only reads: one version throughout
         extra: tuple = ()
         if page.alerts:
             from hydro.services import alerts
@@ -261,7 +263,7 @@ def install(app: dash.Dash, provider: DataProvider,
                 return None
             digest.update(repr(state).encode())
         key = digest.hexdigest()
-        version = (cache.data_version(engine), *extra)
+        version = (data, *extra)
         while True:
             entry, mine = lru.claim(key, version)
             if mine:
@@ -305,6 +307,7 @@ def install(app: dash.Dash, provider: DataProvider,
     def release(_error: BaseException | None) -> None:
         """A request that claimed a render and failed before :func:`keep` gives it up;
         the request is no longer counted as in flight."""
+        cache.end_request()
         claimed = getattr(flask.g, _G_KEY, None)
         lru = cache.named(engine, "responses")
         if claimed is not None and lru is not None:

@@ -232,7 +232,9 @@ class StoreProvider(DataProvider):
         self._synthetic = False  # sticky: nothing is ever deleted from the store
 
     def data_period(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        first, last = api.data_period(self.engine)
+        # once per data version (every page asks for it, some several times)
+        first, last = cache.memo(self.engine, "data_period", None,
+                                 lambda: api.data_period(self.engine))
         return _py(first), _py(last)
 
     def station_report(self, as_of: dt.date, now: dt.datetime | None = None,

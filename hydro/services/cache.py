@@ -59,7 +59,7 @@ from hydro.store import api
 
 __all__ = ["LRU", "CacheStats", "Entry", "data_version", "memo", "named", "stats", "clear",
            "set_enabled", "enabled", "MAXSIZE", "begin_request", "stale_served", "note_stale",
-           "REFRESH_SPACING"]
+           "REFRESH_SPACING", "pin_version", "end_request"]
 
 T = TypeVar("T")
 
@@ -112,10 +112,30 @@ _stale: contextvars.ContextVar[tuple[Entry, ...]] = contextvars.ContextVar(
     "hydrorisk_stale", default=())
 
 
+#: the data version a read-only request was pinned to (:func:`pin_version`): (store, version)
+_pinned: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar(
+    "hydrorisk_pinned", default=None)
+
+
 def begin_request() -> None:
-    """Forget the stale entries recorded so far in this context (call at a request's
-    start: server threads are reused)."""
+    """Forget the stale entries recorded and the version pinned so far in this context
+    (call at a request's start: server threads are reused)."""
     _stale.set(())
+    _pinned.set(None)
+
+
+def end_request() -> None:
+    """Unpin the data version (call when a request ends: the thread, or a test calling
+    the app in its own thread, goes on to read other versions)."""
+    _pinned.set(None)
+
+
+def pin_version(store: Store, version: Any) -> None:
+    """Read ``store``'s data version once for the rest of this request (or task): a
+    read-only request -- a page -- then shows one version throughout and asks the store
+    for it once instead of once per cached part.  Never for a request that writes (its
+    own writes would not be seen)."""
+    _pinned.set((store, version))
 
 
 #: set in a background refresh: the values it builds on are waited for, never stale
@@ -440,7 +460,10 @@ _versions: weakref.WeakKeyDictionary[Any, tuple[float, tuple[int, int, int]]] = 
 
 def data_version(store: Store) -> tuple[int, int, int]:
     """(newest observation segment id, ingest run id, forecast run id) of ``store`` (read
-    at most every :data:`SETTLE` seconds)."""
+    at most every :data:`SETTLE` seconds; once per request pinned by :func:`pin_version`)."""
+    pinned = _pinned.get()
+    if pinned is not None and pinned[0] is store:
+        return pinned[1]
     if SETTLE <= 0:
         return api.data_version(store)
     now = time.monotonic()

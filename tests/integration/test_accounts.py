@@ -154,6 +154,21 @@ def login_client_form_token(client) -> str:
     return csrf_from(client.get("/login").get_data(True))
 
 
+def test_a_login_lasts_from_the_sign_in_and_its_cookie_is_not_resent(app, store):
+    """The session cookie is issued at login, with the 12-hour lifetime counted from
+    then; ordinary requests do not re-sign and re-send it (it would slide the expiry and
+    cost every request a signature)."""
+    client = app.server.test_client()
+    login_client(client, add_user(store, "once", "viewer", "KZ"))
+    cookie = client.get_cookie("hydrorisk_session")
+    assert cookie is not None and cookie.expires is not None
+    lifetime = cookie.expires - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(hours=11, minutes=59) < lifetime <= dt.timedelta(hours=12)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert not any("hydrorisk_session=" in h for h in page.headers.getlist("Set-Cookie"))
+
+
 def test_an_open_redirect_after_login_is_refused(app, store):
     client = app.server.test_client()
     name = add_user(store, "redirected", "viewer")

@@ -531,3 +531,22 @@ def test_under_load_a_key_is_refreshed_at_most_once_per_spacing(monkeypatch):
         cache.request_finished()
         cache.request_finished()
     assert lru.latest("overview", (4,), compute("v4")) == "v4"  # one request: computed
+
+
+def test_a_pinned_request_reads_the_data_version_once(provider, store, config, tmp_path,
+                                                      monkeypatch):
+    """A page request pins the data version it started with: later reads in the request
+    neither ask the store again nor see an ingest made meanwhile; the next request does."""
+    from hydro.services.ingest import ingest_file
+    from hydro.store import api
+
+    cache.begin_request()
+    first = cache.data_version(store)
+    cache.pin_version(store, first)
+    ingest_file(store, config, _corrected(tmp_path), source_id="grdc")
+    asked = []
+    real = api.data_version
+    monkeypatch.setattr(api, "data_version", lambda s: asked.append(s) or real(s))
+    assert cache.data_version(store) == first and asked == []
+    cache.begin_request()                                  # the next request
+    assert cache.data_version(store) > first and asked == [store]
