@@ -268,6 +268,10 @@ def install(app: dash.Dash, store: Store, secret_key: str, demo: bool | None = N
         limiter.limit(LOGIN_LIMIT, key_func=_login_key, methods=["POST"],
                       deduct_when=failed)(login))
     server.add_url_rule("/login", "hydrorisk_login", login_view, methods=["GET", "POST"])
+    # browsers ask for /favicon.ico where a page names none; Dash's pages link the icon in
+    # dashboard/assets (its /_favicon.ico is Plotly's own)
+    server.add_url_rule("/favicon.ico", "hydrorisk_favicon",
+                        lambda: flask.redirect("/assets/favicon.ico", 301))
     server.add_url_rule("/logout", "hydrorisk_logout", logout, methods=["GET", "POST"])
     server.add_url_rule("/audit", "hydrorisk_audit", audit_page)
     server.add_url_rule("/audit.csv", "hydrorisk_audit_csv", audit_csv)
@@ -447,7 +451,8 @@ def _page(lang: str, title: str, body: str, status: int = 200) -> flask.Response
            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
            f'<title>{html.escape(title)} — hydrorisk</title>'
            f'<link rel="stylesheet" href="/assets/bootstrap.min.css">'
-           f'<link rel="stylesheet" href="/assets/hydrorisk.css"></head>'
+           f'<link rel="stylesheet" href="/assets/hydrorisk.css">'
+           f'<link rel="icon" href="/assets/favicon.ico"></head>'
            f'<body><nav class="navbar navbar-dark bg-dark app-navbar"><div class="container-fluid">'
            f'<a class="navbar-brand brand" href="/?lang={lang}">hydrorisk</a>'
            f'<div class="lang-switch">{_lang_links(lang)}</div></div></nav>'

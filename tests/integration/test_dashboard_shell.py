@@ -10,6 +10,7 @@ import re
 
 import pytest
 from test_dashboard import DAY, RECEIVED, _obs, build_store, find, texts
+from conftest import ROOT
 
 TODAY_FRESH = dt.datetime(2024, 4, 14, 9, 0)     # the test store's newest day is 13 April
 TODAY_OLD = dt.datetime(2026, 12, 3, 9, 0)       # two and a half years after the data
@@ -123,6 +124,14 @@ def test_unknown_paths_answer_404_with_a_localised_page(app):
     assert client.get("/assets/hydrorisk.css").status_code == 200
     assert client.get("/assets/hydrorisk-lang.js").status_code == 200
     assert client.get("/_favicon.ico").status_code == 200
+    # hydrorisk's icon: linked by every page, and where a browser asks by default
+    icon = client.get("/assets/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.data == (ROOT / "dashboard" / "assets" / "favicon.ico").read_bytes()
+    assert '/assets/favicon.ico' in client.get("/?lang=ru").get_data(as_text=True)
+    moved = client.get("/favicon.ico")
+    assert moved.status_code == 301
+    assert moved.headers["Location"].endswith("/assets/favicon.ico")
     # the page Dash shows there, in the URL's language
     content = json.dumps(render_page(client, "/no-such-page", "?lang=kk&date=2024-04-12"),
                          ensure_ascii=False)
