@@ -59,7 +59,8 @@ def response_state(provider: DataProvider, lang: str, date: str | None,
     same URL, data version, alerts version and state get the same page
     (:func:`dashboard.cache.install` keeps its response)."""
     when = timequery.resolve(provider, lang, date, asof, now=now)
-    return (now.date(), when.day, provider.silent_readings(when.day, now, when.received_by))
+    silent = provider.silent_readings(when.day, now, when.received_by)
+    return (now.date(), when.day, tuple(sorted(silent)))   # sorted: one text per state
 
 
 def render(provider: DataProvider, lang: str, date: str | None = None,
