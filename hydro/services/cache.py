@@ -107,9 +107,11 @@ class Entry:
     data_time: dt.datetime
 
 
-#: the stale entries served in the current request (or thread's task)
-_stale: contextvars.ContextVar[tuple[Entry, ...]] = contextvars.ContextVar(
-    "hydrorisk_stale", default=())
+#: the stale entries served in the current request (or thread's task): a list shared by
+#: the contexts copied from the request's (Dash runs each callback in a copy, and what a
+#: copy sets is not seen outside it; what it appends to this list is)
+_stale: contextvars.ContextVar[list[Entry] | None] = contextvars.ContextVar(
+    "hydrorisk_stale", default=None)
 
 
 #: the data version a read-only request was pinned to (:func:`pin_version`): (store, version)
@@ -120,7 +122,7 @@ _pinned: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar
 def begin_request() -> None:
     """Forget the stale entries recorded and the version pinned so far in this context
     (call at a request's start: server threads are reused)."""
-    _stale.set(())
+    _stale.set([])
     _pinned.set(None)
 
 
@@ -174,7 +176,11 @@ def _recent(entry: Entry) -> bool:
 
 
 def _note_stale(entry: Entry) -> None:
-    _stale.set((*_stale.get(), entry))
+    seen = _stale.get()
+    if seen is None:
+        seen = []
+        _stale.set(seen)
+    seen.append(entry)
 
 
 def note_stale(entry: Entry) -> None:
@@ -186,7 +192,7 @@ def note_stale(entry: Entry) -> None:
 def stale_served() -> dt.datetime | None:
     """The oldest data time of the stale entries served in this context since
     :func:`begin_request`, or None when everything served was current."""
-    seen = _stale.get()
+    seen = _stale.get() or []
     return min(e.data_time for e in seen) if seen else None
 
 
@@ -194,13 +200,13 @@ def stale_version(since: int = 0) -> Any | None:
     """The oldest data version among the stale entries served in this context (those
     after the first ``since`` of them), or None.  A value computed from a stale entry is
     kept under that version, not the newer one asked for, so it is recomputed."""
-    seen = _stale.get()[since:]
+    seen = (_stale.get() or [])[since:]
     return min(e.version for e in seen) if seen else None
 
 
 def stale_count() -> int:
     """How many stale entries this context has been served so far (for ``since``)."""
-    return len(_stale.get())
+    return len(_stale.get() or [])
 
 
 class LRU:
@@ -343,6 +349,7 @@ class LRU:
 
         def job() -> None:
             _in_refresh.set(True)
+            _stale.set([])           # its own record, not the request's
             self._compute(key, version, compute)
 
         def run() -> None:

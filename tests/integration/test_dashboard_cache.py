@@ -550,3 +550,23 @@ def test_a_pinned_request_reads_the_data_version_once(provider, store, config, t
     assert cache.data_version(store) == first and asked == []
     cache.begin_request()                                  # the next request
     assert cache.data_version(store) > first and asked == [store]
+
+
+def test_a_stale_value_served_inside_a_copied_context_is_seen_by_the_request():
+    """Dash runs each callback in a copy of the request's context: a stale value served
+    there is still seen by the request (its response is marked, and not kept as current)."""
+    import contextvars
+
+    lru = cache.LRU()
+    assert lru.latest("part", (1,), lambda: "v1") == "v1"
+    cache.begin_request()
+    cache.request_started()
+    cache.request_started()                       # under load: the stale value is served
+    try:
+        inside = contextvars.copy_context().run(lambda: lru.latest("part", (2,), lambda: "v2"))
+        assert inside == "v1"
+        assert cache.stale_served() is not None and cache.stale_version() == (1,)
+    finally:
+        cache.request_finished()
+        cache.request_finished()
+        cache.begin_request()
