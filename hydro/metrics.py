@@ -136,7 +136,10 @@ def kge(sim: ArrayLike, obs: ArrayLike, version: Literal[2009, 2012] = 2009,
         if mu_s == 0:
             raise ValueError("KGE 2012 is undefined when the mean of sim is 0 (CV ratio)")
         var_name, var = "gamma", float((sd_s / mu_s) / (sd_o / mu_o))
-    value = 1.0 - math.sqrt((r - 1.0) ** 2 + (var - 1.0) ** 2 + (beta - 1.0) ** 2)
+    # hypot, not the square root of a sum of squares: with a mean of obs near 0 the
+    # ratios reach 1e160 and their squares overflow (KGE is then hugely negative, not an
+    # error)
+    value = 1.0 - math.hypot(r - 1.0, var - 1.0, beta - 1.0)
     if components:
         return {"kge": value, "r": r, var_name: var, "beta": beta}
     return value

@@ -140,3 +140,15 @@ def test_kge_and_pbias_undefined_cases():
         pbias([1.0, 2.0, 3.0], [-1.0, 0.0, 1.0])
     with pytest.raises(ValueError, match="unknown KGE version 2015"):
         kge(OBS, OBS, version=2015)
+
+
+def test_kge_with_a_mean_of_obs_near_zero_is_hugely_negative_not_an_overflow():
+    """obs 1e-10·(1, 2, 3) against sim 1e150·(1, 2, 3), worked by hand: r = 1, α = σ_s/σ_o =
+    1e160, β = μ_s/μ_o = 1e160, so KGE = 1 - √2·(1e160 - 1).  The squares of the sum-of-
+    squares form overflow a double (1e320); the norm itself does not."""
+    value = kge([1e150, 2e150, 3e150], [1e-10, 2e-10, 3e-10], components=True)
+    assert value["r"] == pytest.approx(1.0)
+    assert value["alpha"] == pytest.approx(1e160, rel=1e-12)
+    assert value["beta"] == pytest.approx(1e160, rel=1e-12)
+    assert value["kge"] == pytest.approx(1.0 - math.sqrt(2.0) * (1e160 - 1.0), rel=1e-12)
+    assert math.isfinite(value["kge"])
