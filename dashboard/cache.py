@@ -40,13 +40,10 @@ import plotly.graph_objects as go
 
 from dashboard.i18n import resolve_lang
 from dashboard.provider import DataProvider
+from dashboard.timequery import utcnow
 from hydro.services import cache
 
 T = TypeVar("T")
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _hashable(value: object) -> Hashable:
@@ -201,12 +198,6 @@ def cached_page(body: bytes, pages: Sequence[CachedPage] = (STATION_PAGE,)
     return None
 
 
-def cacheable(body: bytes) -> bool:
-    """Whether a ``/_dash-update-component`` body asks for the station page's layout (Dash
-    Pages' router for a ``/station/...`` path) or one of its hydrographs' zoom."""
-    return cached_page(body) is not None
-
-
 #: the response header that marks data served from an older data version while the newer
 #: one was being computed: the data time (UTC, ISO 8601) of the oldest such data
 STALE_HEADER = "X-Hydrorisk-Data-As-Of"
@@ -229,7 +220,7 @@ def install(app: dash.Dash, provider: DataProvider,
     if engine is None:
         return
     server = app.server
-    now = clock or _utcnow
+    now = clock or utcnow
     state_keys = cache.LRU(maxsize=256)      # request body -> key of its newest state
 
     def lookup() -> flask.Response | None:
@@ -267,7 +258,7 @@ def install(app: dash.Dash, provider: DataProvider,
         while True:
             entry, mine = lru.claim(key, version)
             if mine:
-                setattr(flask.g, _G_KEY, (key, version, _utcnow(), body_key))
+                setattr(flask.g, _G_KEY, (key, version, utcnow(), body_key))
                 return None
             if entry is not None:
                 return flask.Response(entry.value, mimetype="application/json")

@@ -175,18 +175,15 @@ def _recent(entry: Entry) -> bool:
     return (_utcnow() - entry.data_time).total_seconds() < REFRESH_SPACING
 
 
-def _note_stale(entry: Entry) -> None:
+def note_stale(entry: Entry) -> None:
+    """Record that this request was served ``entry`` although it is not current
+    (:func:`stale_served`; the caches do, and so does a caller that chose an older entry
+    itself)."""
     seen = _stale.get()
     if seen is None:
         seen = []
         _stale.set(seen)
     seen.append(entry)
-
-
-def note_stale(entry: Entry) -> None:
-    """Record that this request was served ``entry`` although it is not current (for a
-    caller that chose an older entry itself: :func:`stale_served`)."""
-    _note_stale(entry)
 
 
 def stale_served() -> dt.datetime | None:
@@ -262,7 +259,7 @@ class LRU:
                 if previous is not None:
                     self.stats.hits += 1
                     self.stats.stale += 1
-                    _note_stale(previous)
+                    note_stale(previous)
                     return previous, False
                 return None, False
             self._refreshing[key] = threading.Event()
@@ -337,7 +334,7 @@ class LRU:
                 self._refresh_in_background(key, version, compute)
                 with self._lock:
                     self.stats.stale += 1
-                _note_stale(entry)
+                note_stale(entry)
                 return entry.value
             return self._compute(key, version, compute)
 
